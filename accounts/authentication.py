@@ -1,0 +1,43 @@
+"""Tokens: issued with the user's token version, refused once that version moves on.
+
+Shared by the REST API (`AccessTokenAuthentication`) and the WebSocket handshake (`user_for_access_token`).
+"""
+
+from typing import Any
+
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
+
+from accounts.models import User
+
+TOKEN_VERSION_CLAIM = "tv"
+
+
+def token_is_revoked(*, user: User, token: Token) -> bool:
+    return token.get(TOKEN_VERSION_CLAIM) != user.token_version
+
+
+def refresh_token_for(user: User) -> RefreshToken:
+    """A new refresh token (its `.access_token` is the matching access token) for `user`."""
+    token = RefreshToken.for_user(user)
+    token[TOKEN_VERSION_CLAIM] = user.token_version
+    return token
+
+
+class AccessTokenAuthentication(JWTAuthentication):
+    def get_user(self, validated_token: Token) -> Any:
+        user = super().get_user(validated_token)
+        if token_is_revoked(user=user, token=validated_token):
+            raise AuthenticationFailed("Token has been revoked.", code="token_revoked")
+        return user
+
+
+def user_for_access_token(raw_token: str) -> User | None:
+    """The active user an access token speaks for, or None if the token is invalid, expired or revoked."""
+    try:
+        token = AccessToken(raw_token)  # type: ignore[arg-type]
+        user = User.objects.get(pk=token["user_id"], is_active=True)
+    except (TokenError, InvalidToken, KeyError, ValueError, TypeError, User.DoesNotExist):
+        return None
+    return None if token_is_revoked(user=user, token=token) else user

@@ -1,0 +1,126 @@
+from datetime import date
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+ADULT_AGE = 18
+
+# Usernames are what people type after `@` in a prompt: letters, digits and underscores only.
+username_validator = RegexValidator(
+    r"^[A-Za-z0-9_]{3,30}\Z",
+    "3 to 30 characters: letters, digits and underscores.",
+    code="invalid_username",
+)
+
+
+class CaseInsensitiveUserManager(UserManager):
+    def get_by_natural_key(self, username: str) -> "User":
+        return self.get(username__iexact=username)
+
+
+def age_on(birth_date: date, today: date) -> int:
+    return today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
+
+
+class User(AbstractUser):
+    username = models.CharField(
+        max_length=30,
+        unique=True,
+        validators=[username_validator],
+        help_text="Unique, case-insensitive; the @handle.",
+    )
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
+    email = models.EmailField()
+    display_name = models.CharField(max_length=50, blank=True)
+    bio = models.CharField(max_length=300, blank=True)
+    avatar = models.ImageField(upload_to="avatars/", blank=True)
+    birth_date = models.DateField(null=True, blank=True)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
+    # Carried in every token as the `tv` claim; bumping it refuses every token issued before (logout
+    # everywhere, password change, deactivation take effect at once, not when access tokens expire).
+    token_version = models.PositiveIntegerField(default=0)
+
+    objects = CaseInsensitiveUserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    @property
+    def is_minor(self) -> bool:
+        """Under 18, or of unknown age: teen protections apply until an adult birth date is known."""
+        if self.birth_date is None:
+            return True
+        return age_on(self.birth_date, timezone.localdate()) < ADULT_AGE
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+
+class Follow(models.Model):
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_edges")
+    followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_edges")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followee"], name="accounts_follow_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(follower=models.F("followee")), name="accounts_follow_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["followee", "follower"])]
+
+    def __str__(self) -> str:
+        return f"{self.follower_id} follows {self.followee_id}"
+
+
+class Block(models.Model):
+    """Hides both people from each other everywhere, and forbids cameo use in both directions."""
+
+    blocker = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_made")
+    blocked = models.ForeignKey(User, on_delete=models.CASCADE, related_name="blocks_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["blocker", "blocked"], name="accounts_block_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(blocker=models.F("blocked")), name="accounts_block_not_self"
+            ),
+        ]
+        indexes = [models.Index(fields=["blocked", "blocker"])]
+
+    def __str__(self) -> str:
+        return f"{self.blocker_id} blocks {self.blocked_id}"
+
+
+class Mute(models.Model):
+    """One-way: the muter stops seeing the muted user's content; the muted user notices nothing."""
+
+    muter = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mutes_made")
+    muted = models.ForeignKey(User, on_delete=models.CASCADE, related_name="mutes_received")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["muter", "muted"], name="accounts_mute_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(muter=models.F("muted")), name="accounts_mute_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.muter_id} mutes {self.muted_id}"

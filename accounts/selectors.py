@@ -1,0 +1,87 @@
+"""Reads about people and the graph between them. Blocks hide both ways; every lookup of another user
+made on someone's behalf goes through `user_get_visible`."""
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.models import Block, Follow, Mute, User
+from core.exceptions import ApplicationError
+
+
+def is_blocked_between(a: User, b: User) -> bool:
+    """True if either has blocked the other."""
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def blocked_user_ids(user: User) -> set[int]:
+    """Everyone hidden from `user` by a block, in either direction."""
+    pairs = Block.objects.filter(Q(blocker=user) | Q(blocked=user)).values_list("blocker_id", "blocked_id")
+    return {other for pair in pairs for other in pair if other != user.pk}
+
+
+def user_get_by_username(*, username: str) -> User:
+    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    if user is None:
+        raise ApplicationError("user_not_found", f"No user @{username}.", status=404)
+    return user
+
+
+def user_get_visible(*, viewer: User | None, username: str) -> User:
+    """The active user `username` as `viewer` may see them: a block either way hides them (404, the same
+    answer as for nobody, so a block cannot be probed)."""
+    user = user_get_by_username(username=username)
+    if (
+        viewer is not None
+        and viewer.is_authenticated
+        and viewer.pk != user.pk
+        and is_blocked_between(viewer, user)
+    ):
+        raise ApplicationError("user_not_found", f"No user @{username}.", status=404)
+    return user
+
+
+def _visible_to(queryset: QuerySet[User], viewer: User | None) -> QuerySet[User]:
+    queryset = queryset.filter(is_active=True)
+    if viewer is None or not viewer.is_authenticated:
+        return queryset
+    return queryset.exclude(
+        Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("pk")))
+        | Exists(Block.objects.filter(blocker=OuterRef("pk"), blocked=viewer))
+    )
+
+
+def followers_of(*, user: User, viewer: User | None) -> QuerySet[User]:
+    return _visible_to(User.objects.filter(following_edges__followee=user), viewer)
+
+
+def following_of(*, user: User, viewer: User | None) -> QuerySet[User]:
+    return _visible_to(User.objects.filter(follower_edges__follower=user), viewer)
+
+
+def mutuals_of(*, user: User) -> QuerySet[User]:
+    """People who follow `user` and whom `user` follows back."""
+    return _visible_to(
+        User.objects.filter(
+            Exists(Follow.objects.filter(follower=user, followee=OuterRef("pk"))),
+            Exists(Follow.objects.filter(follower=OuterRef("pk"), followee=user)),
+        ),
+        user,
+    )
+
+
+def are_mutuals(a: User, b: User) -> bool:
+    return (
+        Follow.objects.filter(follower=a, followee=b).exists()
+        and Follow.objects.filter(follower=b, followee=a).exists()
+    )
+
+
+def blocks_of(*, user: User) -> QuerySet[User]:
+    return User.objects.filter(blocks_received__blocker=user)
+
+
+def mutes_of(*, user: User) -> QuerySet[User]:
+    return User.objects.filter(mutes_received__muter=user)
+
+
+def muted_user_ids(user: User) -> set[int]:
+    return set(Mute.objects.filter(muter=user).values_list("muted_id", flat=True))

@@ -1,0 +1,185 @@
+"""Writes about people: sign-up, e-mail verification, tokens, profile, follow, block, mute."""
+
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.authentication import refresh_token_for
+from accounts.models import Block, Follow, Mute, User, age_on
+from accounts.selectors import is_blocked_between
+from core.exceptions import ApplicationError
+from core.tasks import enqueue_on_commit
+
+MINIMUM_AGE = 13
+_EMAIL_SALT = "accounts.email-verification"
+
+
+def _check_birth_date(birth_date: date) -> None:
+    today = timezone.localdate()
+    if birth_date > today:
+        raise ApplicationError("invalid_birth_date", "Birth date is in the future.")
+    if age_on(birth_date, today) < MINIMUM_AGE:
+        raise ApplicationError("too_young", f"You must be at least {MINIMUM_AGE} to sign up.", status=403)
+
+
+@transaction.atomic
+def user_create(
+    *, username: str, email: str, password: str, birth_date: date, display_name: str = ""
+) -> User:
+    """Create an account and send its verification e-mail once the row is committed."""
+    _check_birth_date(birth_date)
+    if User.objects.filter(username__iexact=username).exists():
+        raise ApplicationError("username_taken", f"@{username} is taken.", status=409)
+    if User.objects.filter(email__iexact=email).exists():
+        raise ApplicationError("email_taken", "An account with this e-mail already exists.", status=409)
+    user = User(
+        username=username, email=email.strip(), birth_date=birth_date, display_name=display_name or username
+    )
+    validate_password(password, user)
+    user.set_password(password)
+    user.full_clean()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # lost a race with a concurrent sign-up for the same name or e-mail
+        raise ApplicationError("username_taken", f"@{username} or this e-mail is taken.", status=409) from exc
+
+    from accounts.tasks import send_verification_email_task
+
+    enqueue_on_commit(send_verification_email_task, user.pk)
+    return user
+
+
+def email_verification_token(*, user: User) -> str:
+    return signing.dumps({"uid": user.pk, "email": user.email.lower()}, salt=_EMAIL_SALT)
+
+
+def email_verify(*, token: str) -> User:
+    """Mark the address in the token verified; a token for an address since changed is refused."""
+    try:
+        payload = signing.loads(token, salt=_EMAIL_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE_SECONDS)
+    except signing.SignatureExpired as exc:
+        raise ApplicationError("verification_expired", "This verification link has expired.") from exc
+    except signing.BadSignature as exc:
+        raise ApplicationError("verification_invalid", "This verification link is not valid.") from exc
+    user = User.objects.filter(pk=payload.get("uid"), is_active=True).first()
+    if user is None or user.email.lower() != payload.get("email"):
+        raise ApplicationError("verification_invalid", "This verification link is not valid.")
+    if user.email_verified_at is None:
+        user.email_verified_at = timezone.now()
+        user.save(update_fields=["email_verified_at"])
+    return user
+
+
+def tokens_issue(*, user: User) -> dict[str, str]:
+    refresh = refresh_token_for(user)
+    return {"refresh": str(refresh), "access": str(refresh.access_token)}
+
+
+@transaction.atomic
+def tokens_revoke_all(*, user: User) -> None:
+    """Refuse every token issued so far, access tokens included, from the next request on."""
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
+    outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
+    BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
+    )
+
+
+def logout(*, refresh: str, everywhere: bool = False) -> None:
+    """Revoke one refresh token (this device), or every token of its owner."""
+    try:
+        token = RefreshToken(refresh)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise ApplicationError("token_not_valid", "Token is invalid or expired.", status=401) from exc
+    if everywhere:
+        user = User.objects.filter(pk=token.get("user_id")).first()
+        if user is not None:
+            tokens_revoke_all(user=user)
+            return
+    token.blacklist()
+
+
+@transaction.atomic
+def password_change(*, user: User, old_password: str, new_password: str) -> dict[str, str]:
+    """Change the password, revoke every token, and return a fresh pair for the device that asked."""
+    if not user.check_password(old_password):
+        raise ApplicationError("wrong_password", "The current password is not correct.")
+    validate_password(new_password, user)
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    tokens_revoke_all(user=user)
+    return tokens_issue(user=user)
+
+
+_PROFILE_FIELDS = ("display_name", "bio", "birth_date")
+
+
+@transaction.atomic
+def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
+    changed = [field for field in _PROFILE_FIELDS if field in data and getattr(user, field) != data[field]]
+    if "birth_date" in changed:
+        # A birth date may be corrected, but never to one that would make a minor an adult by editing.
+        _check_birth_date(data["birth_date"])
+        if user.is_minor and age_on(data["birth_date"], timezone.localdate()) >= 18:
+            raise ApplicationError(
+                "birth_date_locked",
+                "Contact support to correct the birth date of a teen account.",
+                status=403,
+            )
+    for field in changed:
+        setattr(user, field, data[field])
+    if changed:
+        user.full_clean()
+        user.save(update_fields=changed)
+    return user
+
+
+def follow_create(*, follower: User, followee: User) -> Follow:
+    if follower.pk == followee.pk:
+        raise ApplicationError("cannot_follow_self", "You cannot follow yourself.")
+    if is_blocked_between(follower, followee):
+        raise ApplicationError("user_not_found", f"No user @{followee.username}.", status=404)
+    follow, _ = Follow.objects.get_or_create(follower=follower, followee=followee)
+    return follow
+
+
+def follow_delete(*, follower: User, followee: User) -> None:
+    Follow.objects.filter(follower=follower, followee=followee).delete()
+
+
+@transaction.atomic
+def block_create(*, blocker: User, blocked: User) -> Block:
+    """Block, and cut every follow between the two in both directions."""
+    if blocker.pk == blocked.pk:
+        raise ApplicationError("cannot_block_self", "You cannot block yourself.")
+    block, _ = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
+    Follow.objects.filter(
+        Q(follower=blocker, followee=blocked) | Q(follower=blocked, followee=blocker)
+    ).delete()
+    return block
+
+
+def block_delete(*, blocker: User, blocked: User) -> None:
+    Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+
+
+def mute_create(*, muter: User, muted: User) -> Mute:
+    if muter.pk == muted.pk:
+        raise ApplicationError("cannot_mute_self", "You cannot mute yourself.")
+    mute, _ = Mute.objects.get_or_create(muter=muter, muted=muted)
+    return mute
+
+
+def mute_delete(*, muter: User, muted: User) -> None:
+    Mute.objects.filter(muter=muter, muted=muted).delete()

@@ -1,0 +1,65 @@
+"""Liveness (`/healthz`: the process answers) and readiness (`/readyz`: its dependencies answer)."""
+
+import logging
+from collections.abc import Callable
+
+from django.core.files.storage import default_storage
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_broker() -> None:
+    from sora_social.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
+
+
+def _check_storage() -> None:
+    # A metadata read: for S3 a HEAD request that proves endpoint, bucket and credentials.
+    default_storage.exists("readyz-probe")
+    location = getattr(default_storage, "location", None)
+    if location is not None:
+        import os
+
+        if not (os.path.isdir(location) and os.access(location, os.W_OK)):
+            raise OSError(f"media folder {location!r} is missing or not writable")
+
+
+CHECKS: dict[str, Callable[[], None]] = {
+    "database": _check_database,
+    "broker": _check_broker,
+    "storage": _check_storage,
+}
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    results: dict[str, str] = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception as exc:  # any failure means not ready; the reason goes to the log, not the client
+            logger.warning("readiness check %s failed: %s", name, exc)
+            results[name] = "unavailable"
+    ready = all(value == "ok" for value in results.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503
+    )

@@ -1,0 +1,58 @@
+"""drf-spectacular hooks: every operation documents the shared error shape for the 4xx it can return."""
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema as _SpectacularAutoSchema
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every error. Clients switch on `code`; `message` is for people; `extra` carries details "
+    "(`fields` for validation errors, `retry_after_seconds` when throttled).",
+    "properties": {
+        "code": {"type": "string", "example": "validation_error"},
+        "message": {"type": "string"},
+        "extra": {"type": "object", "additionalProperties": True},
+    },
+    "required": ["code", "message", "extra"],
+}
+
+_ERROR_STATUSES = {
+    "400": "Invalid input (`validation_error`, `parse_error`, or a domain code).",
+    "401": "Not authenticated, or the token is invalid, expired or revoked.",
+    "403": "Authenticated but not allowed.",
+    "404": "No such object, or it is hidden from you.",
+    "405": "Method not allowed.",
+    "406": "Not acceptable.",
+    "409": "Conflicts with the current state.",
+    "413": "Payload too large.",
+    "415": "Unsupported media type.",
+    "429": "Throttled; `extra.retry_after_seconds` says when to retry.",
+}
+
+
+def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    ref = {"$ref": "#/components/schemas/Error"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, description in _ERROR_STATUSES.items():
+                responses.setdefault(
+                    code, {"description": description, "content": {"application/json": {"schema": ref}}}
+                )
+    return result
+
+
+class AutoSchema(_SpectacularAutoSchema):
+    """Names the nested `InputSerializer`/`OutputSerializer` of each API class after that class
+    (`SignupApi.OutputSerializer` → `SignupOutput`), so components never collide."""
+
+    def _get_serializer_name(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> str:
+        name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        cls = serializer if isinstance(serializer, type) else type(serializer)
+        path = cls.__qualname__.split(".")
+        if len(path) > 1 and not name.startswith(path[-2]):
+            return path[-2].removesuffix("Api") + name
+        return name

@@ -1,0 +1,53 @@
+"""Authentication and origin checks for WebSocket handshakes.
+
+Native clients send `Authorization: Bearer <access token>` (the same token as the REST API) and no Origin;
+browsers use their session cookie and always send Origin, which must then be one of ours, so another site
+cannot open a socket with the visitor's cookies.
+"""
+
+from typing import Any
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.middleware import BaseMiddleware
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+
+
+@database_sync_to_async
+def _user_for_token(raw_token: str) -> Any:
+    from accounts.authentication import user_for_access_token
+
+    return user_for_access_token(raw_token) or AnonymousUser()
+
+
+class BearerTokenMiddleware(BaseMiddleware):
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        headers = dict(scope.get("headers", []))
+        authorization = headers.get(b"authorization", b"").decode("latin1")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            # A bearer header always decides; a bad token is not silently replaced by the cookie's user.
+            user = await _user_for_token(token.strip()) if scheme.lower() == "bearer" else AnonymousUser()
+            scope = dict(scope, user=user)
+        return await super().__call__(scope, receive, send)
+
+
+def WebSocketAuthMiddleware(inner: Any) -> Any:
+    return AuthMiddlewareStack(BearerTokenMiddleware(inner))
+
+
+class WebSocketOriginValidator(OriginValidator):
+    def __init__(self, application: Any) -> None:
+        allowed = [
+            pattern
+            for host in settings.ALLOWED_HOSTS
+            for pattern in (("*",) if host == "*" else (f"http://{host}", f"https://{host}"))
+        ]
+        super().__init__(application, allowed + list(settings.WEBSOCKET_ALLOWED_ORIGINS))
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        if parsed_origin is None:
+            return True  # not a browser: no ambient cookies to abuse, the bearer token must authenticate
+        return self.validate_origin(parsed_origin)

@@ -1,0 +1,10 @@
+"""Settings, split by topic. Which values apply is decided by the environment alone (see `env.py`)."""
+
+from .api import *
+from .base import *
+from .celery import *
+from .channels import *
+from .database import *
+from .logging import *
+from .security import *
+from .storage import *
