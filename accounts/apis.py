@@ -20,8 +20,9 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services
 from accounts.authentication import TOKEN_VERSION_CLAIM, token_is_revoked
-from accounts.models import User
+from accounts.models import User, username_validator
 from core.exceptions import ApplicationError
+from core.fields import StrictCharField
 
 
 class PublicUserSerializer(serializers.ModelSerializer):
@@ -62,11 +63,11 @@ class SignupApi(AuthThrottleMixin, APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=30)
+        username = StrictCharField(max_length=30, validators=[username_validator])
         email = serializers.EmailField()
-        password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+        password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
         birth_date = serializers.DateField()
-        display_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
+        display_name = StrictCharField(max_length=50, required=False, allow_blank=True)
 
     class OutputSerializer(serializers.Serializer):
         user = MeSerializer()
@@ -127,7 +128,7 @@ class LogoutApi(APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        refresh = serializers.CharField()
+        refresh = StrictCharField()
         everywhere = serializers.BooleanField(default=False, help_text="Revoke every token of this account.")
 
     @extend_schema(request=InputSerializer, responses={204: None}, operation_id="auth_logout")
@@ -140,8 +141,8 @@ class LogoutApi(APIView):
 
 class PasswordChangeApi(AuthThrottleMixin, APIView):
     class InputSerializer(serializers.Serializer):
-        old_password = serializers.CharField(max_length=128)
-        new_password = serializers.CharField(max_length=128)
+        old_password = StrictCharField(max_length=128)
+        new_password = StrictCharField(max_length=128)
 
     @extend_schema(
         request=InputSerializer, responses={200: TokenPairSerializer}, operation_id="auth_password_change"
@@ -160,7 +161,7 @@ class EmailVerifyApi(AuthThrottleMixin, APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        token = serializers.CharField(max_length=500)
+        token = StrictCharField(max_length=500)
 
     @extend_schema(request=InputSerializer, responses={200: MeSerializer}, operation_id="auth_email_verify")
     def post(self, request: Request) -> Response:
@@ -205,8 +206,8 @@ class SessionLoginApi(AuthThrottleMixin, APIView):
     permission_classes = [AllowAny]
 
     class InputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
-        password = serializers.CharField(max_length=128)
+        username = StrictCharField(max_length=150)
+        password = StrictCharField(max_length=128)
 
     @extend_schema(request=InputSerializer, responses={200: MeSerializer}, operation_id="auth_session_login")
     def post(self, request: Request) -> Response:
@@ -239,8 +240,8 @@ class MeApi(APIView):
     """Your own profile. (One resource, two operations: read and partial update.)"""
 
     class UpdateInputSerializer(serializers.Serializer):
-        display_name = serializers.CharField(max_length=50, required=False, allow_blank=True)
-        bio = serializers.CharField(max_length=300, required=False, allow_blank=True)
+        display_name = StrictCharField(max_length=50, required=False, allow_blank=True)
+        bio = StrictCharField(max_length=300, required=False, allow_blank=True)
         birth_date = serializers.DateField(required=False)
 
     @extend_schema(responses={200: MeSerializer}, operation_id="users_me_get")

@@ -8,7 +8,6 @@ from accounts.models import User
 
 @shared_task(
     name="accounts.send_verification_email",
-    queue="cpu",
     autoretry_for=(OSError,),
     retry_backoff=True,
     max_retries=5,
@@ -30,6 +29,6 @@ def send_verification_email_task(user_id: int) -> None:
     )
 
 
-@shared_task(name="accounts.flush_expired_tokens", queue="cpu", time_limit=600, soft_time_limit=540)
+@shared_task(name="accounts.flush_expired_tokens", time_limit=600, soft_time_limit=540)
 def flush_expired_tokens_task() -> None:
     call_command("flushexpiredtokens")

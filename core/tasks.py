@@ -16,7 +16,7 @@ def enqueue_on_commit(task: Task, *args: Any, **kwargs: Any) -> None:
     transaction.on_commit(send)
 
 
-@shared_task(name="core.realtime_ping", queue="cpu", ignore_result=True, time_limit=30, soft_time_limit=20)
+@shared_task(name="core.realtime_ping", ignore_result=True, time_limit=30, soft_time_limit=20)
 def realtime_ping_task(user_id: int, nonce: str) -> None:
     """Round trip for a client to prove its socket is live: API → broker → worker → channel layer → socket."""
     push_to_user(user_id=user_id, event_type="realtime.pong", data={"nonce": nonce})

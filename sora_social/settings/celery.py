@@ -17,8 +17,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Everything runs on `cpu` unless routed here; rendering video is the `gpu` queue's work.
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
-CELERY_TASK_QUEUES_NAMES = ("cpu", "gpu")
+CELERY_TASK_ROUTES = {"generation.render_*": {"queue": "gpu"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
@@ -33,6 +34,5 @@ CELERY_BEAT_SCHEDULE = {
     "flush-expired-tokens": {
         "task": "accounts.flush_expired_tokens",
         "schedule": 6 * 3600,
-        "options": {"queue": "cpu"},
     },
 }

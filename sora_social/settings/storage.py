@@ -20,12 +20,13 @@ if S3_BUCKET:
             "querystring_auth": True,
             "querystring_expire": env.int("MEDIA_URL_EXPIRY_SECONDS", default=300),
             "file_overwrite": False,
+            "signature_version": "s3v4",
         },
     }
 else:
     _default_storage = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(MEDIA_ROOT), "base_url": MEDIA_URL},
+        # Location and URL follow MEDIA_ROOT / MEDIA_URL.
     }
 
 STORAGES = {

@@ -1,0 +1,48 @@
+import pytest
+
+from core import health
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_without_dependencies(client, monkeypatch):
+    monkeypatch.setitem(health.CHECKS, "database", _fail)
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_checks_database_broker_and_storage(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "storage": "ok"}
+
+
+def test_readyz_is_503_when_the_broker_is_unreachable(client, settings, tmp_path):
+    from sora_social.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = f"redis+socket://{tmp_path}/no-such.sock"
+    try:
+        response = client.get("/readyz")
+    finally:
+        app.conf.broker_url = original
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == "unavailable"
+
+
+def test_readyz_is_503_when_media_storage_is_missing(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "gone"
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"] == "unavailable"
+
+
+def _fail():
+    raise RuntimeError("down")

@@ -1,0 +1,24 @@
+from datetime import date
+
+import factory
+
+from accounts.models import User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    display_name = factory.LazyAttribute(lambda user: user.username.title())
+    birth_date = date(1990, 1, 1)
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @classmethod
+    def _after_postgeneration(cls, instance: User, create: bool, results: dict | None = None) -> None:
+        if create:
+            instance.save(update_fields=["password"])
