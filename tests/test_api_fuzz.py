@@ -4,6 +4,8 @@ match the schema. It grows with every endpoint added."""
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
@@ -12,6 +14,17 @@ from sora_social.wsgi import application
 from tests.factories import UserFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_transaction_open():
+    """Schemathesis calls the WSGI app directly, so Django's end-of-request handler would close the
+    database connection, and with it the test's transaction (Django's own test client unhooks it too)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -7,8 +7,10 @@ import sys
 import uuid
 
 import pytest
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connections
 
 from accounts.services import tokens_issue, tokens_revoke_all
 from core.tasks import realtime_ping_task
@@ -33,6 +35,14 @@ async def connect(communicator: WebsocketCommunicator) -> bool:
         ready = await communicator.receive_json_from(timeout=5)
         assert ready["type"] == "connection.ready"
     return connected
+
+
+@pytest.fixture(autouse=True)
+async def _close_the_sync_threads_connections():
+    """Database calls from async code run in asgiref's thread, whose connection outlives the test (and
+    would keep PostgreSQL from dropping the test database) unless closed there."""
+    yield
+    await database_sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
@@ -94,8 +104,6 @@ async def test_invalid_token_is_refused():
 async def test_revoked_token_is_refused(make_user):
     maya, _ = await _users(make_user)
     token = await _access(maya)
-    from channels.db import database_sync_to_async
-
     await database_sync_to_async(tokens_revoke_all)(user=maya)
 
     assert not await connect(socket_for(token))
@@ -118,12 +126,8 @@ async def test_own_origin_is_accepted(make_user):
 
 
 async def _users(make_user):
-    from channels.db import database_sync_to_async
-
     return await database_sync_to_async(lambda: (make_user(username="maya"), make_user(username="leo")))()
 
 
 async def _access(user):
-    from channels.db import database_sync_to_async
-
     return (await database_sync_to_async(tokens_issue)(user=user))["access"]
