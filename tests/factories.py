@@ -22,3 +22,15 @@ class UserFactory(factory.django.DjangoModelFactory):
     def _after_postgeneration(cls, instance: User, create: bool, results: dict | None = None) -> None:
         if create:
             instance.save(update_fields=["password"])
+
+
+class CameoFactory(factory.django.DjangoModelFactory):
+    """A cameo as the verification task leaves it (no media): for permission and API tests."""
+
+    class Meta:
+        model = "cameos.Cameo"
+
+    owner = factory.SubFactory(UserFactory)
+    kind = "person"
+    status = "verified"
+    permission = "only_me"
