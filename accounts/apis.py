@@ -22,7 +22,7 @@ from accounts import selectors, services
 from accounts.authentication import TOKEN_VERSION_CLAIM, token_is_revoked
 from accounts.models import User, username_validator
 from core.exceptions import ApplicationError
-from core.fields import StrictCharField
+from core.fields import StrictBooleanField, StrictCharField
 
 
 class PublicUserSerializer(serializers.ModelSerializer):
@@ -129,7 +129,7 @@ class LogoutApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         refresh = StrictCharField()
-        everywhere = serializers.BooleanField(default=False, help_text="Revoke every token of this account.")
+        everywhere = StrictBooleanField(default=False, help_text="Revoke every token of this account.")
 
     @extend_schema(request=InputSerializer, responses={204: None}, operation_id="auth_logout")
     def post(self, request: Request) -> Response:
@@ -256,6 +256,23 @@ class MeApi(APIView):
         data.is_valid(raise_exception=True)
         user = services.user_update_profile(user=request.user, data=data.validated_data)
         return Response(MeSerializer(user).data)
+
+
+class AccountDeleteApi(APIView):
+    """Delete your account: it is deactivated at once; your cameo's media, embeddings and transcripts are
+    then erased from the database and storage."""
+
+    class InputSerializer(serializers.Serializer):
+        password = StrictCharField(max_length=128)
+
+    @extend_schema(request=InputSerializer, responses={202: None}, operation_id="users_me_delete")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.account_delete(user=request.user, password=data.validated_data["password"])
+        if request.session.session_key:
+            session_logout(request._request)
+        return Response(status=status.HTTP_202_ACCEPTED)
 
 
 class UserDetailApi(APIView):

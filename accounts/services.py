@@ -183,3 +183,40 @@ def mute_create(*, muter: User, muted: User) -> Mute:
 
 def mute_delete(*, muter: User, muted: User) -> None:
     Mute.objects.filter(muter=muter, muted=muted).delete()
+
+
+@transaction.atomic
+def account_delete(*, user: User, password: str) -> None:
+    """Deactivate at once (every token refused, invisible everywhere), then erase in the background."""
+    if not user.check_password(password):
+        raise ApplicationError("wrong_password", "The password is not correct.")
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    tokens_revoke_all(user=user)
+    from accounts.tasks import erase_account_task
+
+    enqueue_on_commit(erase_account_task, user.pk)
+
+
+def account_erase(*, user_id: int) -> None:
+    """Erase a deactivated account's likeness and profile data. Idempotent. The row stays (deactivated,
+    scrubbed) so the username is not handed to someone else who could then be mistaken for them."""
+    from cameos.services import cameo_delete, cameo_erase, owner_uploads_discard
+
+    user = User.objects.filter(pk=user_id, is_active=False).first()
+    if user is None:
+        return
+    for cameo in list(user.cameos.all()):
+        cameo_delete(cameo=cameo, reason="account_deleted")
+        cameo_erase(cameo_id=cameo.pk)
+    owner_uploads_discard(owner=user)
+    if user.avatar:
+        user.avatar.delete(save=False)
+    User.objects.filter(pk=user.pk).update(
+        email=f"deleted-{user.pk}@invalid",
+        display_name="",
+        bio="",
+        avatar="",
+        birth_date=None,
+        email_verified_at=None,
+    )

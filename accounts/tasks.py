@@ -32,3 +32,10 @@ def send_verification_email_task(user_id: int) -> None:
 @shared_task(name="accounts.flush_expired_tokens", time_limit=600, soft_time_limit=540)
 def flush_expired_tokens_task() -> None:
     call_command("flushexpiredtokens")
+
+
+@shared_task(name="accounts.erase_account", acks_late=True, time_limit=900, soft_time_limit=840)
+def erase_account_task(user_id: int) -> None:
+    from accounts.services import account_erase
+
+    account_erase(user_id=user_id)

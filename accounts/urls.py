@@ -14,6 +14,7 @@ urlpatterns = [
     path("auth/session/login/", apis.SessionLoginApi.as_view(), name="auth-session-login"),
     path("auth/session/logout/", apis.SessionLogoutApi.as_view(), name="auth-session-logout"),
     path("users/me/", apis.MeApi.as_view(), name="users-me"),
+    path("users/me/delete/", apis.AccountDeleteApi.as_view(), name="users-me-delete"),
     path("users/me/mutuals/", apis.MutualsListApi.as_view(), name="users-me-mutuals"),
     path("users/me/blocks/", apis.BlocksListApi.as_view(), name="users-me-blocks"),
     path("users/me/mutes/", apis.MutesListApi.as_view(), name="users-me-mutes"),

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -112,5 +113,10 @@ def handler500(request: HttpRequest) -> JsonResponse:
     return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest) -> JsonResponse:
     return handler404(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
+    return JsonResponse(error_body("permission_denied", f"CSRF check failed: {reason}"), status=403)

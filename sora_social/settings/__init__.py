@@ -2,6 +2,7 @@
 
 from .api import *
 from .base import *
+from .cameos import *
 from .celery import *
 from .channels import *
 from .database import *

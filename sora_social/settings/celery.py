@@ -35,4 +35,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.flush_expired_tokens",
         "schedule": 6 * 3600,
     },
+    "purge-abandoned-cameo-data": {
+        "task": "cameos.purge_abandoned",
+        "schedule": 3600,
+    },
 }

@@ -5,6 +5,8 @@ MEDIA_URL = "/media/"
 
 # Any S3-compatible store (AWS, MinIO, Ceph, R2) when a bucket is named; local files otherwise.
 S3_BUCKET = env.str("S3_BUCKET", default="")
+# Private media (cameo recordings) is reached only through signed URLs that expire after this long.
+MEDIA_URL_EXPIRY_SECONDS = env.int("MEDIA_URL_EXPIRY_SECONDS", default=300)
 
 if S3_BUCKET:
     _default_storage = {
@@ -18,7 +20,7 @@ if S3_BUCKET:
             # Private media only through signed, expiring URLs.
             "default_acl": "private",
             "querystring_auth": True,
-            "querystring_expire": env.int("MEDIA_URL_EXPIRY_SECONDS", default=300),
+            "querystring_expire": MEDIA_URL_EXPIRY_SECONDS,
             "file_overwrite": False,
             "signature_version": "s3v4",
         },

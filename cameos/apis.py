@@ -1,0 +1,376 @@
+"""Cameos API. Raw media, embeddings and transcripts never appear here; the owner reaches their own media
+only through short-lived signed URLs."""
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import BaseParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from cameos import selectors, services
+from cameos.models import (
+    Cameo,
+    CameoAccessRequest,
+    CameoPermission,
+    CameoUpload,
+    LivenessChallenge,
+    RestrictionCategory,
+)
+from core.exceptions import ApplicationError
+from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+
+
+class CameoOwnerSerializer(serializers.ModelSerializer):
+    """What the owner sees of their own cameo."""
+
+    mention = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Cameo
+        fields = [
+            "id",
+            "kind",
+            "mention",
+            "display_name",
+            "status",
+            "rejection_reason",
+            "permission",
+            "guidance",
+            "restricted_categories",
+            "forbidden_words",
+            "created_at",
+            "verified_at",
+        ]
+
+    def get_mention(self, cameo: Cameo) -> str:
+        return "@" + selectors.cameo_mention(cameo)
+
+
+class CameoCardSerializer(serializers.ModelSerializer):
+    """What another user sees: enough to mention it and to ask for access."""
+
+    mention = serializers.SerializerMethodField()
+    owner = serializers.CharField(source="owner.username")
+    can_use = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Cameo
+        fields = ["id", "kind", "mention", "display_name", "owner", "permission", "can_use"]
+
+    def get_mention(self, cameo: Cameo) -> str:
+        return "@" + selectors.cameo_mention(cameo)
+
+    def get_can_use(self, cameo: Cameo) -> bool:
+        return selectors.cameo_use_refusal(user=self.context["request"].user, cameo=cameo) is None
+
+
+class ChallengeCreateApi(APIView):
+    """Ask for the digits to read aloud while recording your cameo (single use, valid for minutes)."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    class InputSerializer(serializers.Serializer):
+        head_turn = StrictBooleanField(default=False, help_text="Also ask for a head turn.")
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = LivenessChallenge
+            fields = ["id", "digits", "head_turn", "expires_at"]
+
+    @extend_schema(
+        request=InputSerializer, responses={201: OutputSerializer}, operation_id="cameos_challenge_create"
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        challenge = services.challenge_create(user=request.user, **data.validated_data)
+        return Response(self.OutputSerializer(challenge).data, status=status.HTTP_201_CREATED)
+
+
+def _check_content_length(request: Request, limit: int) -> None:
+    # Refuse an oversized body before reading it.
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise ApplicationError(
+            "media_file_too_large", f"The upload is larger than {limit // (1024 * 1024)} MB.", status=413
+        )
+
+
+class CameoListCreateApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        challenge_id = serializers.IntegerField()
+        # Empty files reach the probe, which names the problem as the other media errors do.
+        recording = serializers.FileField(
+            allow_empty_file=True, help_text="2 to 30 s of mp4, mov or webm with video and sound."
+        )
+
+    @extend_schema(responses={200: CameoOwnerSerializer(many=True)}, operation_id="cameos_list_mine")
+    def get(self, request: Request) -> Response:
+        return Response(CameoOwnerSerializer(selectors.cameos_of_owner(owner=request.user), many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={202: CameoOwnerSerializer},
+        operation_id="cameos_create",
+    )
+    def post(self, request: Request) -> Response:
+        _check_content_length(request, settings.CAMEO_MAX_UPLOAD_BYTES + 1024 * 1024)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cameo = services.cameo_create(
+            owner=request.user,
+            challenge_id=data.validated_data["challenge_id"],
+            recording=data.validated_data["recording"],
+        )
+        return Response(CameoOwnerSerializer(cameo).data, status=status.HTTP_202_ACCEPTED)
+
+
+class UploadOutputSerializer(serializers.ModelSerializer):
+    offset = serializers.IntegerField(source="received")
+
+    class Meta:
+        model = CameoUpload
+        fields = ["id", "size", "offset", "expires_at"]
+
+
+class UploadStartApi(APIView):
+    """Start a resumable upload: send the bytes with `PATCH …/uploads/{id}/` from the reported offset."""
+
+    class InputSerializer(serializers.Serializer):
+        challenge_id = StrictIntegerField()
+        size = StrictIntegerField(min_value=1, help_text="Total size in bytes.")
+
+    @extend_schema(
+        request=InputSerializer, responses={201: UploadOutputSerializer}, operation_id="cameos_upload_start"
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = services.upload_start(owner=request.user, **data.validated_data)
+        return Response(UploadOutputSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+
+class OctetStreamParser(BaseParser):
+    media_type = "application/octet-stream"
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> bytes:
+        return stream.read() if stream is not None else b""
+
+
+class UploadChunkApi(APIView):
+    parser_classes = [OctetStreamParser]
+
+    @extend_schema(responses={200: UploadOutputSerializer}, operation_id="cameos_upload_status")
+    def get(self, request: Request, upload_id: uuid.UUID) -> Response:
+        """Where an upload stands: resume from `offset`."""
+        return Response(
+            UploadOutputSerializer(services.upload_get(owner=request.user, upload_id=upload_id)).data
+        )
+
+    @extend_schema(
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        parameters=[
+            OpenApiParameter(
+                "Upload-Offset",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="The byte offset this chunk starts at: the upload's current offset.",
+            )
+        ],
+        responses={200: UploadOutputSerializer},
+        operation_id="cameos_upload_append",
+    )
+    def patch(self, request: Request, upload_id: uuid.UUID) -> Response:
+        raw_offset = request.headers.get("Upload-Offset", "")
+        if not raw_offset.isdigit():
+            raise ApplicationError(
+                "upload_offset_required", "Send the chunk's start in the Upload-Offset header."
+            )
+        _check_content_length(request, settings.CAMEO_UPLOAD_MAX_CHUNK_BYTES)
+        chunk = request.data if isinstance(request.data, bytes) else b""
+        if not chunk:
+            raise ApplicationError("upload_empty_chunk", "The chunk is empty.")
+        upload = services.upload_append(
+            owner=request.user, upload_id=upload_id, offset=int(raw_offset), chunk=chunk
+        )
+        return Response(UploadOutputSerializer(upload).data)
+
+
+class UploadCompleteApi(APIView):
+    @extend_schema(request=None, responses={202: CameoOwnerSerializer}, operation_id="cameos_upload_complete")
+    def post(self, request: Request, upload_id: uuid.UUID) -> Response:
+        cameo = services.upload_complete(owner=request.user, upload_id=upload_id)
+        return Response(CameoOwnerSerializer(cameo).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CameoDetailApi(APIView):
+    """Your own cameo: read, change who may use it and how, delete it (its data is then erased)."""
+
+    class UpdateInputSerializer(serializers.Serializer):
+        permission = serializers.ChoiceField(choices=CameoPermission.choices, required=False)
+        guidance = StrictCharField(max_length=1000, required=False, allow_blank=True)
+        restricted_categories = serializers.ListField(
+            child=serializers.ChoiceField(choices=RestrictionCategory.choices), required=False, max_length=20
+        )
+        forbidden_words = serializers.ListField(
+            child=StrictCharField(max_length=100), required=False, max_length=100
+        )
+
+    @extend_schema(responses={200: CameoOwnerSerializer}, operation_id="cameos_get")
+    def get(self, request: Request, cameo_id: int) -> Response:
+        return Response(
+            CameoOwnerSerializer(selectors.cameo_get_owned(owner=request.user, cameo_id=cameo_id)).data
+        )
+
+    @extend_schema(
+        request=UpdateInputSerializer, responses={200: CameoOwnerSerializer}, operation_id="cameos_update"
+    )
+    def patch(self, request: Request, cameo_id: int) -> Response:
+        cameo = selectors.cameo_get_owned(owner=request.user, cameo_id=cameo_id)
+        data = self.UpdateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cameo = services.cameo_update_settings(cameo=cameo, **data.validated_data)
+        return Response(CameoOwnerSerializer(cameo).data)
+
+    @extend_schema(request=None, responses={202: None}, operation_id="cameos_delete")
+    def delete(self, request: Request, cameo_id: int) -> Response:
+        services.cameo_delete(cameo=selectors.cameo_get_owned(owner=request.user, cameo_id=cameo_id))
+        return Response(status=status.HTTP_202_ACCEPTED)
+
+
+class CameoMediaApi(APIView):
+    """Signed, expiring URLs to your own recording and reference image."""
+
+    class OutputSerializer(serializers.Serializer):
+        recording_url = serializers.CharField(allow_null=True)
+        reference_image_url = serializers.CharField(allow_null=True)
+        expires_in_seconds = serializers.IntegerField()
+
+    @extend_schema(responses={200: OutputSerializer}, operation_id="cameos_media")
+    def get(self, request: Request, cameo_id: int) -> Response:
+        from core.signed_media import signed_media_url
+
+        cameo = selectors.cameo_get_owned(owner=request.user, cameo_id=cameo_id)
+        expiry = settings.MEDIA_URL_EXPIRY_SECONDS
+        return Response(
+            {
+                "recording_url": signed_media_url(cameo.recording.name, expiry) if cameo.recording else None,
+                "reference_image_url": signed_media_url(cameo.reference_image.name, expiry)
+                if cameo.reference_image
+                else None,
+                "expires_in_seconds": expiry,
+            }
+        )
+
+
+class CameoCardApi(APIView):
+    @extend_schema(responses={200: CameoCardSerializer}, operation_id="cameos_card")
+    def get(self, request: Request, cameo_id: int) -> Response:
+        cameo = selectors.cameo_get_visible(viewer=request.user, cameo_id=cameo_id)
+        return Response(CameoCardSerializer(cameo, context={"request": request}).data)
+
+
+class AccessRequestSerializer(serializers.ModelSerializer):
+    requester = serializers.CharField(source="requester.username")
+    cameo_mention = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CameoAccessRequest
+        fields = [
+            "id",
+            "cameo_id",
+            "cameo_mention",
+            "requester",
+            "status",
+            "message",
+            "created_at",
+            "decided_at",
+        ]
+
+    def get_cameo_mention(self, request: CameoAccessRequest) -> str:
+        return "@" + selectors.cameo_mention(request.cameo)
+
+
+class AccessRequestCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        message = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: AccessRequestSerializer},
+        operation_id="cameos_access_request",
+    )
+    def post(self, request: Request, cameo_id: int) -> Response:
+        cameo = selectors.cameo_get_visible(viewer=request.user, cameo_id=cameo_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        access_request = services.access_request_create(
+            cameo=cameo, requester=request.user, **data.validated_data
+        )
+        return Response(AccessRequestSerializer(access_request).data, status=status.HTTP_201_CREATED)
+
+
+class AccessRequestListApi(ListAPIView):
+    """Requests for your cameos (`direction=incoming`, the default) or the ones you made (`outgoing`)."""
+
+    serializer_class = AccessRequestSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("direction", OpenApiTypes.STR, enum=["incoming", "outgoing"])],
+        operation_id="cameos_access_requests_list",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        direction = self.request.query_params.get("direction", "incoming")
+        if direction not in ("incoming", "outgoing"):
+            raise ApplicationError(
+                "invalid_direction", f"direction is incoming or outgoing, not {direction!r}."
+            )
+        if direction == "outgoing":
+            return CameoAccessRequest.objects.filter(requester=self.request.user).select_related(
+                "requester", "cameo__owner"
+            )
+        return selectors.access_requests_for_owner(owner=self.request.user).select_related("cameo__owner")
+
+
+class AccessRequestDecideApi(APIView):
+    decision = True
+
+    @extend_schema(request=None, responses={200: AccessRequestSerializer})
+    def post(self, request: Request, request_id: int) -> Response:
+        decided = services.access_request_decide(
+            owner=request.user, request_id=request_id, approve=self.decision
+        )
+        return Response(AccessRequestSerializer(decided).data)
+
+
+class AccessRequestApproveApi(AccessRequestDecideApi):
+    decision = True
+
+
+class AccessRequestDenyApi(AccessRequestDecideApi):
+    decision = False
+
+
+class AccessRequestRemoveApi(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="cameos_access_request_remove")
+    def delete(self, request: Request, request_id: int) -> Response:
+        services.access_request_remove(owner=request.user, request_id=request_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,522 @@
+"""Writes about cameos: challenges, uploads, verification, permissions, access requests, preferences,
+deletion and erasure."""
+
+import logging
+import secrets
+import shutil
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import is_blocked_between
+from cameos import identity, preferences
+from cameos.models import (
+    AccessRequestStatus,
+    Cameo,
+    CameoAccessRequest,
+    CameoKind,
+    CameoPermission,
+    CameoStatus,
+    CameoUpload,
+    ErasureRecord,
+    FaceEmbedding,
+    HeadTurn,
+    LivenessChallenge,
+)
+from core.exceptions import ApplicationError
+from core.realtime import push_to_user
+from core.tasks import enqueue_on_commit
+
+logger = logging.getLogger(__name__)
+
+
+# --- Challenges -------------------------------------------------------------------------------------------
+
+
+def challenge_create(*, user: User, head_turn: bool = False) -> LivenessChallenge:
+    now = timezone.now()
+    open_challenges = LivenessChallenge.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now)
+    if open_challenges.count() >= settings.CAMEO_MAX_OPEN_CHALLENGES:
+        raise ApplicationError(
+            "too_many_challenges",
+            "You have too many open challenges: use one or wait a few minutes.",
+            status=429,
+        )
+    digits = "".join(secrets.choice("0123456789") for _ in range(settings.CAMEO_CHALLENGE_DIGITS))
+    return LivenessChallenge.objects.create(
+        user=user,
+        digits=digits,
+        head_turn=secrets.choice([HeadTurn.LEFT, HeadTurn.RIGHT]) if head_turn else HeadTurn.NONE,
+        expires_at=now + timedelta(seconds=settings.CAMEO_CHALLENGE_TTL_SECONDS),
+    )
+
+
+def _challenge_check(*, user: User, challenge_id: int, lock: bool) -> LivenessChallenge:
+    queryset = LivenessChallenge.objects.select_for_update() if lock else LivenessChallenge.objects
+    challenge = queryset.filter(pk=challenge_id, user=user).first()
+    if challenge is None:
+        raise ApplicationError("challenge_not_found", f"No challenge {challenge_id} of yours.", status=404)
+    if challenge.used_at is not None:
+        raise ApplicationError(
+            "challenge_used", "This challenge was already used: ask for a new one.", status=409
+        )
+    if challenge.expires_at <= timezone.now():
+        raise ApplicationError(
+            "challenge_expired", "This challenge has expired: ask for a new one.", status=409
+        )
+    return challenge
+
+
+# --- Upload and creation ----------------------------------------------------------------------------------
+
+
+def _check_can_create_person_cameo(owner: User) -> None:
+    if Cameo.objects.filter(owner=owner, kind=CameoKind.PERSON).exclude(status=CameoStatus.REJECTED).exists():
+        raise ApplicationError(
+            "cameo_exists", "You already have a cameo: delete it before recording a new one.", status=409
+        )
+
+
+def _spool_copy(source: IO[bytes]) -> Path:
+    """Copy an upload to a private temporary file (the probe and the models read paths)."""
+    settings.CAMEO_UPLOAD_SPOOL_DIR.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=settings.CAMEO_UPLOAD_SPOOL_DIR, suffix=".upload")
+    with open(handle, "wb") as target:
+        shutil.copyfileobj(source, target, length=1024 * 1024)
+    return Path(name)
+
+
+def cameo_create(*, owner: User, challenge_id: int, recording: IO[bytes]) -> Cameo:
+    """Accept a recording made against a challenge: probe it, store it, queue its verification.
+
+    A refused file leaves nothing behind: not in storage, not in the database, and the challenge stays
+    usable for a corrected upload."""
+    _challenge_check(user=owner, challenge_id=challenge_id, lock=False)
+    _check_can_create_person_cameo(owner)
+    spooled = _spool_copy(recording)
+    try:
+        summary = identity.probe_recording(spooled)
+        return _cameo_store(
+            owner=owner, challenge_id=challenge_id, spooled=spooled, extension=summary.container
+        )
+    finally:
+        spooled.unlink(missing_ok=True)
+
+
+def _cameo_store(*, owner: User, challenge_id: int, spooled: Path, extension: str) -> Cameo:
+    stored_name: str | None = None
+    try:
+        with transaction.atomic():
+            challenge = _challenge_check(user=owner, challenge_id=challenge_id, lock=True)
+            _check_can_create_person_cameo(owner)
+            # Our own name: the client's file name never reaches storage.
+            with spooled.open("rb") as data:
+                stored_name = default_storage.save(
+                    f"cameos/{owner.pk}/recordings/{uuid.uuid4().hex}.{extension}", data
+                )
+            challenge.used_at = timezone.now()
+            challenge.save(update_fields=["used_at"])
+            cameo = Cameo.objects.create(
+                owner=owner, kind=CameoKind.PERSON, recording=stored_name, challenge=challenge
+            )
+            from cameos.tasks import verify_cameo_task
+
+            enqueue_on_commit(verify_cameo_task, cameo.pk)
+            return cameo
+    except BaseException:
+        if stored_name is not None:
+            default_storage.delete(stored_name)
+        raise
+
+
+def upload_start(*, owner: User, challenge_id: int, size: int) -> CameoUpload:
+    challenge = _challenge_check(user=owner, challenge_id=challenge_id, lock=False)
+    _check_can_create_person_cameo(owner)
+    if size > settings.CAMEO_MAX_UPLOAD_BYTES:
+        raise ApplicationError(
+            "media_file_too_large",
+            f"Recordings are at most {settings.CAMEO_MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
+            status=413,
+        )
+    upload = CameoUpload.objects.create(
+        owner=owner,
+        challenge=challenge,
+        size=size,
+        expires_at=timezone.now() + timedelta(seconds=settings.CAMEO_UPLOAD_TTL_SECONDS),
+    )
+    _spool_path(upload).parent.mkdir(parents=True, exist_ok=True)
+    _spool_path(upload).touch()
+    return upload
+
+
+def _spool_path(upload: CameoUpload) -> Path:
+    return settings.CAMEO_UPLOAD_SPOOL_DIR / f"{upload.pk}.part"
+
+
+def upload_get(*, owner: User, upload_id: uuid.UUID) -> CameoUpload:
+    upload = CameoUpload.objects.filter(pk=upload_id, owner=owner, expires_at__gt=timezone.now()).first()
+    if upload is None:
+        raise ApplicationError("upload_not_found", f"No open upload {upload_id} of yours.", status=404)
+    return upload
+
+
+def upload_append(*, owner: User, upload_id: uuid.UUID, offset: int, chunk: bytes) -> CameoUpload:
+    """Write `chunk` at `offset`, which must be where the upload stands (a client resuming after a drop
+    asks for the offset first). The row lock serialises concurrent chunks of one upload."""
+    with transaction.atomic():
+        upload = upload_get(owner=owner, upload_id=upload_id)
+        upload = CameoUpload.objects.select_for_update().get(pk=upload.pk)
+        if offset != upload.received:
+            raise ApplicationError(
+                "upload_offset_mismatch",
+                f"This upload stands at byte {upload.received}, not {offset}: resume from there.",
+                status=409,
+                extra={"offset": upload.received},
+            )
+        if upload.received + len(chunk) > upload.size:
+            raise ApplicationError(
+                "upload_too_long",
+                f"The chunk goes past the declared size of {upload.size} bytes.",
+                status=413,
+            )
+        with _spool_path(upload).open("r+b") as part:
+            part.seek(offset)
+            part.write(chunk)
+            part.truncate()
+        upload.received += len(chunk)
+        upload.save(update_fields=["received"])
+        return upload
+
+
+def upload_complete(*, owner: User, upload_id: uuid.UUID) -> Cameo:
+    upload = upload_get(owner=owner, upload_id=upload_id)
+    if upload.received != upload.size:
+        raise ApplicationError(
+            "upload_incomplete",
+            f"Received {upload.received} of {upload.size} bytes.",
+            status=409,
+            extra={"offset": upload.received},
+        )
+    spooled = _spool_path(upload)
+    try:
+        summary = identity.probe_recording(spooled)
+        cameo = _cameo_store(
+            owner=owner, challenge_id=upload.challenge_id, spooled=spooled, extension=summary.container
+        )
+    except ApplicationError as error:
+        if error.code.startswith("media_"):
+            _upload_discard(upload)  # the bytes are bad: resuming cannot fix them
+        raise
+    _upload_discard(upload)
+    return cameo
+
+
+def _upload_discard(upload: CameoUpload) -> None:
+    _spool_path(upload).unlink(missing_ok=True)
+    upload.delete()
+
+
+# --- Verification -----------------------------------------------------------------------------------------
+
+
+def _progress(cameo: Cameo, stage: str, fraction: float) -> None:
+    push_to_user(
+        user_id=cameo.owner_id,
+        event_type="cameo.progress",
+        data={"cameo_id": cameo.pk, "status": cameo.status, "stage": stage, "progress": fraction},
+    )
+
+
+def cameo_verify(*, cameo_id: int) -> None:
+    """Verify an uploaded person cameo: liveness and identity, then the likeness search.
+
+    Idempotent for redelivery: a cameo already past `processing` is left alone; one left in `processing`
+    by a killed worker is processed again; the result is written under a row lock and only if the cameo
+    is still `processing`, so two deliveries leave one result and one embedding row."""
+    with transaction.atomic():
+        cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).select_related("challenge").first()
+        if cameo is None or cameo.status not in (CameoStatus.UPLOADED, CameoStatus.PROCESSING):
+            return
+        cameo.status = CameoStatus.PROCESSING
+        cameo.save(update_fields=["status", "updated_at"])
+    _progress(cameo, "started", 0.05)
+
+    challenge = cameo.challenge
+    digits = challenge.digits if challenge else ""
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(folder) / Path(cameo.recording.name).name
+        with default_storage.open(cameo.recording.name, "rb") as source, local.open("wb") as target:
+            shutil.copyfileobj(source, target)
+        _progress(cameo, "analysing", 0.2)
+        try:
+            outcome = identity.check_recording(
+                local, digits=digits, head_turn=bool(challenge and challenge.head_turn)
+            )
+        except Exception as exc:
+            from ml.media import MediaError
+
+            if not isinstance(exc, MediaError):
+                raise
+            _finish(cameo_id, status=CameoStatus.REJECTED, reason=f"media_{exc.code}")
+            return
+
+    if not outcome.passed:
+        _finish(cameo_id, status=CameoStatus.REJECTED, reason=outcome.reason, report=outcome.report)
+        return
+    _progress(cameo, "likeness_search", 0.8)
+    import numpy as np
+
+    from cameos import likeness
+
+    vector = np.frombuffer(outcome.face_embedding or b"", dtype="<f4")
+    protected = likeness.find_protected_matches(
+        vector=vector, max_distance=settings.CAMEO_PROTECTED_MAX_DISTANCE
+    )
+    if protected:
+        _finish(cameo_id, status=CameoStatus.REJECTED, reason="protected_likeness", report=outcome.report)
+        return
+    lookalikes = likeness.find_impersonation_matches(
+        vector=vector, owner_id=cameo.owner_id, max_distance=settings.CAMEO_IMPERSONATION_MAX_DISTANCE
+    )
+    status = CameoStatus.NEEDS_REVIEW if lookalikes else CameoStatus.VERIFIED
+    _finish(
+        cameo_id,
+        status=status,
+        reason="possible_impersonation" if lookalikes else "",
+        report=outcome.report,
+        outcome=outcome,
+        lookalikes=lookalikes,
+    )
+
+
+def _finish(
+    cameo_id: int,
+    *,
+    status: str,
+    reason: str,
+    report: dict[str, Any] | None = None,
+    outcome: identity.LivenessOutcome | None = None,
+    lookalikes: list[Any] | None = None,
+) -> None:
+    with transaction.atomic():
+        cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).first()
+        if cameo is None or cameo.status != CameoStatus.PROCESSING:
+            return  # deleted meanwhile, or another delivery finished first
+        cameo.status = status
+        cameo.rejection_reason = reason if status == CameoStatus.REJECTED else ""
+        cameo.verification_report = report or {}
+        fields = ["status", "rejection_reason", "verification_report", "updated_at"]
+        if outcome is not None:
+            cameo.transcript = outcome.transcript
+            cameo.voice_embedding = outcome.voice_embedding
+            fields += ["transcript", "voice_embedding"]
+            if outcome.reference_png is not None:
+                cameo.reference_image = default_storage.save(
+                    f"cameos/{cameo.owner_id}/references/{uuid.uuid4().hex}.png",
+                    ContentFile(outcome.reference_png),
+                )
+                fields.append("reference_image")
+            FaceEmbedding.objects.update_or_create(
+                cameo=cameo,
+                defaults={
+                    "vector": outcome.face_embedding,
+                    "dimensions": outcome.face_dimensions,
+                    "model_name": outcome.face_model,
+                },
+            )
+        if status == CameoStatus.VERIFIED:
+            cameo.verified_at = timezone.now()
+            fields.append("verified_at")
+        cameo.save(update_fields=fields)
+        if status == CameoStatus.VERIFIED:
+            from cameos import likeness
+
+            transaction.on_commit(lambda: likeness.index_cameo(cameo))
+        if lookalikes:
+            from moderation.services import flag_target
+
+            flag_target(
+                target=cameo,
+                source="likeness_match",
+                reason="possible_impersonation",
+                evidence={
+                    "matches": [
+                        {
+                            "cameo_id": match.cameo_id,
+                            "owner_id": match.owner_id,
+                            "distance": round(match.distance, 4),
+                        }
+                        for match in lookalikes
+                    ]
+                },
+                priority=50,
+            )
+    transaction.on_commit(lambda: _progress(cameo, "finished", 1.0))
+
+
+# --- Permissions, access requests, preferences ------------------------------------------------------------
+
+
+def cameo_update_settings(
+    *,
+    cameo: Cameo,
+    permission: str | None = None,
+    guidance: str | None = None,
+    restricted_categories: list[str] | None = None,
+    forbidden_words: list[str] | None = None,
+) -> Cameo:
+    fields: list[str] = []
+    if permission is not None and permission != cameo.permission:
+        if permission == CameoPermission.EVERYONE and cameo.owner.is_minor:
+            raise ApplicationError(
+                "minor_cannot_share_with_everyone",
+                "Teen accounts cannot share their cameo with everyone.",
+                status=403,
+            )
+        cameo.permission = permission
+        fields.append("permission")
+    if guidance is not None:
+        cameo.guidance = preferences.clean_guidance(guidance)
+        fields.append("guidance")
+    if restricted_categories is not None:
+        cameo.restricted_categories = sorted(set(restricted_categories))
+        fields.append("restricted_categories")
+    if forbidden_words is not None:
+        cameo.forbidden_words = preferences.clean_forbidden_words(forbidden_words)
+        fields.append("forbidden_words")
+    if fields:
+        cameo.save(update_fields=[*fields, "updated_at"])
+    return cameo
+
+
+def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -> CameoAccessRequest:
+    if cameo.owner_id == requester.pk:
+        raise ApplicationError("cannot_request_own_cameo", "This is your own cameo.")
+    if is_blocked_between(requester, cameo.owner) or cameo.status != CameoStatus.VERIFIED:
+        raise ApplicationError("cameo_not_found", f"No cameo {cameo.pk} that you can see.", status=404)
+    if cameo.permission == CameoPermission.ONLY_ME:
+        raise ApplicationError(
+            "cameo_not_accepting_requests", "This cameo is not shared with anyone.", status=403
+        )
+    request, created = CameoAccessRequest.objects.get_or_create(
+        cameo=cameo, requester=requester, defaults={"message": message}
+    )
+    if not created and request.status == AccessRequestStatus.DENIED:
+        raise ApplicationError("access_request_denied", "The owner declined your request.", status=409)
+    if created:
+        push_to_user(
+            user_id=cameo.owner_id,
+            event_type="cameo.access_requested",
+            data={"cameo_id": cameo.pk, "request_id": request.pk, "requester": requester.username},
+        )
+    return request
+
+
+def access_request_decide(*, owner: User, request_id: int, approve: bool) -> CameoAccessRequest:
+    request = (
+        CameoAccessRequest.objects.select_related("cameo").filter(pk=request_id, cameo__owner=owner).first()
+    )
+    if request is None:
+        raise ApplicationError(
+            "access_request_not_found", f"No access request {request_id} for your cameos.", status=404
+        )
+    request.status = AccessRequestStatus.APPROVED if approve else AccessRequestStatus.DENIED
+    request.decided_at = timezone.now()
+    request.save(update_fields=["status", "decided_at"])
+    push_to_user(
+        user_id=request.requester_id,
+        event_type="cameo.access_decided",
+        data={"cameo_id": request.cameo_id, "request_id": request.pk, "status": request.status},
+    )
+    return request
+
+
+def access_request_remove(*, owner: User, request_id: int) -> None:
+    """Withdraw an approval (or forget a request): the grant ends at the requester's very next use."""
+    deleted, _ = CameoAccessRequest.objects.filter(pk=request_id, cameo__owner=owner).delete()
+    if not deleted:
+        raise ApplicationError(
+            "access_request_not_found", f"No access request {request_id} for your cameos.", status=404
+        )
+
+
+# --- Deletion and erasure ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def cameo_delete(*, cameo: Cameo, reason: str = "owner_deleted") -> ErasureRecord:
+    """Take the cameo out of use at once, then erase its data in the background."""
+    record, _ = ErasureRecord.objects.get_or_create(
+        cameo_id=cameo.pk,
+        defaults={"owner_id": cameo.owner_id, "reason": reason, "requested_at": timezone.now()},
+    )
+    # Out of use immediately: the consent selector refuses anything not verified.
+    Cameo.objects.filter(pk=cameo.pk).update(status=CameoStatus.REJECTED, rejection_reason="deleted")
+    from cameos.tasks import erase_cameo_task
+
+    enqueue_on_commit(erase_cameo_task, cameo.pk)
+    return record
+
+
+def cameo_erase(*, cameo_id: int) -> None:
+    """Destroy a cameo's raw media, reference image, transcript and embeddings, in storage and in the
+    database, leaving its ErasureRecord. Idempotent: safe to run again after a crash at any point."""
+    cameo = Cameo.objects.filter(pk=cameo_id).first()
+    files_deleted = 0
+    if cameo is not None:
+        for field_file in (cameo.recording, cameo.reference_image):
+            if field_file and default_storage.exists(field_file.name):
+                default_storage.delete(field_file.name)
+                files_deleted += 1
+        from cameos import likeness
+
+        likeness.unindex_cameo(cameo_id)
+        cameo.delete()  # cascades to the face embedding and access requests
+    ErasureRecord.objects.filter(cameo_id=cameo_id, completed_at__isnull=True).update(
+        completed_at=timezone.now(), files_deleted=files_deleted
+    )
+
+
+def purge_abandoned() -> dict[str, int]:
+    """Retention: expired challenges and resumable uploads go; cameos never verified (rejected, or stuck
+    uploading/processing) lose their biometric data once older than the retention period."""
+    now = timezone.now()
+    expired_uploads = list(CameoUpload.objects.filter(expires_at__lte=now))
+    for upload in expired_uploads:
+        _upload_discard(upload)
+    challenges, _ = LivenessChallenge.objects.filter(
+        expires_at__lte=now - timedelta(days=1), cameo__isnull=True
+    ).delete()
+    cutoff = now - timedelta(seconds=settings.CAMEO_ABANDONED_RETENTION_SECONDS)
+    stale = Cameo.objects.filter(
+        status__in=[CameoStatus.REJECTED, CameoStatus.UPLOADED, CameoStatus.PROCESSING], updated_at__lt=cutoff
+    ).values_list("pk", flat=True)
+    erased = 0
+    for cameo_id in list(stale):
+        with transaction.atomic():
+            ErasureRecord.objects.get_or_create(
+                cameo_id=cameo_id,
+                defaults={
+                    "owner_id": Cameo.objects.get(pk=cameo_id).owner_id,
+                    "reason": "retention",
+                    "requested_at": now,
+                },
+            )
+        cameo_erase(cameo_id=cameo_id)
+        erased += 1
+    return {"uploads": len(expired_uploads), "challenges": challenges, "cameos": erased}
+
+
+def owner_uploads_discard(*, owner: User) -> None:
+    for upload in list(CameoUpload.objects.filter(owner=owner)):
+        _upload_discard(upload)
+    LivenessChallenge.objects.filter(user=owner).delete()

@@ -1,0 +1,1 @@
+"""Who is in a recording (face), how they sound (voice), and whether it is a live person (liveness)."""

@@ -1,0 +1,29 @@
+from .env import DATA_DIR, env
+
+# Liveness challenge: digits read aloud while recording; single use, short-lived.
+CAMEO_CHALLENGE_DIGITS = env.int("CAMEO_CHALLENGE_DIGITS", default=6)
+CAMEO_CHALLENGE_TTL_SECONDS = env.int("CAMEO_CHALLENGE_TTL_SECONDS", default=300)
+CAMEO_MAX_OPEN_CHALLENGES = 5
+
+# What a cameo recording may be: what phones and browsers produce, within bounds.
+CAMEO_MIN_DURATION_S = 2.0
+CAMEO_MAX_DURATION_S = 30.0
+CAMEO_MAX_UPLOAD_BYTES = env.int("CAMEO_MAX_UPLOAD_BYTES", default=200 * 1024 * 1024)
+CAMEO_MIN_SIDE = 240
+CAMEO_ALLOWED_CONTAINERS = ("mov", "mp4", "matroska", "webm")
+CAMEO_ALLOWED_VIDEO_CODECS = ("h264", "hevc", "vp8", "vp9", "av1", "mpeg4")
+CAMEO_ALLOWED_AUDIO_CODECS = ("aac", "opus", "vorbis", "mp3", "pcm_s16le", "alac")
+# Character cameos are made from one image or a short clip.
+CAMEO_CHARACTER_MAX_BYTES = 20 * 1024 * 1024
+
+# Resumable uploads collect here (a shared volume when several web processes serve uploads).
+CAMEO_UPLOAD_SPOOL_DIR = DATA_DIR / "upload-spool"
+CAMEO_UPLOAD_TTL_SECONDS = env.int("CAMEO_UPLOAD_TTL_SECONDS", default=24 * 3600)
+CAMEO_UPLOAD_MAX_CHUNK_BYTES = 8 * 1024 * 1024
+
+# Likeness search (dlib L2 distance; the same person is below 0.6).
+CAMEO_IMPERSONATION_MAX_DISTANCE = env.float("CAMEO_IMPERSONATION_MAX_DISTANCE", default=0.5)
+CAMEO_PROTECTED_MAX_DISTANCE = env.float("CAMEO_PROTECTED_MAX_DISTANCE", default=0.55)
+
+# Biometric data of uploads never verified (abandoned, or stuck) is destroyed after this long.
+CAMEO_ABANDONED_RETENTION_SECONDS = env.int("CAMEO_ABANDONED_RETENTION_SECONDS", default=7 * 24 * 3600)
