@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.models import username_validator
 from cameos import selectors, services
 from cameos.models import (
     Cameo,
@@ -135,6 +136,36 @@ class CameoListCreateApi(APIView):
             owner=request.user,
             challenge_id=data.validated_data["challenge_id"],
             recording=data.validated_data["recording"],
+        )
+        return Response(CameoOwnerSerializer(cameo).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CharacterCreateApi(APIView):
+    """Create a character cameo (a pet, an object, an invented character) from one image."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        handle = StrictCharField(
+            max_length=30, validators=[username_validator], help_text="Mentioned as @handle."
+        )
+        display_name = StrictCharField(max_length=50, required=False, allow_blank=True, default="")
+        image = serializers.FileField(allow_empty_file=True, help_text="PNG, JPEG or WebP, at least 128 px.")
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={202: CameoOwnerSerializer},
+        operation_id="cameos_character_create",
+    )
+    def post(self, request: Request) -> Response:
+        _check_content_length(request, settings.CAMEO_CHARACTER_MAX_BYTES)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        cameo = services.character_create(
+            owner=request.user,
+            handle=data.validated_data["handle"],
+            display_name=data.validated_data["display_name"],
+            image=data.validated_data["image"].read(),
         )
         return Response(CameoOwnerSerializer(cameo).data, status=status.HTTP_202_ACCEPTED)
 

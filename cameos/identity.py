@@ -161,3 +161,53 @@ def check_recording(path: Path, *, digits: str, head_turn: bool) -> LivenessOutc
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
+
+
+@dataclass(frozen=True)
+class ImageFaces:
+    count: int
+    largest_embedding: bytes | None  # float32 little-endian, of the largest face
+    face_model: str
+
+
+def read_character_image(data: bytes) -> bytes:
+    """Validate an uploaded character image and re-encode it as PNG (metadata such as GPS is dropped).
+    Runs in the web process with Pillow only."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > 40_000_000:
+                raise ApplicationError("media_bad_dimensions", "The image is too large.")
+            if min(image.size) < 128:
+                raise ApplicationError(
+                    "media_bad_dimensions", "The image must be at least 128 pixels on each side."
+                )
+            rgb = image.convert("RGB")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ApplicationError("media_not_an_image", "Upload a PNG, JPEG or WebP image.") from exc
+    out = io.BytesIO()
+    rgb.save(out, format="PNG")
+    return out.getvalue()
+
+
+def faces_in_image(png: bytes) -> ImageFaces:
+    """Human faces in an image (worker processes only: this loads the face models)."""
+    import numpy as np
+    from PIL import Image
+
+    from ml.identity.face import DlibFaceEmbedder, FaceAnalyzer
+
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    faces = FaceAnalyzer().detect(image, upsample=1)
+    if not faces:
+        return ImageFaces(count=0, largest_embedding=None, face_model="")
+    embedder = DlibFaceEmbedder()
+    vector = embedder.embed(image, faces[:1])[0]
+    return ImageFaces(
+        count=len(faces),
+        largest_embedding=np.asarray(vector, dtype="<f4").tobytes(),
+        face_model=embedder.name,
+    )

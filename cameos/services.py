@@ -225,6 +225,78 @@ def _upload_discard(upload: CameoUpload) -> None:
     upload.delete()
 
 
+# --- Characters -------------------------------------------------------------------------------------------
+
+
+def character_create(*, owner: User, handle: str, display_name: str, image: bytes) -> Cameo:
+    """A character cameo (pet, object, invented) from one image: no liveness, the same permission model.
+
+    A character must not be a real person wearing a costume of a handle: the image is checked for human
+    faces in the background, and one found sends it to review instead of into use."""
+    if (
+        User.objects.filter(username__iexact=handle).exists()
+        or Cameo.objects.filter(kind=CameoKind.CHARACTER, handle__iexact=handle).exists()
+    ):
+        raise ApplicationError("handle_taken", f"@{handle} is taken.", status=409)
+    png = identity.read_character_image(image)
+    stored_name = default_storage.save(
+        f"cameos/{owner.pk}/references/{uuid.uuid4().hex}.png", ContentFile(png)
+    )
+    try:
+        with transaction.atomic():
+            cameo = Cameo.objects.create(
+                owner=owner,
+                kind=CameoKind.CHARACTER,
+                handle=handle,
+                display_name=display_name or handle,
+                reference_image=stored_name,
+            )
+            from cameos.tasks import verify_character_task
+
+            enqueue_on_commit(verify_character_task, cameo.pk)
+            return cameo
+    except BaseException:
+        default_storage.delete(stored_name)
+        raise
+
+
+def character_verify(*, cameo_id: int) -> None:
+    """Human faces in a character's image: a protected or other user's likeness is refused or reviewed,
+    any other human face is reviewed; no face means the character is ready. Idempotent like `cameo_verify`."""
+    with transaction.atomic():
+        cameo = Cameo.objects.select_for_update().filter(pk=cameo_id, kind=CameoKind.CHARACTER).first()
+        if cameo is None or cameo.status not in (CameoStatus.UPLOADED, CameoStatus.PROCESSING):
+            return
+        cameo.status = CameoStatus.PROCESSING
+        cameo.save(update_fields=["status", "updated_at"])
+    with default_storage.open(cameo.reference_image.name, "rb") as stored:
+        faces = identity.faces_in_image(stored.read())
+    if faces.count == 0:
+        _finish(cameo_id, status=CameoStatus.VERIFIED, reason="", report={"faces": 0})
+        return
+    import numpy as np
+
+    from cameos import likeness
+
+    vector = np.frombuffer(faces.largest_embedding or b"", dtype="<f4")
+    if likeness.find_protected_matches(vector=vector, max_distance=settings.CAMEO_PROTECTED_MAX_DISTANCE):
+        _finish(
+            cameo_id, status=CameoStatus.REJECTED, reason="protected_likeness", report={"faces": faces.count}
+        )
+        return
+    lookalikes = likeness.find_impersonation_matches(
+        vector=vector, owner_id=cameo.owner_id, max_distance=settings.CAMEO_IMPERSONATION_MAX_DISTANCE
+    )
+    _finish(
+        cameo_id,
+        status=CameoStatus.NEEDS_REVIEW,
+        reason="character_shows_a_person",
+        report={"faces": faces.count},
+        lookalikes=lookalikes,
+        flag_reason="possible_impersonation" if lookalikes else "character_shows_a_person",
+    )
+
+
 # --- Verification -----------------------------------------------------------------------------------------
 
 
@@ -243,7 +315,7 @@ def cameo_verify(*, cameo_id: int) -> None:
     by a killed worker is processed again; the result is written under a row lock and only if the cameo
     is still `processing`, so two deliveries leave one result and one embedding row."""
     with transaction.atomic():
-        cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).select_related("challenge").first()
+        cameo = Cameo.objects.select_for_update(of=("self",)).filter(pk=cameo_id).select_related("challenge").first()
         if cameo is None or cameo.status not in (CameoStatus.UPLOADED, CameoStatus.PROCESSING):
             return
         cameo.status = CameoStatus.PROCESSING
@@ -306,6 +378,7 @@ def _finish(
     report: dict[str, Any] | None = None,
     outcome: identity.LivenessOutcome | None = None,
     lookalikes: list[Any] | None = None,
+    flag_reason: str | None = None,
 ) -> None:
     with transaction.atomic():
         cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).first()
@@ -320,10 +393,11 @@ def _finish(
             cameo.voice_embedding = outcome.voice_embedding
             fields += ["transcript", "voice_embedding"]
             if outcome.reference_png is not None:
-                cameo.reference_image = default_storage.save(
-                    f"cameos/{cameo.owner_id}/references/{uuid.uuid4().hex}.png",
-                    ContentFile(outcome.reference_png),
-                )
+                # One name per cameo, replaced on redelivery: a re-run leaves no orphaned crop behind.
+                name = f"cameos/{cameo.owner_id}/references/cameo-{cameo.pk}.png"
+                if default_storage.exists(name):
+                    default_storage.delete(name)
+                cameo.reference_image = default_storage.save(name, ContentFile(outcome.reference_png))
                 fields.append("reference_image")
             FaceEmbedding.objects.update_or_create(
                 cameo=cameo,
@@ -341,13 +415,13 @@ def _finish(
             from cameos import likeness
 
             transaction.on_commit(lambda: likeness.index_cameo(cameo))
-        if lookalikes:
+        if lookalikes or flag_reason:
             from moderation.services import flag_target
 
             flag_target(
                 target=cameo,
                 source="likeness_match",
-                reason="possible_impersonation",
+                reason=flag_reason or "possible_impersonation",
                 evidence={
                     "matches": [
                         {
@@ -355,7 +429,7 @@ def _finish(
                             "owner_id": match.owner_id,
                             "distance": round(match.distance, 4),
                         }
-                        for match in lookalikes
+                        for match in lookalikes or []
                     ]
                 },
                 priority=50,

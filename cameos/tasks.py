@@ -18,6 +18,11 @@ def verify_cameo_task(cameo_id: int) -> None:
     services.cameo_verify(cameo_id=cameo_id)
 
 
+@shared_task(name="cameos.verify_character", acks_late=True, time_limit=120, soft_time_limit=100)
+def verify_character_task(cameo_id: int) -> None:
+    services.character_verify(cameo_id=cameo_id)
+
+
 @shared_task(name="cameos.erase", acks_late=True, time_limit=300, soft_time_limit=270, max_retries=5)
 def erase_cameo_task(cameo_id: int) -> None:
     services.cameo_erase(cameo_id=cameo_id)

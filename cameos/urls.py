@@ -4,6 +4,7 @@ from cameos import apis
 
 urlpatterns = [
     path("cameos/", apis.CameoListCreateApi.as_view(), name="cameos"),
+    path("cameos/characters/", apis.CharacterCreateApi.as_view(), name="cameos-characters"),
     path("cameos/challenges/", apis.ChallengeCreateApi.as_view(), name="cameos-challenges"),
     path("cameos/uploads/", apis.UploadStartApi.as_view(), name="cameos-uploads"),
     path("cameos/uploads/<uuid:upload_id>/", apis.UploadChunkApi.as_view(), name="cameos-upload"),

@@ -25,6 +25,15 @@ def redis_service() -> Iterator[str]:
         server.stop()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory) -> None:
+    """SQLite tests use a file, not memory, so that a real worker process started by a test can share
+    the test database (PostgreSQL's test database is shared as it is)."""
+    database = settings.DATABASES["default"]
+    if database["ENGINE"].endswith("sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_side_effects(settings, tmp_path, monkeypatch) -> Iterator[None]:
     """Media in a fresh folder, tasks run inline (tests that need a real worker turn this off), a cache
