@@ -411,7 +411,7 @@ def _finish(
             cameo.verified_at = timezone.now()
             fields.append("verified_at")
         cameo.save(update_fields=fields)
-        if status == CameoStatus.VERIFIED:
+        if status == CameoStatus.VERIFIED and outcome is not None:  # a person's face joins the search
             from cameos import likeness
 
             transaction.on_commit(lambda: likeness.index_cameo(cameo))
