@@ -189,3 +189,17 @@ class TestSignedMedia:
         url = client_for(user).get(f"/api/v1/cameos/{cameo.pk}/media/").json()["recording_url"]
 
         assert client.get(url).status_code == 403
+
+
+class TestModeratorHasNoBackdoor:
+    """Moderators review cases through moderation; the owner endpoints stay the owner's alone."""
+
+    def test_staff_cannot_read_change_or_fetch_media_of_someone_elses_cameo(self, client_for, user):
+        moderator = UserFactory(username="mod", is_staff=True)
+        cameo = CameoFactory(owner=user)
+        client = client_for(moderator)
+
+        assert client.get(f"/api/v1/cameos/{cameo.pk}/").status_code == 404
+        assert client.get(f"/api/v1/cameos/{cameo.pk}/media/").status_code == 404
+        assert client.patch(f"/api/v1/cameos/{cameo.pk}/", {"permission": "everyone"}).status_code == 404
+        assert client.delete(f"/api/v1/cameos/{cameo.pk}/").status_code == 404
