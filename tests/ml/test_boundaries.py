@@ -15,6 +15,9 @@ MODULES = [
     "ml.identity.motion",
     "ml.identity.liveness",
     "ml.speech.asr",
+    "ml.scene",
+    "ml.generation",
+    "ml.generation.diffusers_engine",
 ]
 
 
