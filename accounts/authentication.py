@@ -27,7 +27,7 @@ def refresh_token_for(user: User) -> RefreshToken:
 
 class AccessTokenAuthentication(JWTAuthentication):
     def get_user(self, validated_token: Token) -> Any:
-        user = super().get_user(validated_token)
+        user: User = super().get_user(validated_token)  # type: ignore[assignment] # our user model, not TokenUser
         if token_is_revoked(user=user, token=validated_token):
             raise AuthenticationFailed("Token has been revoked.", code="token_revoked")
         return user

@@ -32,8 +32,8 @@ class User(AbstractUser):
         validators=[username_validator],
         help_text="Unique, case-insensitive; the @handle.",
     )
-    first_name = None  # type: ignore[assignment]
-    last_name = None  # type: ignore[assignment]
+    first_name = None
+    last_name = None
     email = models.EmailField()
     display_name = models.CharField(max_length=50, blank=True)
     bio = models.CharField(max_length=300, blank=True)

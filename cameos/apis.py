@@ -179,20 +179,46 @@ class UploadOutputSerializer(serializers.ModelSerializer):
 
 
 class UploadStartApi(APIView):
-    """Start a resumable upload: send the bytes with `PATCH …/uploads/{id}/` from the reported offset."""
+    """Start an upload. Resumable (default): send the bytes with `PATCH …/uploads/{id}/` from the reported
+    offset. Direct (`direct: true`, S3 storage only): POST the file to `direct_upload_url` with
+    `direct_upload_fields`. Either way, finish with `POST …/uploads/{id}/complete/`."""
 
     class InputSerializer(serializers.Serializer):
         challenge_id = StrictIntegerField()
         size = StrictIntegerField(min_value=1, help_text="Total size in bytes.")
+        direct = StrictBooleanField(default=False, help_text="Upload straight to object storage.")
+
+    class OutputSerializer(UploadOutputSerializer):
+        direct_upload_url = serializers.CharField(
+            allow_null=True, help_text="Direct uploads: POST the file here as multipart/form-data…"
+        )
+        direct_upload_fields = serializers.DictField(
+            child=serializers.CharField(),
+            allow_null=True,
+            help_text="…with these form fields before the file.",
+        )
+
+        class Meta(UploadOutputSerializer.Meta):
+            fields = [*UploadOutputSerializer.Meta.fields, "direct_upload_url", "direct_upload_fields"]
 
     @extend_schema(
-        request=InputSerializer, responses={201: UploadOutputSerializer}, operation_id="cameos_upload_start"
+        request=InputSerializer, responses={201: OutputSerializer}, operation_id="cameos_upload_start"
     )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = services.upload_start(owner=request.user, **data.validated_data)
-        return Response(UploadOutputSerializer(upload).data, status=status.HTTP_201_CREATED)
+        arguments = {
+            "owner": request.user,
+            "challenge_id": data.validated_data["challenge_id"],
+            "size": data.validated_data["size"],
+        }
+        if data.validated_data["direct"]:
+            upload, direct = services.upload_start_direct(**arguments)
+        else:
+            upload, direct = services.upload_start(**arguments), None
+        upload.direct_upload_url = direct["url"] if direct else None  # type: ignore[attr-defined]
+        upload.direct_upload_fields = direct["fields"] if direct else None  # type: ignore[attr-defined]
+        return Response(self.OutputSerializer(upload).data, status=status.HTTP_201_CREATED)
 
 
 class OctetStreamParser(BaseParser):

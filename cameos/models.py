@@ -135,6 +135,9 @@ class CameoUpload(models.Model):
     challenge = models.ForeignKey(LivenessChallenge, on_delete=models.CASCADE, related_name="uploads")
     size = models.PositiveBigIntegerField()
     received = models.PositiveBigIntegerField(default=0)
+    # With S3 storage the client may send the bytes straight to the bucket through a pre-signed POST;
+    # they land under this key, outside the media tree, until the upload is completed and probed.
+    incoming_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
 

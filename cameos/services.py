@@ -158,6 +158,51 @@ def upload_start(*, owner: User, challenge_id: int, size: int) -> CameoUpload:
     return upload
 
 
+def uses_object_storage() -> bool:
+    return hasattr(default_storage, "bucket_name")
+
+
+def upload_start_direct(*, owner: User, challenge_id: int, size: int) -> tuple[CameoUpload, dict[str, Any]]:
+    """A pre-signed POST straight to the bucket (S3 storage only): the web tier never carries the bytes.
+    The policy binds the key and caps the size at the declared size; completing the upload probes the
+    object before anything trusts it."""
+    if not uses_object_storage():
+        raise ApplicationError(
+            "direct_upload_unavailable",
+            "Direct uploads need object storage; use the resumable upload.",
+            status=409,
+        )
+    upload = upload_start(owner=owner, challenge_id=challenge_id, size=size)
+    _spool_path(upload).unlink(missing_ok=True)  # the bytes go to the bucket, not the spool
+    upload.incoming_key = f"incoming/{owner.pk}/{upload.pk}"
+    upload.save(update_fields=["incoming_key"])
+    client = default_storage.connection.meta.client
+    post = client.generate_presigned_post(
+        Bucket=default_storage.bucket_name,
+        Key=upload.incoming_key,
+        Conditions=[["content-length-range", 1, size]],
+        ExpiresIn=settings.CAMEO_DIRECT_UPLOAD_TTL_SECONDS,
+    )
+    return upload, {"url": post["url"], "fields": post["fields"]}
+
+
+def _fetch_incoming(upload: CameoUpload) -> None:
+    """Bring a directly uploaded object into the spool (at most the declared size) for probing."""
+    client = default_storage.connection.meta.client
+    try:
+        head = client.head_object(Bucket=default_storage.bucket_name, Key=upload.incoming_key)
+    except client.exceptions.ClientError as exc:
+        raise ApplicationError(
+            "upload_incomplete", "Nothing has arrived in storage for this upload yet.", status=409
+        ) from exc
+    if head["ContentLength"] > upload.size:
+        raise ApplicationError("upload_too_long", "The object is larger than the declared size.", status=413)
+    settings.CAMEO_UPLOAD_SPOOL_DIR.mkdir(parents=True, exist_ok=True)
+    client.download_file(default_storage.bucket_name, upload.incoming_key, str(_spool_path(upload)))
+    upload.received = head["ContentLength"]
+    upload.size = head["ContentLength"]
+
+
 def _spool_path(upload: CameoUpload) -> Path:
     return settings.CAMEO_UPLOAD_SPOOL_DIR / f"{upload.pk}.part"
 
@@ -199,6 +244,8 @@ def upload_append(*, owner: User, upload_id: uuid.UUID, offset: int, chunk: byte
 
 def upload_complete(*, owner: User, upload_id: uuid.UUID) -> Cameo:
     upload = upload_get(owner=owner, upload_id=upload_id)
+    if upload.incoming_key:
+        _fetch_incoming(upload)
     if upload.received != upload.size:
         raise ApplicationError(
             "upload_incomplete",
@@ -222,6 +269,10 @@ def upload_complete(*, owner: User, upload_id: uuid.UUID) -> Cameo:
 
 def _upload_discard(upload: CameoUpload) -> None:
     _spool_path(upload).unlink(missing_ok=True)
+    if upload.incoming_key and uses_object_storage():
+        default_storage.connection.meta.client.delete_object(
+            Bucket=default_storage.bucket_name, Key=upload.incoming_key
+        )
     upload.delete()
 
 
@@ -315,7 +366,12 @@ def cameo_verify(*, cameo_id: int) -> None:
     by a killed worker is processed again; the result is written under a row lock and only if the cameo
     is still `processing`, so two deliveries leave one result and one embedding row."""
     with transaction.atomic():
-        cameo = Cameo.objects.select_for_update(of=("self",)).filter(pk=cameo_id).select_related("challenge").first()
+        cameo = (
+            Cameo.objects.select_for_update(of=("self",))
+            .filter(pk=cameo_id)
+            .select_related("challenge")
+            .first()
+        )
         if cameo is None or cameo.status not in (CameoStatus.UPLOADED, CameoStatus.PROCESSING):
             return
         cameo.status = CameoStatus.PROCESSING
@@ -594,3 +650,20 @@ def owner_uploads_discard(*, owner: User) -> None:
     for upload in list(CameoUpload.objects.filter(owner=owner)):
         _upload_discard(upload)
     LivenessChallenge.objects.filter(user=owner).delete()
+
+
+def requeue_stuck_verifications() -> int:
+    """Send verification again for cameos stuck before a result: an enqueue lost with the broker down at
+    commit, or a task lost with its worker. Safe because verification is idempotent."""
+    from cameos.tasks import verify_cameo_task, verify_character_task
+
+    now = timezone.now()
+    stuck = Cameo.objects.filter(
+        status__in=[CameoStatus.UPLOADED, CameoStatus.PROCESSING],
+        updated_at__lt=now - timedelta(seconds=settings.CAMEO_VERIFICATION_STUCK_AFTER_SECONDS),
+        updated_at__gt=now - timedelta(seconds=settings.CAMEO_ABANDONED_RETENTION_SECONDS),
+    ).values_list("pk", "kind")
+    for cameo_id, kind in stuck:
+        task = verify_character_task if kind == CameoKind.CHARACTER else verify_cameo_task
+        task.apply_async(args=(cameo_id,))
+    return len(stuck)

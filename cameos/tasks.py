@@ -31,3 +31,8 @@ def erase_cameo_task(cameo_id: int) -> None:
 @shared_task(name="cameos.purge_abandoned", time_limit=600, soft_time_limit=540)
 def purge_abandoned_task() -> None:
     services.purge_abandoned()
+
+
+@shared_task(name="cameos.requeue_stuck", time_limit=120, soft_time_limit=100)
+def requeue_stuck_task() -> None:
+    services.requeue_stuck_verifications()

@@ -7,6 +7,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import User
 from accounts.services import tokens_issue
+from cameos import likeness
 from core.embedded import EmbeddedRedis, socket_path_from_url
 from sora_social.celery import app as celery_app
 from tests.factories import UserFactory
@@ -46,8 +47,11 @@ def _isolated_side_effects(settings, tmp_path, monkeypatch) -> Iterator[None]:
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "100000/min"})
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
+    # A rolled-back test hands the same ids out again, which a cached in-process index cannot notice.
+    likeness.reset_indexes()
     yield
     celery_app.conf.task_always_eager = False
+    likeness.reset_indexes()
 
 
 @pytest.fixture

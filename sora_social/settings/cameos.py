@@ -20,6 +20,8 @@ CAMEO_CHARACTER_MAX_BYTES = 20 * 1024 * 1024
 CAMEO_UPLOAD_SPOOL_DIR = DATA_DIR / "upload-spool"
 CAMEO_UPLOAD_TTL_SECONDS = env.int("CAMEO_UPLOAD_TTL_SECONDS", default=24 * 3600)
 CAMEO_UPLOAD_MAX_CHUNK_BYTES = 8 * 1024 * 1024
+# A pre-signed POST (S3 storage) is valid this long.
+CAMEO_DIRECT_UPLOAD_TTL_SECONDS = env.int("CAMEO_DIRECT_UPLOAD_TTL_SECONDS", default=900)
 
 # Likeness search (dlib L2 distance; the same person is below 0.6).
 CAMEO_IMPERSONATION_MAX_DISTANCE = env.float("CAMEO_IMPERSONATION_MAX_DISTANCE", default=0.5)
@@ -27,3 +29,5 @@ CAMEO_PROTECTED_MAX_DISTANCE = env.float("CAMEO_PROTECTED_MAX_DISTANCE", default
 
 # Biometric data of uploads never verified (abandoned, or stuck) is destroyed after this long.
 CAMEO_ABANDONED_RETENTION_SECONDS = env.int("CAMEO_ABANDONED_RETENTION_SECONDS", default=7 * 24 * 3600)
+# A cameo still uploaded/processing after this long has lost its task; the sweep sends it again.
+CAMEO_VERIFICATION_STUCK_AFTER_SECONDS = env.int("CAMEO_VERIFICATION_STUCK_AFTER_SECONDS", default=900)

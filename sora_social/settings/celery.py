@@ -40,6 +40,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.flush_expired_tokens",
         "schedule": 6 * 3600,
     },
+    "requeue-stuck-cameo-verifications": {
+        "task": "cameos.requeue_stuck",
+        "schedule": 300,
+    },
     "purge-abandoned-cameo-data": {
         "task": "cameos.purge_abandoned",
         "schedule": 3600,

@@ -8,31 +8,28 @@ S3_BUCKET = env.str("S3_BUCKET", default="")
 # Private media (cameo recordings) is reached only through signed URLs that expire after this long.
 MEDIA_URL_EXPIRY_SECONDS = env.int("MEDIA_URL_EXPIRY_SECONDS", default=300)
 
-if S3_BUCKET:
-    _default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
-            "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
-            "region_name": env.str("S3_REGION", default="") or None,
-            # Private media only through signed, expiring URLs.
-            "default_acl": "private",
-            "querystring_auth": True,
-            "querystring_expire": MEDIA_URL_EXPIRY_SECONDS,
-            "file_overwrite": False,
-            "signature_version": "s3v4",
-        },
-    }
-else:
-    _default_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        # Location and URL follow MEDIA_ROOT / MEDIA_URL.
-    }
+# The S3 storage as production configures it (the tests of the S3 path use this same dict).
+S3_STORAGE = {
+    "BACKEND": "storages.backends.s3.S3Storage",
+    "OPTIONS": {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+        "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+        "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+        "region_name": env.str("S3_REGION", default="") or None,
+        # Private media only through signed, expiring URLs.
+        "default_acl": "private",
+        "querystring_auth": True,
+        "querystring_expire": MEDIA_URL_EXPIRY_SECONDS,
+        "file_overwrite": False,
+        "signature_version": "s3v4",
+    },
+}
+# Location and URL follow MEDIA_ROOT / MEDIA_URL.
+FILE_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 
 STORAGES = {
-    "default": _default_storage,
+    "default": S3_STORAGE if S3_BUCKET else FILE_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
     if not env.bool("DJANGO_DEBUG", default=True)
     else {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -40,7 +40,7 @@ class Command(BaseCommand):
                 f"Redis: {'started' if started else 'reusing'} embedded server at {socket_path}"
             )
 
-        children: list[subprocess.Popen[bytes]] = []
+        children: dict[str, subprocess.Popen[bytes]] = {}
         stopping = False
 
         def stop(*_: Any) -> None:
@@ -55,59 +55,55 @@ class Command(BaseCommand):
             if not no_demo:
                 call_command("seed_demo")
             python = sys.executable
-            children.append(
-                subprocess.Popen(
-                    [
-                        python,
-                        "-m",
-                        "celery",
-                        "-A",
-                        "sora_social",
-                        "worker",
-                        "-B",
-                        "-Q",
-                        "cpu,gpu",
-                        "--concurrency",
-                        str(worker_concurrency),
-                        "--loglevel",
-                        "INFO",
-                        "--schedule",
-                        str(settings.MEDIA_ROOT.parent / "celerybeat-schedule"),
-                    ]
-                )
+            children["worker"] = subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "sora_social",
+                    "worker",
+                    "-B",
+                    "-Q",
+                    "cpu,gpu",
+                    "--concurrency",
+                    str(worker_concurrency),
+                    "--loglevel",
+                    "INFO",
+                    "--schedule",
+                    str(settings.MEDIA_ROOT.parent / "celerybeat-schedule"),
+                ]
             )
-            children.append(
-                subprocess.Popen(
-                    [
-                        python,
-                        "-m",
-                        "uvicorn",
-                        "sora_social.asgi:application",
-                        "--host",
-                        host,
-                        "--port",
-                        str(port),
-                        "--lifespan",
-                        "off",
-                        "--ws",
-                        "websockets",
-                        "--no-access-log",
-                    ]
-                )
+            children["web"] = subprocess.Popen(
+                [
+                    python,
+                    "-m",
+                    "uvicorn",
+                    "sora_social.asgi:application",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                    "--lifespan",
+                    "off",
+                    "--ws",
+                    "websockets",
+                    "--no-access-log",
+                ]
             )
             self.stdout.write(
                 self.style.SUCCESS(f"Serving on http://{host}:{port}/  (API docs: /api/v1/docs/)")
             )
-            while not stopping and all(child.poll() is None for child in children):
+            while not stopping and all(child.poll() is None for child in children.values()):
                 time.sleep(0.2)
-            failed = [child for child in children if child.poll() not in (None, 0)]
+            failed = [name for name, child in children.items() if child.poll() not in (None, 0)]
             if failed and not stopping:
-                raise CommandError(f"a process exited unexpectedly: {failed[0].args[:5]}")
+                raise CommandError(f"the {failed[0]} process exited unexpectedly")
         finally:
-            for child in reversed(children):
+            for child in reversed(children.values()):
                 if child.poll() is None:
                     child.terminate()
-            for child in children:
+            for child in children.values():
                 try:
                     child.wait(timeout=15)
                 except subprocess.TimeoutExpired:

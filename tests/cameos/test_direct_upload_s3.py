@@ -1,0 +1,121 @@
+"""The S3 path, against a real S3-compatible HTTP server on loopback (moto's server): a pre-signed POST
+straight to the bucket, completion that probes the object, signed GETs for the owner."""
+
+import pytest
+import requests
+from django.core.files.storage import default_storage
+from moto.server import ThreadedMotoServer
+
+from cameos.models import Cameo, CameoUpload, LivenessChallenge
+from tests.fixtures import recordings
+
+pytestmark = pytest.mark.django_db
+
+BUCKET = "sora-test-media"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_storage(settings, s3_endpoint, monkeypatch):
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    options = {
+        **settings.S3_STORAGE["OPTIONS"],
+        "bucket_name": BUCKET,
+        "endpoint_url": s3_endpoint,
+        "access_key": "test-key",
+        "secret_key": "test-secret",
+        "region_name": "us-east-1",
+    }
+    settings.STORAGES = {**settings.STORAGES, "default": {**settings.S3_STORAGE, "OPTIONS": options}}
+    client = default_storage.connection.meta.client
+    client.create_bucket(Bucket=BUCKET)
+    yield client
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    client.delete_bucket(Bucket=BUCKET)
+
+
+def keys(client) -> list[str]:
+    return sorted(item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []))
+
+
+def start_direct(client, user, size):
+    challenge = LivenessChallenge.objects.create(user=user, digits="4729", expires_at="2999-01-01T00:00:00Z")
+    response = client.post(
+        "/api/v1/cameos/uploads/", {"challenge_id": challenge.pk, "size": size, "direct": True}
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def post_to_bucket(upload, data: bytes) -> requests.Response:
+    return requests.post(
+        upload["direct_upload_url"],
+        data=upload["direct_upload_fields"],
+        files={"file": ("x.mp4", data)},
+        timeout=30,
+    )
+
+
+def test_direct_upload_lands_probes_and_is_served_signed(
+    client_for, user, recording, s3_storage, monkeypatch
+):
+    monkeypatch.setattr("cameos.tasks.verify_cameo_task.apply_async", lambda args, kwargs: None)
+    data = recording(recordings.GOOD).read_bytes()
+    client = client_for(user)
+    upload = start_direct(client, user, len(data))
+
+    assert post_to_bucket(upload, data).status_code in (200, 201, 204)
+    completed = client.post(f"/api/v1/cameos/uploads/{upload['id']}/complete/")
+
+    assert completed.status_code == 202, completed.json()
+    cameo = Cameo.objects.get(pk=completed.json()["id"])
+    assert keys(s3_storage) == [cameo.recording.name]  # the incoming object is gone
+    media = client.get(f"/api/v1/cameos/{cameo.pk}/media/").json()
+    assert "X-Amz-Signature" in media["recording_url"] and "X-Amz-Expires=300" in media["recording_url"]
+    assert requests.get(media["recording_url"], timeout=30).content == data
+    assert requests.get(media["recording_url"].split("?")[0], timeout=30).status_code == 403  # not public
+    assert not CameoUpload.objects.exists()
+
+
+def test_a_hostile_object_is_refused_and_removed_from_the_bucket(client_for, user, s3_storage):
+    client = client_for(user)
+    payload = b"definitely not a video" * 10
+    upload = start_direct(client, user, len(payload))
+    post_to_bucket(upload, payload)
+
+    response = client.post(f"/api/v1/cameos/uploads/{upload['id']}/complete/")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "media_unknown_format"
+    assert keys(s3_storage) == []
+    assert not Cameo.objects.exists()
+
+
+def test_completing_before_anything_arrived_is_409(client_for, user, s3_storage):
+    client = client_for(user)
+    upload = start_direct(client, user, 1000)
+
+    response = client.post(f"/api/v1/cameos/uploads/{upload['id']}/complete/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "upload_incomplete"
+
+
+def test_direct_upload_needs_object_storage(client_for, user):
+    challenge = LivenessChallenge.objects.create(user=user, digits="4729", expires_at="2999-01-01T00:00:00Z")
+
+    response = client_for(user).post(
+        "/api/v1/cameos/uploads/", {"challenge_id": challenge.pk, "size": 10, "direct": True}
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "direct_upload_unavailable"
