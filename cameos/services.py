@@ -608,7 +608,9 @@ def cameo_erase(*, cameo_id: int) -> None:
                 default_storage.delete(field_file.name)
                 files_deleted += 1
         from cameos import likeness
+        from generation.services import generations_take_down_for_cameo
 
+        generations_take_down_for_cameo(cameo_id=cameo_id, reason="cameo_erased")
         likeness.unindex_cameo(cameo_id)
         cameo.delete()  # cascades to the face embedding and access requests
     ErasureRecord.objects.filter(cameo_id=cameo_id, completed_at__isnull=True).update(

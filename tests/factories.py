@@ -34,3 +34,25 @@ class CameoFactory(factory.django.DjangoModelFactory):
     kind = "person"
     status = "verified"
     permission = "only_me"
+
+
+class GenerationFactory(factory.django.DjangoModelFactory):
+    """A generation row as the job runner leaves it, for appearance and consent tests."""
+
+    class Meta:
+        model = "generation.Generation"
+        skip_postgeneration_save = True
+
+    requester = factory.SubFactory(UserFactory)
+    prompt = "@maya plays chess on the moon"
+    spec = factory.LazyFunction(dict)
+    status = "succeeded"
+
+    @factory.post_generation
+    def cameos(self, create: bool, cameos: list | None, **kwargs: object) -> None:
+        from generation.models import GenerationCameo
+
+        for cameo in cameos or []:
+            GenerationCameo.objects.create(
+                generation=self, cameo=cameo, owner=cameo.owner, handle=cameo.owner.username
+            )

@@ -1,0 +1,80 @@
+"""Generations: a user's prompt turned into a video, the cameos it uses, and its state.
+
+The job row is the source of truth for its state (Celery keeps no results). Each cameo a generation uses
+is recorded in `GenerationCameo`, which is what an owner's appearances list reads; consent is re-checked
+through `cameos.selectors` at every step, never cached here."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class GenerationStatus(models.TextChoices):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    BLOCKED = "blocked"
+
+
+IN_FLIGHT = (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
+
+
+class Generation(models.Model):
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations"
+    )
+    prompt = models.TextField()
+    spec = models.JSONField()  # ml.scene.SceneSpec.to_dict()
+    status = models.CharField(
+        max_length=10, choices=GenerationStatus.choices, default=GenerationStatus.QUEUED
+    )
+    progress = models.FloatField(default=0.0)
+    stage = models.CharField(max_length=30, blank=True)
+    failure_reason = models.CharField(max_length=60, blank=True)
+    idempotency_key = models.CharField(max_length=64, blank=True)
+    remix_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes"
+    )
+    video = models.FileField(upload_to="generations/", blank=True)
+    poster = models.FileField(upload_to="generations/", blank=True)
+    engine_metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # Taken down by the owner of a cameo it uses (or by erasure of that cameo): its media is deleted and it
+    # can never be published; the row stays so the requester sees what happened.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requester", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="generation_idempotency_key_unique",
+            )
+        ]
+        indexes = [models.Index(fields=["requester", "status"])]
+
+    def __str__(self) -> str:
+        return f"generation {self.pk} by user {self.requester_id} ({self.status})"
+
+
+class GenerationCameo(models.Model):
+    """A cameo used by a generation. Kept (with the cameo set to null) after the cameo is erased, so the
+    generation still shows that it was taken down because of it."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="cameo_uses")
+    cameo = models.ForeignKey("cameos.Cameo", null=True, on_delete=models.SET_NULL, related_name="uses")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="cameo_appearances"
+    )
+    handle = models.CharField(max_length=30)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["generation", "cameo"], name="generation_cameo_once")]
+
+    def __str__(self) -> str:
+        return f"@{self.handle} in generation {self.generation_id}"

@@ -1,0 +1,97 @@
+"""Appearances: the owner sees every generation that used their cameo, drafts by others included, and can
+take any of them down; revoking or deleting the cameo stops in-flight jobs and unpublished drafts."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from cameos import services as cameo_services
+from generation.models import Generation
+from generation.selectors import generation_consent_refusals, generation_is_publishable
+from tests.factories import CameoFactory, GenerationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cameo(user):
+    return CameoFactory(owner=user, permission="everyone")
+
+
+def test_owner_sees_every_generation_using_the_cameo(client_for, user, other_user, cameo):
+    by_other = GenerationFactory(requester=other_user, status="running", cameos=[cameo])
+    by_owner = GenerationFactory(requester=user, cameos=[cameo])
+    GenerationFactory(requester=other_user)  # uses no cameo of hers
+
+    body = client_for(user).get(f"/api/v1/cameos/{cameo.pk}/appearances/").json()
+
+    assert [(item["id"], item["requester"]) for item in body["results"]] == [
+        (by_owner.pk, "maya"),
+        (by_other.pk, "leo"),
+    ]
+
+
+def test_others_and_anonymous_cannot_list(client_for, api_client, other_user, cameo):
+    assert client_for(other_user).get(f"/api/v1/cameos/{cameo.pk}/appearances/").status_code == 404
+    assert api_client.get(f"/api/v1/cameos/{cameo.pk}/appearances/").status_code == 401
+
+
+def test_owner_takes_down_someone_elses_draft(client_for, user, other_user, cameo):
+    video = default_storage.save("generations/v.mp4", ContentFile(b"video"))
+    draft = GenerationFactory(requester=other_user, cameos=[cameo], video=video)
+
+    response = client_for(user).delete(f"/api/v1/cameos/appearances/{draft.pk}/")
+
+    assert response.status_code == 204
+    draft.refresh_from_db()
+    assert draft.removed_reason == "removed_by_cameo_owner"
+    assert not default_storage.exists(video)
+    assert not generation_is_publishable(generation=draft)
+
+
+def test_taking_down_an_in_flight_job_cancels_it(client_for, user, other_user, cameo):
+    job = GenerationFactory(requester=other_user, status="running", cameos=[cameo])
+
+    client_for(user).delete(f"/api/v1/cameos/appearances/{job.pk}/")
+
+    job.refresh_from_db()
+    assert job.status == "canceled"
+
+
+def test_the_requester_or_a_stranger_cannot_take_down_via_appearances(client_for, other_user, cameo):
+    draft = GenerationFactory(requester=other_user, cameos=[cameo])
+    stranger = UserFactory(username="stranger")
+
+    assert client_for(other_user).delete(f"/api/v1/cameos/appearances/{draft.pk}/").status_code == 404
+    assert client_for(stranger).delete(f"/api/v1/cameos/appearances/{draft.pk}/").status_code == 404
+    assert Generation.objects.get(pk=draft.pk).removed_at is None
+
+
+def test_revoking_permission_makes_drafts_unpublishable(other_user, cameo):
+    draft = GenerationFactory(requester=other_user, cameos=[cameo])
+    assert generation_is_publishable(generation=draft)
+
+    cameo_services.cameo_update_settings(cameo=cameo, permission="only_me")
+
+    assert [refusal.code for refusal in generation_consent_refusals(generation=draft)] == [
+        "cameo_permission_denied"
+    ]
+    assert not generation_is_publishable(generation=draft)
+
+
+def test_deleting_the_cameo_stops_jobs_and_takes_down_its_videos(
+    other_user, cameo, django_capture_on_commit_callbacks
+):
+    running = GenerationFactory(requester=other_user, status="running", cameos=[cameo])
+    draft = GenerationFactory(requester=other_user, cameos=[cameo])
+
+    cameo_services.cameo_delete(cameo=cameo)
+    assert generation_consent_refusals(generation=running)  # out of use at once, before erasure runs
+    with django_capture_on_commit_callbacks(execute=True):
+        cameo_services.cameo_erase(cameo_id=cameo.pk)
+
+    running.refresh_from_db()
+    draft.refresh_from_db()
+    assert running.status == "canceled" and running.removed_reason == "cameo_erased"
+    assert draft.removed_reason == "cameo_erased"
+    assert [r.code for r in generation_consent_refusals(generation=draft)] == ["cameo_not_found"]
