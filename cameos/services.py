@@ -13,7 +13,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -306,6 +306,9 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
 
             enqueue_on_commit(verify_character_task, cameo.pk)
             return cameo
+    except IntegrityError as exc:  # lost a race for the handle
+        default_storage.delete(stored_name)
+        raise ApplicationError("handle_taken", f"@{handle} is taken.", status=409) from exc
     except BaseException:
         default_storage.delete(stored_name)
         raise
