@@ -44,7 +44,9 @@ def test_a_real_face_saying_the_right_digits_is_verified(
     assert FaceEmbedding.objects.get(cameo=cameo).dimensions == 128
     assert cameo.voice_embedding and cameo.transcript
     assert default_storage.exists(cameo.reference_image.name)
-    assert [e[2]["stage"] for e in events if e[1] == "cameo.progress"][-1] == "finished"
+    progress = [e[2] for e in events if e[1] == "cameo.progress"]
+    assert [p["stage"] for p in progress] == ["started", "analysing", "likeness_search", "finished"]
+    assert progress[-1]["status"] == "verified" and progress[-1]["progress"] == 1.0
     assert all(e[0] == user.pk for e in events)
     body = client_for(user).get(f"/api/v1/cameos/{cameo.pk}/").json()
     assert body["status"] == "verified"
