@@ -26,7 +26,9 @@ _ERROR_STATUSES = {
     "409": "Conflicts with the current state.",
     "413": "Payload too large.",
     "415": "Unsupported media type.",
-    "429": "Throttled; `extra.retry_after_seconds` says when to retry.",
+    "422": "Well-formed but refused by a rule: the content policy (`policy_*`) or a cameo owner's restrictions.",
+    "429": "Throttled (`extra.retry_after_seconds` says when to retry) or over a limit (`quota_exceeded`, "
+    "`too_many_running`).",
 }
 
 

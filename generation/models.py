@@ -15,10 +15,20 @@ class GenerationStatus(models.TextChoices):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELED = "canceled"
-    BLOCKED = "blocked"
+    BLOCKED = "blocked"  # an output check found content that may never be shown
+    NEEDS_REVIEW = (
+        "needs_review"  # an output check is unsure: held from the requester until a moderator decides
+    )
 
 
 IN_FLIGHT = (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
+FINISHED = (
+    GenerationStatus.SUCCEEDED,
+    GenerationStatus.FAILED,
+    GenerationStatus.CANCELED,
+    GenerationStatus.BLOCKED,
+    GenerationStatus.NEEDS_REVIEW,
+)
 
 
 class Generation(models.Model):
@@ -28,7 +38,7 @@ class Generation(models.Model):
     prompt = models.TextField()
     spec = models.JSONField()  # ml.scene.SceneSpec.to_dict()
     status = models.CharField(
-        max_length=10, choices=GenerationStatus.choices, default=GenerationStatus.QUEUED
+        max_length=12, choices=GenerationStatus.choices, default=GenerationStatus.QUEUED
     )
     progress = models.FloatField(default=0.0)
     stage = models.CharField(max_length=30, blank=True)
@@ -40,6 +50,15 @@ class Generation(models.Model):
     video = models.FileField(upload_to="generations/", blank=True)
     poster = models.FileField(upload_to="generations/", blank=True)
     engine_metadata = models.JSONField(default=dict, blank=True)
+    # Provenance: what the C2PA manifest in the file records, and the perceptual fingerprint that lets the
+    # platform recognise a re-encoded copy (ml.provenance.fingerprint).
+    provenance = models.JSONField(default=dict, blank=True)
+    fingerprint = models.TextField(blank=True)
+    # What the output checks heard (speech recognised in the generated audio) and decided.
+    transcript = models.TextField(blank=True)
+    output_check = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # render attempts started (retries included)
+    published_at = models.DateTimeField(null=True, blank=True)  # in the feed; None: a draft
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -56,10 +75,21 @@ class Generation(models.Model):
                 name="generation_idempotency_key_unique",
             )
         ]
-        indexes = [models.Index(fields=["requester", "status"])]
+        indexes = [
+            models.Index(fields=["requester", "status"]),
+            models.Index(fields=["requester", "created_at"]),
+            models.Index(fields=["status", "started_at"]),
+            models.Index(
+                fields=["-published_at"], condition=Q(published_at__isnull=False), name="generation_published"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"generation {self.pk} by user {self.requester_id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
 
 
 class GenerationCameo(models.Model):

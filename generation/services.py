@@ -1,19 +1,34 @@
+"""Writes of the generation app: a prompt becomes a job (every check before any compute), a job is
+canceled, published, deleted, taken down by a cameo owner. The render itself is `generation.runner`."""
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from cameos.models import Cameo, CameoKind, ProtectedLikeness
+from cameos.selectors import cameo_get_by_mention, cameo_mention
 from core.exceptions import ApplicationError
 from core.realtime import push_to_user
+from core.tasks import enqueue_on_commit
+from generation import policy
 from generation.models import IN_FLIGHT, Generation, GenerationCameo, GenerationStatus
+from generation.prompt import MAX_PROMPT_CHARS, PromptDefaults, PromptError, parse_prompt
+from generation.selectors import generation_consent_refusals, remix_source_get
+from ml.scene import MAX_SEED, SceneSpec
+
+IDEMPOTENCY_KEY_MAX_CHARS = 64
 
 
 def _take_down(generation: Generation, *, reason: str) -> None:
     """Delete the media, mark the row removed (never publishable again), and stop it if still running: the
     runner re-reads the row between steps and gives up on a canceled job."""
-    for field_file in (generation.video, generation.poster):
-        if field_file and default_storage.exists(field_file.name):
-            default_storage.delete(field_file.name)
+    delete_media(generation)
     generation.video = ""
     generation.poster = ""
     generation.removed_at = timezone.now()
@@ -22,7 +37,10 @@ def _take_down(generation: Generation, *, reason: str) -> None:
     if generation.status in IN_FLIGHT:
         generation.status = GenerationStatus.CANCELED
         generation.failure_reason = reason
-        fields += ["status", "failure_reason"]
+        generation.finished_at = timezone.now()
+        fields += ["status", "failure_reason", "finished_at"]
+    generation.published_at = None
+    fields.append("published_at")
     generation.save(update_fields=fields)
     transaction.on_commit(
         lambda: push_to_user(
@@ -57,3 +75,265 @@ def generations_take_down_for_cameo(*, cameo_id: int, reason: str) -> int:
         _take_down(generation, reason=reason)
         taken += 1
     return taken
+
+
+# --- Creation: every check before any compute, in the documented order ------------------------------------
+
+
+def _parse(prompt: str) -> SceneSpec:
+    try:
+        # A fresh seed per job: "generate again" gives a new take unless the prompt fixes `seed:`.
+        return parse_prompt(prompt, defaults=PromptDefaults(seed=secrets.randbelow(MAX_SEED + 1)))
+    except PromptError as error:
+        raise ApplicationError(error.code, error.message, extra=error.location()) from error
+
+
+def _resolve_mentions(*, requester: User, spec: SceneSpec) -> list[Cameo]:
+    """1. Every mention is a cameo the requester may use now (the cameos app's one decision)."""
+    return [cameo_get_by_mention(user=requester, mention=handle) for handle in spec.mentions]
+
+
+def spec_text(spec: SceneSpec) -> str:
+    """Everything a scene says, as one text for the policy: scene, shots, dialogue, sounds, style."""
+    parts = [spec.text, *(shot.text for shot in spec.shots), *(line.text for line in spec.dialogue)]
+    parts += [cue.description for cue in spec.cues]
+    if spec.style:
+        parts.append(spec.style)
+    return "\n".join(part for part in parts if part)
+
+
+def _check_policy(*, spec: SceneSpec, cameos: list[Cameo]) -> None:
+    """2. The platform's prompt policy."""
+    refusal = policy.prompt_refusal(
+        spec_text(spec),
+        mentions_people=any(cameo.kind == CameoKind.PERSON for cameo in cameos),
+        protected_names=ProtectedLikeness.objects.values_list("name", flat=True),
+    )
+    if refusal is not None:
+        raise ApplicationError(refusal.code, refusal.message, status=422, extra=refusal.extra)
+
+
+def _check_restrictions(*, requester: User, spec: SceneSpec, cameos: list[Cameo]) -> None:
+    """3. Each owner's restrictions on their cameo (an owner using their own cameo is not restricted)."""
+    text = spec_text(spec)
+    for cameo in cameos:
+        if cameo.owner_id == requester.pk:
+            continue
+        hit = policy.restriction_hit(
+            text, categories=cameo.restricted_categories, forbidden_words=cameo.forbidden_words
+        )
+        if hit is not None:
+            what = f"the topic {hit['category']!r}" if "category" in hit else f"the word {hit['word']!r}"
+            raise ApplicationError(
+                "cameo_restricted",
+                f"@{cameo_mention(cameo)} does not allow {what} in videos with their cameo.",
+                status=422,
+                extra={"cameo_id": cameo.pk, "mention": cameo_mention(cameo), **hit},
+            )
+
+
+def _check_limits(*, requester: User) -> None:
+    """4. Daily quota and concurrency. The caller holds the requester's row lock, so two requests at once
+    cannot both take the last slot."""
+    since = timezone.now() - timedelta(days=1)
+    started_today = Generation.objects.filter(requester=requester, created_at__gte=since).count()
+    if started_today >= settings.GENERATION_DAILY_QUOTA:
+        raise ApplicationError(
+            "quota_exceeded",
+            f"You have made {started_today} videos in the last 24 hours; the limit is "
+            f"{settings.GENERATION_DAILY_QUOTA}.",
+            status=429,
+            extra={"limit": settings.GENERATION_DAILY_QUOTA},
+        )
+    in_flight = Generation.objects.filter(requester=requester, status__in=IN_FLIGHT).count()
+    if in_flight >= settings.GENERATION_MAX_CONCURRENT:
+        raise ApplicationError(
+            "too_many_running",
+            f"{in_flight} of your videos are still being made; wait for one to finish "
+            f"(at most {settings.GENERATION_MAX_CONCURRENT} at once).",
+            status=429,
+            extra={"limit": settings.GENERATION_MAX_CONCURRENT},
+        )
+
+
+def _idempotent_replay(
+    *, requester: User, key: str, prompt: str, remix_of_id: int | None
+) -> Generation | None:
+    existing = Generation.objects.filter(requester=requester, idempotency_key=key).first()
+    if existing is None:
+        return None
+    if existing.prompt != prompt or existing.remix_of_id != remix_of_id:
+        raise ApplicationError(
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used for a different request.",
+            status=409,
+            extra={"generation_id": existing.pk},
+        )
+    return existing
+
+
+def check_idempotency_key(key: str) -> str:
+    if len(key) > IDEMPOTENCY_KEY_MAX_CHARS or not key.isascii() or not key.isprintable():
+        raise ApplicationError(
+            "bad_idempotency_key",
+            f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_CHARS} printable ASCII characters.",
+        )
+    return key
+
+
+def generation_create(
+    *, requester: User, prompt: str, idempotency_key: str = "", remix_of_id: int | None = None
+) -> tuple[Generation, bool]:
+    """Turn a prompt into a queued job, or refuse it before any compute. Returns (job, created): a retried
+    request with the same `idempotency_key` gets the job it created the first time (created False).
+
+    Checks, each with its own error code, in this order: the prompt parses; (a remix's source is a
+    published video the requester can see;) every mention resolves to a cameo the requester may use now;
+    the prompt policy; each cameo owner's restrictions; the daily quota and the concurrency limit."""
+    if idempotency_key:
+        check_idempotency_key(idempotency_key)
+        replay = _idempotent_replay(
+            requester=requester, key=idempotency_key, prompt=prompt, remix_of_id=remix_of_id
+        )
+        if replay is not None:
+            return replay, False
+    if len(prompt) > MAX_PROMPT_CHARS:  # before parsing, so a huge body costs nothing
+        raise ApplicationError(
+            "prompt_too_long", f"The prompt has {len(prompt)} characters; at most {MAX_PROMPT_CHARS}."
+        )
+    spec = _parse(prompt)
+    remix_of = (
+        remix_source_get(viewer=requester, generation_id=remix_of_id) if remix_of_id is not None else None
+    )
+    cameos = _resolve_mentions(requester=requester, spec=spec)
+    _check_policy(spec=spec, cameos=cameos)
+    _check_restrictions(requester=requester, spec=spec, cameos=cameos)
+    try:
+        with transaction.atomic():
+            User.objects.select_for_update().filter(pk=requester.pk).first()
+            _check_limits(requester=requester)
+            generation = Generation.objects.create(
+                requester=requester,
+                prompt=prompt,
+                spec=spec.to_dict(),
+                idempotency_key=idempotency_key,
+                remix_of=remix_of,
+            )
+            GenerationCameo.objects.bulk_create(
+                GenerationCameo(
+                    generation=generation, cameo=cameo, owner_id=cameo.owner_id, handle=cameo_mention(cameo)
+                )
+                for cameo in cameos
+            )
+            from generation.tasks import render_generation_task
+
+            enqueue_on_commit(render_generation_task, generation.pk)
+    except IntegrityError:
+        # The same key raced in from a concurrent retry: that request made the job; return it.
+        replay = (
+            _idempotent_replay(
+                requester=requester, key=idempotency_key, prompt=prompt, remix_of_id=remix_of_id
+            )
+            if idempotency_key
+            else None
+        )
+        if replay is None:
+            raise
+        return replay, False
+    return generation, True
+
+
+# --- The requester's own job: cancel, publish, delete ------------------------------------------------------
+
+
+def _own_generation_for_update(*, requester: User, generation_id: int) -> Generation:
+    generation = Generation.objects.select_for_update().filter(pk=generation_id, requester=requester).first()
+    if generation is None:
+        raise ApplicationError("generation_not_found", f"You have no generation {generation_id}.", status=404)
+    return generation
+
+
+def push_status(generation: Generation, event_type: str = "generation.status") -> None:
+    """Tell the requester's sockets where their job stands (after the commit that changed it)."""
+    data: dict[str, Any] = {
+        "generation_id": generation.pk,
+        "status": generation.status,
+        "progress": generation.progress,
+        "stage": generation.stage,
+        "failure_reason": generation.failure_reason,
+    }
+    transaction.on_commit(
+        lambda: push_to_user(user_id=generation.requester_id, event_type=event_type, data=data)
+    )
+
+
+@transaction.atomic
+def generation_cancel(*, requester: User, generation_id: int) -> Generation:
+    """Stop a queued or running job. A running render notices at its next step and keeps nothing."""
+    generation = _own_generation_for_update(requester=requester, generation_id=generation_id)
+    if generation.status not in IN_FLIGHT:
+        raise ApplicationError(
+            "generation_not_cancelable",
+            f"Generation {generation.pk} is {generation.status}; only queued or running jobs can be canceled.",
+            status=409,
+        )
+    generation.status = GenerationStatus.CANCELED
+    generation.failure_reason = "canceled_by_requester"
+    generation.finished_at = timezone.now()
+    generation.save(update_fields=["status", "failure_reason", "finished_at"])
+    push_status(generation)
+    return generation
+
+
+@transaction.atomic
+def generation_publish(*, requester: User, generation_id: int) -> Generation:
+    """Move a finished draft to the feed, if every cameo in it may still be used by the requester."""
+    generation = _own_generation_for_update(requester=requester, generation_id=generation_id)
+    if generation.removed_at is not None:
+        raise ApplicationError(
+            "generation_removed",
+            f"Generation {generation.pk} was taken down and cannot be published.",
+            status=409,
+        )
+    if generation.status != GenerationStatus.SUCCEEDED:
+        raise ApplicationError(
+            "generation_not_publishable",
+            f"Generation {generation.pk} is {generation.status}; only a finished video can be published.",
+            status=409,
+        )
+    refusals = generation_consent_refusals(generation=generation)
+    if refusals:
+        raise ApplicationError(
+            "consent_revoked",
+            "A cameo in this video can no longer be used by you, so it cannot be published.",
+            status=409,
+            extra={"reasons": [refusal.code for refusal in refusals]},
+        )
+    if generation.published_at is None:
+        generation.published_at = timezone.now()
+        generation.save(update_fields=["published_at"])
+    return generation
+
+
+@transaction.atomic
+def generation_unpublish(*, requester: User, generation_id: int) -> Generation:
+    generation = _own_generation_for_update(requester=requester, generation_id=generation_id)
+    if generation.published_at is not None:
+        generation.published_at = None
+        generation.save(update_fields=["published_at"])
+    return generation
+
+
+def delete_media(generation: Generation) -> None:
+    for field_file in (generation.video, generation.poster):
+        if field_file and default_storage.exists(field_file.name):
+            default_storage.delete(field_file.name)
+
+
+@transaction.atomic
+def generation_delete(*, requester: User, generation_id: int) -> None:
+    """The requester deletes their video (draft or published) and its media; a running render is stopped
+    (it finds its row gone at the next step and keeps nothing)."""
+    generation = _own_generation_for_update(requester=requester, generation_id=generation_id)
+    delete_media(generation)
+    generation.delete()

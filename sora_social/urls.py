@@ -9,6 +9,8 @@ from core.signed_media import serve_signed_media
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("cameos.urls")),
+    path("", include("generation.urls")),
+    path("", include("feed.urls")),
     path("", include("core.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -44,6 +44,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cameos.requeue_stuck",
         "schedule": 300,
     },
+    "fail-stuck-generations": {
+        "task": "generation.fail_stuck",
+        "schedule": 300,
+    },
     "purge-abandoned-cameo-data": {
         "task": "cameos.purge_abandoned",
         "schedule": 3600,

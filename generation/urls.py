@@ -1,0 +1,18 @@
+from django.urls import path
+
+from generation import apis
+
+urlpatterns = [
+    path("generations/", apis.GenerationListCreateApi.as_view(), name="generations"),
+    path("generations/<int:generation_id>/", apis.GenerationDetailApi.as_view(), name="generations-detail"),
+    path(
+        "generations/<int:generation_id>/cancel/",
+        apis.GenerationCancelApi.as_view(),
+        name="generations-cancel",
+    ),
+    path(
+        "generations/<int:generation_id>/publish/",
+        apis.GenerationPublishApi.as_view(),
+        name="generations-publish",
+    ),
+]
