@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from django.conf import settings
 
@@ -29,8 +30,19 @@ def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_check_deploy_reports_nothing_with_production_settings():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+def signing_files(folder: Path) -> dict[str, str]:
+    (folder / "chain.pem").write_text("certificates")
+    (folder / "key.pem").write_text("key")
+    return {
+        "C2PA_CERT_CHAIN_PATH": str(folder / "chain.pem"),
+        "C2PA_PRIVATE_KEY_PATH": str(folder / "key.pem"),
+    }
+
+
+def test_check_deploy_reports_nothing_with_production_settings(tmp_path):
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION_ENV, **signing_files(tmp_path)}
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -44,3 +56,22 @@ def test_production_refuses_the_development_secret():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_without_its_own_signing_certificate_is_warned():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+
+    assert result.returncode != 0
+    assert "generation.W001" in result.stderr + result.stdout
+
+
+def test_missing_signing_files_are_an_error(tmp_path):
+    env = {
+        **PRODUCTION_ENV,
+        "C2PA_CERT_CHAIN_PATH": str(tmp_path / "nope.pem"),
+        "C2PA_PRIVATE_KEY_PATH": str(tmp_path / "k"),
+    }
+    result = manage("check", "--deploy", env=env)
+
+    assert result.returncode != 0
+    assert "generation.E001" in result.stderr + result.stdout
