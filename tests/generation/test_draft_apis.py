@@ -205,3 +205,13 @@ def test_others_cannot_delete_it(client_for, maya, stranger, draft):
     for user in (maya, stranger):
         assert client_for(user).delete(url(draft)).status_code == 404
     assert Generation.objects.filter(pk=draft.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("method", "action"),
+    [("get", ""), ("delete", ""), ("post", "cancel"), ("post", "publish"), ("delete", "publish")],
+)
+def test_anonymous_is_refused_on_every_generation_endpoint(api_client, draft, method, action):
+    response = getattr(api_client, method)(url(draft, action))
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
