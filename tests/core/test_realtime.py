@@ -131,3 +131,20 @@ async def _users(make_user):
 
 async def _access(user):
     return (await database_sync_to_async(tokens_issue)(user=user))["access"]
+
+
+async def test_an_idle_socket_stays_open_and_still_receives(make_user):
+    """Longer than the channel layer's 5 s blocking pop: the Redis read must wait past it (redis-py 8's
+    default socket timeout of 5 s once killed every socket left idle that long)."""
+    import asyncio
+
+    from core.realtime import push_to_user
+
+    maya, _ = await _users(make_user)
+    communicator = socket_for(await _access(maya))
+    assert await connect(communicator)
+    await asyncio.sleep(7)
+    await database_sync_to_async(push_to_user)(user_id=maya.pk, event_type="test.event", data={"n": 1})
+    event = await communicator.receive_json_from(timeout=10)
+    assert (event["type"], event["data"]) == ("test.event", {"n": 1})
+    await communicator.disconnect()
