@@ -116,7 +116,7 @@ def _signing() -> Any:
             cert_chain_path=Path(settings.C2PA_CERT_CHAIN_PATH),
             private_key_path=Path(settings.C2PA_PRIVATE_KEY_PATH),
         )
-    return SigningConfig.development(Path(settings.C2PA_DEV_DIR))
+    return SigningConfig(dev_dir=Path(settings.C2PA_DEV_DIR))
 
 
 def render(

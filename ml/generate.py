@@ -1,0 +1,406 @@
+"""A scene and its cameos in, a finished, signed video out: the one function the generation worker calls.
+
+``generate`` runs the engine for the frames, then everything that makes them a video people can post:
+
+1. check inputs;
+2. the engine's frames (progress 0 to 0.8, scaled from the engine's own; cancel passed through);
+3. conform: resample to spec.fps over spec.duration, upscale to the spec's size (resolution x aspect);
+4. soundtrack: dialogue in each cameo's matched voice, the cues, a limiter (``ml.audio.mix``);
+5. lip sync: mouths driven by the speech (``ml.audio.lipsync``);
+6. the visible moving watermark;
+7. encode H.264 + AAC mp4;
+8. sign with a C2PA manifest (AI-generated, engine, checkpoint, cameos);
+9. fingerprint (frames + audio) of the signed file, decoded back;
+10. poster JPEG.
+
+``should_cancel`` is polled by the engine between its steps and here between every two stages; a cancel
+after the engine raises ``RenderCanceled`` (a ``GenerationCanceled``) and leaves no file behind.
+
+Output size: the spec's resolution and aspect exactly (720p 9:16 is 720x1280); frames are held in memory
+at that size, ``F * W * H * 3`` bytes (8 s at 24 fps and 720p: 0.53 GB), so a 20 s 60 fps 1080p scene
+needs ~7.5 GB: the worker's memory, not this code, is the limit there.
+
+Also ``python -m ml.generate --prompt "..." --face a.jpg --voice a.wav -o out.mp4`` (see ``main``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ml.audio.lipsync import apply_lipsync
+from ml.audio.mix import render_soundtrack
+from ml.audio.tts import EspeakSynthesizer
+from ml.generation.engine import (
+    CancelCheck,
+    GenerationCanceled,
+    GenerationMetadata,
+    Identity,
+    ProgressCallback,
+    VideoEngine,
+    check_identities,
+)
+from ml.media.encode import write_mp4
+from ml.provenance import c2pa as provenance
+from ml.provenance.c2pa import Featured, SigningConfig
+from ml.provenance.fingerprint import fingerprint_file
+from ml.provenance.watermark import WATERMARK_TEXT, apply_watermark
+from ml.scene import SceneSpec
+
+ENGINE_SHARE = 0.8  # of the progress bar: the engine's own progress is scaled into [0, 0.8]
+MP4_NAME, POSTER_NAME = "video.mp4", "poster.jpg"
+# progress at the end of each later stage
+STAGE_PROGRESS = {
+    "conforming": 0.82,
+    "sound": 0.86,
+    "lipsync": 0.9,
+    "watermark": 0.91,
+    "encoding": 0.94,
+    "signing": 0.96,
+    "fingerprint": 0.99,
+}
+
+__all__ = ["RenderCanceled", "RenderedVideo", "SigningConfig", "generate", "output_size"]
+
+
+@dataclass(frozen=True)
+class RenderedVideo:
+    mp4_path: Path  # signed H.264 + AAC mp4
+    poster_path: Path  # JPEG poster frame
+    metadata: GenerationMetadata
+    manifest: dict  # what the C2PA manifest records (JSON-safe)
+    fingerprint: str  # serialised fingerprint (ml.provenance.fingerprint)
+    transcript: tuple[str, ...]  # the dialogue lines as spoken, for output checks
+    duration: float
+
+
+class RenderCanceled(GenerationCanceled):
+    """``should_cancel()`` said stop after the engine had finished, before ``stage``."""
+
+    def __init__(self, stage: str, steps: int) -> None:
+        super().__init__(steps, steps)
+        self.stage = stage
+        self.args = (f"generation canceled before {stage}, after all {steps} denoising steps",)
+
+
+def output_size(spec: SceneSpec) -> tuple[int, int]:
+    """(width, height) of the finished video: the short side is the resolution, the long one follows the
+    aspect, both even (H.264's 4:2:0 needs it). 720p 9:16 -> (720, 1280), 480p 16:9 -> (854, 480)."""
+    short = spec.resolution.short_side
+    ratio_w, ratio_h = spec.aspect.ratio
+    long = short * max(ratio_w, ratio_h) / min(ratio_w, ratio_h)
+    long_even = 2 * math.ceil(long / 2 - 1e-9)
+    return (long_even, short) if ratio_w > ratio_h else (short, long_even)
+
+
+def conform(frames: np.ndarray, spec: SceneSpec) -> np.ndarray:
+    """Engine frames (F, h, w, 3) spanning spec.duration -> (spec.frame_count, H, W, 3) at spec.fps and
+    ``output_size``: linear blends between neighbouring frames in time, a centre crop to the aspect, then
+    bicubic upscaling."""
+    source_count, source_h, source_w, _ = frames.shape
+    width, height = output_size(spec)
+    # 1. the centre crop that has the output's aspect
+    if source_w * height > source_h * width:
+        crop_w, crop_h = round(source_h * width / height), source_h
+    else:
+        crop_w, crop_h = source_w, round(source_w * height / width)
+    left, top = (source_w - crop_w) // 2, (source_h - crop_h) // 2
+    # 2. per output frame: its time, the two source frames around it, blend, resize
+    out = np.empty((spec.frame_count, height, width, 3), dtype=np.uint8)  # (F', H, W, 3)
+    for index in range(spec.frame_count):
+        position = min(index / spec.fps * source_count / spec.duration, source_count - 1)
+        before = int(position)
+        after = min(before + 1, source_count - 1)
+        weight = position - before
+        frame = frames[before, top : top + crop_h, left : left + crop_w]
+        if weight > 1e-3:
+            following = frames[after, top : top + crop_h, left : left + crop_w]
+            frame = cv2.addWeighted(frame, 1.0 - weight, following, weight, 0.0)
+        out[index] = cv2.resize(np.ascontiguousarray(frame), (width, height), interpolation=cv2.INTER_CUBIC)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def default_synthesizer() -> EspeakSynthesizer:
+    """One per process, so a cameo's voice match (a few seconds) is found once per worker."""
+    return EspeakSynthesizer()
+
+
+def default_engine() -> VideoEngine:
+    from ml.generation.reference import ReferenceEngine  # heavy, and optional until its weights exist
+
+    engine: VideoEngine = ReferenceEngine.from_registry()
+    return engine
+
+
+def _check_inputs(
+    spec: SceneSpec, identities: Mapping[str, Identity], out_dir: Path, cameo_ids: Mapping[str, str] | None
+) -> None:
+    if not isinstance(spec, SceneSpec):
+        raise ValueError(f"spec must be a SceneSpec, not {type(spec).__name__}")
+    check_identities(spec, identities)
+    unknown = sorted(set(cameo_ids or {}) - set(spec.mentions))
+    if unknown:
+        raise ValueError(
+            f"cameo_ids given for {', '.join('@' + h for h in unknown)}, not mentioned in the scene"
+        )
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"out_dir {out_dir} exists and is not a folder")
+
+
+def generate(
+    spec: SceneSpec,
+    identities: Mapping[str, Identity],
+    *,
+    out_dir: Path,
+    engine: VideoEngine | None = None,
+    progress: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+    signing: SigningConfig | None = None,
+    cameo_ids: Mapping[str, str] | None = None,
+) -> RenderedVideo:
+    """Render ``spec`` with ``identities`` into ``out_dir`` (video.mp4, poster.jpg); see the module docstring.
+
+    ``engine``: default ``ml.generation.reference.ReferenceEngine.from_registry()``. ``signing``: default
+    the development CA in var/c2pa/. ``cameo_ids``: handle -> the service's cameo id, for the manifest.
+    Raises ValueError naming a bad input, GenerationCanceled (``RenderCanceled`` after the engine) when
+    ``should_cancel()`` returns True.
+    """
+    out_dir = Path(out_dir)
+    report = progress or (lambda fraction, stage: None)
+    cancel = should_cancel or (lambda: False)
+    # 1. check inputs
+    _check_inputs(spec, identities, out_dir, cameo_ids)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    engine = engine or default_engine()
+    # 2. the engine's frames; its progress fills the first 80 %
+    video = engine.generate(
+        spec,
+        identities,
+        # the engine's "done" is not the render's: it is reported as "frames"
+        progress=lambda f, stage: report(ENGINE_SHARE * f, "frames" if stage == "done" else stage),
+        should_cancel=cancel,
+    )
+    steps = video.metadata.steps
+
+    def stage_done(stage: str, next_stage: str) -> None:
+        report(STAGE_PROGRESS[stage], stage)
+        if cancel():
+            raise RenderCanceled(next_stage, steps)
+
+    if cancel():
+        raise RenderCanceled("conforming", steps)
+    frames = video.frames if video.frames is not None else _decode_frames(video.mp4_path)
+    # 3. conform to the spec's fps, duration and size
+    frames = conform(frames, spec)
+    stage_done("conforming", "sound")
+    # 4. soundtrack
+    speakers = {line.speaker for line in spec.dialogue}
+    voices = {handle: identities[handle].voice_embedding for handle in spec.mentions if handle in speakers}
+    soundtrack = render_soundtrack(spec, voices, default_synthesizer())
+    stage_done("sound", "lipsync")
+    # 5. lip sync
+    synced = apply_lipsync(
+        frames,
+        spec.fps,
+        soundtrack.lines,
+        soundtrack.sample_rate,
+        speakers=spec.mentions,
+        face_embeddings={handle: identity.face_embedding for handle, identity in identities.items()},
+    )
+    frames = synced.frames
+    stage_done("lipsync", "watermark")
+    # 6. watermark
+    frames = apply_watermark(frames, spec.fps)
+    stage_done("watermark", "encoding")
+    # 7. encode
+    unsigned = out_dir / f".unsigned.{MP4_NAME}"
+    try:
+        write_mp4(unsigned, frames, fps=spec.fps, audio=soundtrack.audio, sample_rate=soundtrack.sample_rate)
+        stage_done("encoding", "signing")
+        # 8. sign
+        metadata = replace(video.metadata, fps=float(spec.fps))
+        manifest = provenance.build_manifest(
+            title=MP4_NAME,
+            engine=metadata.engine,
+            checkpoint_sha256=metadata.checkpoint_sha256,
+            featured=[Featured(handle, (cameo_ids or {}).get(handle)) for handle in spec.mentions],
+            seed=spec.seed,
+            extra={
+                "watermark": WATERMARK_TEXT,
+                "output_size": "{}x{}".format(*output_size(spec)),  # text: CBOR stores int lists as bytes
+                "voices": dict(soundtrack.voices),
+                "lipsync": list(synced.report),
+            },
+        )
+        mp4_path = provenance.sign_mp4(unsigned, out_dir / MP4_NAME, manifest, signing or SigningConfig())
+    finally:
+        unsigned.unlink(missing_ok=True)  # signed, failed or canceled: the unsigned copy never stays
+    poster_path = out_dir / POSTER_NAME
+    try:
+        stage_done("signing", "fingerprint")
+        # 9. fingerprint of what was published (decoded back, as a re-upload will be)
+        fingerprint = fingerprint_file(mp4_path).serialise()
+        stage_done("fingerprint", "poster")
+        # 10. poster: the middle frame, watermark included
+        Image.fromarray(frames[len(frames) // 2]).save(poster_path, format="JPEG", quality=88)
+    except RenderCanceled:
+        mp4_path.unlink(missing_ok=True)  # a canceled render publishes nothing
+        raise
+    report(1.0, "done")
+    return RenderedVideo(
+        mp4_path=mp4_path,
+        poster_path=poster_path,
+        metadata=metadata,
+        manifest=manifest,
+        fingerprint=fingerprint,
+        transcript=tuple(line.text for line in spec.dialogue),
+        duration=spec.duration,
+    )
+
+
+def _decode_frames(path: Path | None) -> np.ndarray:
+    from ml.media.decode import sample_frames
+    from ml.media.probe import probe
+
+    if path is None:
+        raise ValueError("the engine returned neither frames nor an mp4")
+    info = probe(path)
+    assert info.video is not None
+    return np.stack(sample_frames(path, fps=info.video.fps, info=info).frames)
+
+
+# ---- the command line
+
+
+def identity_from_files(handle: str, face_path: Path, voice_path: Path | None) -> Identity:
+    """A cameo from a photo (largest face: dlib embedding + aligned crop) and an optional voice recording."""
+    from ml.identity.face import DlibFaceEmbedder, FaceAnalyzer
+
+    image = np.asarray(Image.open(face_path).convert("RGB"))
+    faces = FaceAnalyzer(detect_max_side=1024).detect(image, upsample=1 if max(image.shape[:2]) < 400 else 0)
+    if not faces:
+        raise ValueError(f"no face found in {face_path}")
+    embedding = DlibFaceEmbedder().embed(image, faces[:1])[0]
+    voice = None
+    if voice_path is not None:
+        voice = voice_embedding_from_file(voice_path)
+    return Identity(
+        handle=handle, face_embedding=embedding, reference_faces=(faces[0].chip,), voice_embedding=voice
+    )
+
+
+def voice_embedding_from_file(path: Path) -> np.ndarray:
+    import soundfile
+    from scipy import signal
+
+    from ml.identity.voice import SAMPLE_RATE, VoiceEmbedder
+
+    audio, rate = soundfile.read(path, dtype="float32")
+    if audio.ndim > 1:
+        audio = audio.mean(axis=1)
+    divisor = int(np.gcd(rate, SAMPLE_RATE))
+    audio = signal.resample_poly(audio, SAMPLE_RATE // divisor, rate // divisor).astype(np.float32)
+    result = VoiceEmbedder().embed(audio)
+    if result.embedding is None:
+        raise ValueError(f"{path}: only {result.speech_s:.1f} s of speech, too little to know the voice")
+    return result.embedding
+
+
+def parse_scene(prompt: str, seed: int | None) -> SceneSpec:
+    """The product's prompt parser when importable (it is Django-free), else the prompt as scene text."""
+    try:
+        from generation.prompt import PromptDefaults, parse_prompt
+    except ImportError:
+        return SceneSpec(text=" ".join(prompt.split()), seed=seed or 0)
+    return parse_prompt(prompt, defaults=PromptDefaults(seed=seed))
+
+
+def _progress_bar() -> tuple[Callable[[float, str], None], Callable[[], None]]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=1000, unit="‰", bar_format="{desc:<12} {percentage:3.0f}%|{bar}| {elapsed}")
+
+    def update(fraction: float, stage: str) -> None:
+        bar.set_description_str(stage)
+        bar.update(max(round(fraction * 1000) - bar.n, 0))
+
+    return update, bar.close
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml.generate", description=__doc__.split("\n")[0])
+    parser.add_argument("--prompt", required=True, help="the scene, e.g. '@maya surfs, maya says \"hi\"'")
+    parser.add_argument(
+        "--face", action="append", type=Path, required=True, help="photo of each @mention, in order"
+    )
+    parser.add_argument(
+        "--voice", action="append", type=Path, default=[], help="voice recording of each @mention, in order"
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, required=True, help="the mp4 to write (poster next to it)"
+    )
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--consisid", type=Path, default=None, help="a local ConsisID diffusers folder to use as the engine"
+    )
+    parser.add_argument("--steps", type=int, default=50, help="denoising steps (with --consisid)")
+    parser.add_argument(
+        "--c2pa-dir",
+        type=Path,
+        default=provenance.DEFAULT_DEV_DIR,
+        help="where the development signing CA lives",
+    )
+    parser.add_argument("--c2pa-cert", type=Path, default=None, help="production signing chain (PEM)")
+    parser.add_argument("--c2pa-key", type=Path, default=None, help="production signing key (PEM)")
+    args = parser.parse_args(argv)
+    spec = parse_scene(args.prompt, args.seed)
+    if len(args.face) < len(spec.mentions):
+        parser.error(
+            f"the prompt mentions {', '.join('@' + h for h in spec.mentions)}: give a --face for each"
+        )
+    if len(args.voice) > len(spec.mentions):
+        parser.error(f"{len(args.voice)} --voice files for {len(spec.mentions)} mentions")
+    identities = {
+        handle: identity_from_files(handle, face, args.voice[index] if index < len(args.voice) else None)
+        for index, (handle, face) in enumerate(zip(spec.mentions, args.face, strict=False))
+    }
+    engine: VideoEngine | None = None
+    if args.consisid is not None:
+        from ml.generation.diffusers_engine import DiffusersConsisIDEngine
+
+        engine = DiffusersConsisIDEngine(args.consisid, steps=args.steps)
+    output = args.output.resolve()
+    work = output.parent / f".{output.stem}.render"
+    update, close = _progress_bar()
+    started = time.monotonic()
+    try:
+        signing = SigningConfig(
+            cert_chain_path=args.c2pa_cert, private_key_path=args.c2pa_key, dev_dir=args.c2pa_dir
+        )
+        rendered = generate(spec, identities, out_dir=work, engine=engine, progress=update, signing=signing)
+    finally:
+        close()
+    shutil.move(rendered.mp4_path, output)
+    poster = output.with_suffix(".jpg")
+    shutil.move(rendered.poster_path, poster)
+    shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"{output} ({rendered.duration:g} s, {time.monotonic() - started:.1f} s to render), poster {poster}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
