@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -204,3 +205,52 @@ class GenerationPublishApi(APIView):
     def delete(self, request: Request, generation_id: int) -> Response:
         generation = services.generation_unpublish(requester=request.user, generation_id=generation_id)
         return _output(generation, request)
+
+
+class ProvenanceC2paSerializer(serializers.Serializer):
+    state = serializers.CharField(help_text="Trusted, Valid, Invalid or NoManifest.")
+    signed_by_us = serializers.BooleanField()
+    ai_generated = serializers.BooleanField()
+    engine = serializers.CharField()
+
+
+class ProvenanceCheckApi(APIView):
+    """Did this video come from us? Checks the file's C2PA signature against our certificates and its
+    fingerprint against every video made here (a re-encoded, rescaled or trimmed copy still matches)."""
+
+    parser_classes = [MultiPartParser]
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField(allow_empty_file=True, help_text="The video to check (mp4, mov, webm).")
+
+    class OutputSerializer(serializers.Serializer):
+        came_from_us = serializers.BooleanField(help_text="Signed by us, or a copy of a video made here.")
+        c2pa = ProvenanceC2paSerializer()
+        fingerprint_matched = serializers.BooleanField(
+            help_text="A video made here has the same fingerprint."
+        )
+        matched_generation_id = serializers.IntegerField(
+            allow_null=True, help_text="That video, when it is one you may see."
+        )
+        video_bit_error_rate = serializers.FloatField(allow_null=True, help_text="0 same .. 0.5 unrelated.")
+        audio_bit_error_rate = serializers.FloatField(allow_null=True)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={200: OutputSerializer},
+        operation_id="provenance_check",
+    )
+    def post(self, request: Request) -> Response:
+        from generation.provenance import provenance_check
+
+        length = (
+            int(request.META.get("CONTENT_LENGTH") or 0)
+            if str(request.META.get("CONTENT_LENGTH") or "0").isdigit()
+            else 0
+        )
+        if length > settings.GENERATION_PROVENANCE_MAX_BYTES + 1024 * 1024:
+            raise ApplicationError("media_file_too_large", "The file is too large to check.", status=413)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = provenance_check(viewer=request.user, upload=data.validated_data["file"])
+        return Response(self.OutputSerializer(result).data)

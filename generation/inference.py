@@ -130,7 +130,6 @@ def render(
     """Render `spec` with its cameos into `out_dir`: a signed H.264/AAC mp4 and a poster. Raises
     RenderCanceled, TransientRenderError or RenderRejected; anything else is a bug in the engine."""
     import ml.generate
-
     from ml.generation.engine import GenerationCanceled
     from ml.scene import SceneSpec
 

@@ -52,10 +52,18 @@ class _Watch:
     last_check: float = 0.0
     stop_reason: str = ""  # "", "gone", "canceled", "consent_revoked"
     timings: dict[str, float] = field(default_factory=dict)
+    stage_started: tuple[str, float] | None = None  # the engine stage running now, since when
 
     def progress(self, fraction: float, stage: str) -> None:
         fraction = round(min(max(fraction, 0.0), 1.0) * RENDER_SHARE, 4)
         now = time.monotonic()
+        if self.stage_started is None or self.stage_started[0] != stage:
+            if self.stage_started is not None:  # seconds spent in each stage, for the benchmark and logs
+                name, since = self.stage_started
+                self.timings[f"stage_{name}_s"] = round(
+                    self.timings.get(f"stage_{name}_s", 0.0) + now - since, 3
+                )
+            self.stage_started = (stage, now)
         if (
             stage == self.last_stage
             and fraction - self.last_progress < PROGRESS_MIN_STEP

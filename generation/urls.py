@@ -3,6 +3,7 @@ from django.urls import path
 from generation import apis
 
 urlpatterns = [
+    path("provenance/check/", apis.ProvenanceCheckApi.as_view(), name="provenance-check"),
     path("generations/", apis.GenerationListCreateApi.as_view(), name="generations"),
     path("generations/<int:generation_id>/", apis.GenerationDetailApi.as_view(), name="generations-detail"),
     path(

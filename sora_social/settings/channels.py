@@ -1,14 +1,15 @@
 from .base import REDIS_URL
 from .env import env
 
-CHANNEL_LAYER_SOCKET_TIMEOUT_S = 30
+CHANNEL_LAYER_SOCKET_TIMEOUT_S: float | None = None
 
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             # redis-py 8 reads with a 5 s socket timeout by default, exactly channels_redis's blocking pop
-            # of 5 s: every idle socket would die after 5 s. Reads wait longer than the pop.
+            # of 5 s: every idle socket would die after 5 s. No read timeout (as redis-py 7 had): the pop
+            # itself returns every 5 s. (A finite timeout above 5 s hung the cancel of a pending receive.)
             "hosts": [{"address": REDIS_URL, "socket_timeout": CHANNEL_LAYER_SOCKET_TIMEOUT_S}],
             "prefix": env.str("CHANNEL_LAYER_PREFIX", default="asgi"),
             "capacity": 500,

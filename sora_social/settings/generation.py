@@ -31,3 +31,6 @@ C2PA_DEV_DIR = Path(env.str("C2PA_DEV_DIR", default=str(DATA_DIR / "c2pa")))
 # Output check: a face in a generated video closer than this (dlib L2) to a verified cameo that was not
 # part of the request is someone who did not consent.
 GENERATION_OUTPUT_FACE_MAX_DISTANCE = env.float("GENERATION_OUTPUT_FACE_MAX_DISTANCE", default=0.5)
+
+# "Did this file come from us?" checks: the largest file accepted.
+GENERATION_PROVENANCE_MAX_BYTES = env.int("GENERATION_PROVENANCE_MAX_BYTES", default=200 * 1024 * 1024)
