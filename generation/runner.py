@@ -52,16 +52,18 @@ class _Watch:
     last_check: float = 0.0
     stop_reason: str = ""  # "", "gone", "canceled", "consent_revoked"
     timings: dict[str, float] = field(default_factory=dict)
-    stage_started: tuple[str, float] | None = None  # the engine stage running now, since when
+    stage_started: tuple[str, float] | None = None  # the last progress label, and when it first came
 
     def progress(self, fraction: float, stage: str) -> None:
         fraction = round(min(max(fraction, 0.0), 1.0) * RENDER_SHARE, 4)
         now = time.monotonic()
         if self.stage_started is None or self.stage_started[0] != stage:
-            if self.stage_started is not None:  # seconds spent in each stage, for the benchmark and logs
-                name, since = self.stage_started
-                self.timings[f"stage_{name}_s"] = round(
-                    self.timings.get(f"stage_{name}_s", 0.0) + now - since, 3
+            if self.stage_started is not None:
+                # seconds from the previous label to this one, kept under this one: ml.generate names each
+                # stage as it completes (the engine's own labels are folded into "engine" by the benchmark)
+                since = self.stage_started[1]
+                self.timings[f"stage_{stage}_s"] = round(
+                    self.timings.get(f"stage_{stage}_s", 0.0) + now - since, 3
                 )
             self.stage_started = (stage, now)
         if (
