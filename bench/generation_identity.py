@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 from datetime import UTC, datetime
@@ -320,15 +319,9 @@ def section(args, engine, load_s, summary, per_identity, ceiling, pair_hits, pro
 
 
 def write_section(section_text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it), keeping everyone else's sections;
-    the file is read right before writing, as others write their sections too."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section_text + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section_text
-    RESULTS.write_text(text)
+    import results_file  # bench/, this script\'s folder, is on sys.path
+
+    results_file.write_section(SECTION, section_text)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -220,14 +219,9 @@ def main() -> None:
 
 
 def write_section(section_text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it), keeping everyone else's sections."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section_text + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section_text
-    RESULTS.write_text(text)
+    import results_file  # bench/, this script\'s folder, is on sys.path
+
+    results_file.write_section(SECTION, section_text)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import argparse
 import itertools
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -393,15 +392,9 @@ def section(voices: list[dict], render: dict, prints: dict) -> str:
 
 
 def write_section(section_text: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it), keeping everyone else's sections;
-    the file is read right before writing, as others write their sections too."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section_text + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section_text
-    RESULTS.write_text(text)
+    import results_file  # bench/, this script\'s folder, is on sys.path
+
+    results_file.write_section(SECTION, section_text)
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
@@ -165,14 +164,9 @@ def main() -> None:
 
 
 def write_section(section: str) -> None:
-    """Replace this benchmark's section of RESULTS.md (or append it), keeping everyone else's sections."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
+    import results_file  # bench/, this script\'s folder, is on sys.path
+
+    results_file.write_section(SECTION, section)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from cameos.models import (
 )
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from core.uploads import check_content_length
 
 
 class CameoOwnerSerializer(serializers.ModelSerializer):
@@ -97,18 +98,6 @@ class ChallengeCreateApi(APIView):
         return Response(self.OutputSerializer(challenge).data, status=status.HTTP_201_CREATED)
 
 
-def _check_content_length(request: Request, limit: int) -> None:
-    # Refuse an oversized body before reading it.
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > limit:
-        raise ApplicationError(
-            "media_file_too_large", f"The upload is larger than {limit // (1024 * 1024)} MB.", status=413
-        )
-
-
 class CameoListCreateApi(APIView):
     parser_classes = [MultiPartParser]
 
@@ -129,7 +118,7 @@ class CameoListCreateApi(APIView):
         operation_id="cameos_create",
     )
     def post(self, request: Request) -> Response:
-        _check_content_length(request, settings.CAMEO_MAX_UPLOAD_BYTES + 1024 * 1024)
+        check_content_length(request, settings.CAMEO_MAX_UPLOAD_BYTES + 1024 * 1024)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cameo = services.cameo_create(
@@ -158,7 +147,7 @@ class CharacterCreateApi(APIView):
         operation_id="cameos_character_create",
     )
     def post(self, request: Request) -> Response:
-        _check_content_length(request, settings.CAMEO_CHARACTER_MAX_BYTES)
+        check_content_length(request, settings.CAMEO_CHARACTER_MAX_BYTES)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cameo = services.character_create(
@@ -258,7 +247,7 @@ class UploadChunkApi(APIView):
             raise ApplicationError(
                 "upload_offset_required", "Send the chunk's start in the Upload-Offset header."
             )
-        _check_content_length(request, settings.CAMEO_UPLOAD_MAX_CHUNK_BYTES)
+        check_content_length(request, settings.CAMEO_UPLOAD_MAX_CHUNK_BYTES)
         chunk = request.data if isinstance(request.data, bytes) else b""
         if not chunk:
             raise ApplicationError("upload_empty_chunk", "The chunk is empty.")

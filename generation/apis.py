@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from core.exceptions import ApplicationError
 from core.fields import StrictCharField, StrictIntegerField
 from core.signed_media import signed_media_url
+from core.uploads import check_content_length
 from generation import selectors, services
 from generation.models import Generation, GenerationStatus
 from generation.prompt import MAX_PROMPT_CHARS
@@ -243,13 +244,7 @@ class ProvenanceCheckApi(APIView):
     def post(self, request: Request) -> Response:
         from generation.provenance import provenance_check
 
-        length = (
-            int(request.META.get("CONTENT_LENGTH") or 0)
-            if str(request.META.get("CONTENT_LENGTH") or "0").isdigit()
-            else 0
-        )
-        if length > settings.GENERATION_PROVENANCE_MAX_BYTES + 1024 * 1024:
-            raise ApplicationError("media_file_too_large", "The file is too large to check.", status=413)
+        check_content_length(request, settings.GENERATION_PROVENANCE_MAX_BYTES + 1024 * 1024)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = provenance_check(viewer=request.user, upload=data.validated_data["file"])

@@ -1,0 +1,17 @@
+"""Guards shared by the endpoints that take files."""
+
+from rest_framework.request import Request
+
+from core.exceptions import ApplicationError
+
+
+def check_content_length(request: Request, limit: int) -> None:
+    """Refuse a body over `limit` bytes (as declared) before reading it: 413 `media_file_too_large`."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise ApplicationError(
+            "media_file_too_large", f"The upload is larger than {limit // (1024 * 1024)} MB.", status=413
+        )
