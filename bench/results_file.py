@@ -11,6 +11,7 @@ def write_section(heading: str, section_text: str) -> None:
     the file is read right before writing, as other benchmarks write their sections too."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\n"
     pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.M | re.S)
-    body = section_text.rstrip("\n") + "\n"
+    body = section_text.rstrip("\n") + "\n\n"  # a blank line before the next section
     found = pattern.search(text)
-    RESULTS.write_text(pattern.sub(lambda _: body, text) if found else text.rstrip("\n") + "\n\n" + body)
+    text = pattern.sub(lambda _: body, text) if found else text.rstrip("\n") + "\n\n" + body
+    RESULTS.write_text(text.rstrip("\n") + "\n")

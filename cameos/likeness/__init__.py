@@ -2,10 +2,10 @@
 impersonation: held for review), or a protected public figure (rejected)?
 
 One interface (`LikenessIndex`), two backends chosen per database by `get_index`: pgvector's HNSW index
-where the database has the extension (`cameos/likeness/pgvector.py`), an in-process usearch HNSW graph
-mirroring the FaceEmbedding table otherwise (`cameos/likeness/inprocess.py`, which says how it stays
-correct across processes). Distances are dlib's L2 (the same person is below 0.6). Importing this package
-imports neither numpy nor usearch: web processes import `cameos`.
+where the database has the extension (`cameos/likeness/pgvector.py`), an in-process scan of quantised
+codes (faiss) mirroring the FaceEmbedding table otherwise (`cameos/likeness/inprocess.py`, which says how
+it stays correct across processes). Distances are dlib's L2 (the same person is below 0.6). Importing this package
+imports neither numpy nor faiss: web processes import `cameos`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from cameos.likeness.base import (
@@ -55,16 +57,30 @@ _indexes: dict[str, LikenessIndex] = {}
 _indexes_lock = threading.Lock()
 
 
+BACKENDS = ("auto", "pgvector", "in-process")
+
+
 def get_index(*, using: str = DEFAULT_DB_ALIAS) -> LikenessIndex:
-    """The index for database `using`, one per process: pgvector when that database is PostgreSQL with the
-    extension and migration 0002's column, the in-process index otherwise. The choice is made once per
-    process and alias (an in-process index is expensive to build)."""
+    """The index for database `using`, one per process, as `CAMEO_LIKENESS_BACKEND` says: "auto" takes
+    pgvector when that database is PostgreSQL with the extension and migration 0002's column, the in-process
+    index otherwise; "pgvector" insists on it (ImproperlyConfigured where it is missing); "in-process" takes
+    the in-process index on any database. The choice is made once per process and alias (an in-process
+    index is expensive to build)."""
+    backend = settings.CAMEO_LIKENESS_BACKEND
+    if backend not in BACKENDS:
+        raise ImproperlyConfigured(f"CAMEO_LIKENESS_BACKEND must be one of {BACKENDS}, not {backend!r}.")
     with _indexes_lock:
         index = _indexes.get(using)
         if index is None:
             from cameos.likeness import pgvector
 
-            if pgvector.is_available(connections[using]):
+            available = backend != "in-process" and pgvector.is_available(connections[using])
+            if backend == "pgvector" and not available:
+                raise ImproperlyConfigured(
+                    f"CAMEO_LIKENESS_BACKEND is 'pgvector' but database {using!r} has no pgvector column "
+                    "(install the extension, then `migrate cameos 0001 && migrate cameos`)."
+                )
+            if available:
                 index = pgvector.PgvectorIndex(using=using)
             else:
                 from cameos.likeness.inprocess import InProcessIndex

@@ -1,7 +1,7 @@
 """What every likeness backend shares: the result type, the protocol, and the one check on a face vector.
 
 numpy is imported inside functions only: `cameos.likeness` is imported by web processes, which must not
-pay for numpy (or usearch) unless they actually search.
+pay for numpy (or faiss) unless they actually search.
 """
 
 from __future__ import annotations

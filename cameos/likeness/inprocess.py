@@ -1,5 +1,15 @@
-"""The in-process likeness index: an HNSW graph (usearch) in this process's memory, mirroring the
-FaceEmbedding table. Used where the database has no pgvector (SQLite, a PostgreSQL without the extension).
+"""The in-process likeness index: every verified face vector in this process's memory, searched by a full
+scan of product-quantised codes (faiss fast-scan PQ) and an exact re-rank, mirroring the FaceEmbedding
+table. Used where the database has no pgvector (SQLite, a PostgreSQL without the extension).
+
+Why a scan and not a graph: an HNSW graph (usearch, until 2026-11-26) visits a few thousand nodes per query,
+but at 1M rows some nodes are linked poorly enough that no search reaches them, which capped recall@1 near
+0.99, and building it took most of an hour per process on two cores. A fast-scan PQ code is 32 bytes per
+face (64 sub-vectors of 2 dimensions, 4 bits each), so scanning all of them is a pass over 32 MB with
+SIMD look-up tables: a millisecond or two at 1M, every row is looked at (nothing is unreachable), and the
+index builds in seconds. The few hundred best codes (512) are re-ranked by their half-precision vectors, and the
+best of those are checked against the table and re-ranked by their stored float32 vectors. Figures:
+bench/RESULTS.md (`bench/likeness.py`).
 
 How it stays correct across processes (every web and worker process has its own copy):
 
@@ -18,7 +28,7 @@ How it stays correct across processes (every web and worker process has its own 
   process's index only through a replaced row (new id) or a rebuild; distances are always recomputed from
   the stored bytes, so a stale entry can only cost recall, never give a wrong distance.
 
-Imported lazily (it imports numpy and usearch): only `get_index` loads it.
+Imported lazily (it imports numpy and faiss): only `get_index` loads it.
 """
 
 from __future__ import annotations
@@ -28,9 +38,9 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 
+import faiss
 import numpy as np
 from django.db import DEFAULT_DB_ALIAS, connections
-from usearch.index import Index
 
 from cameos.likeness.base import DIMENSIONS, Neighbor, as_face_vector, vector_from_bytes
 from cameos.models import Cameo, CameoKind, CameoStatus, FaceEmbedding
@@ -38,6 +48,9 @@ from cameos.models import Cameo, CameoKind, CameoStatus, FaceEmbedding
 GAP_WINDOW = 1_000  # ids below the high-water mark watched for late commits (more than concurrent writers)
 _BATCH = 10_000  # rows read and added per round trip while loading
 _SLACK = 8  # extra candidates per search, for stale or unverified entries met on the way
+_PQ = "PQ64x4fs"  # faiss factory string: 64 sub-quantisers of 2 dimensions, 4-bit codes, fast-scan layout
+_TRAIN_SAMPLE = 32_768  # vectors the quantiser is trained on, at most (16 centroids per sub-quantiser)
+_TRAIN_MIN = 64  # never quantise fewer live entries than this (k-means needs points to place 16 centroids)
 # The embedding rows joined to their cameo, as the hot path reads them (plain SQL, see `_rows`).
 _FROM = (
     f"FROM {FaceEmbedding._meta.db_table} fe JOIN {Cameo._meta.db_table} c"
@@ -45,22 +58,24 @@ _FROM = (
 )
 _Row = tuple[int, int, int, int, bytes]
 
+# One query's scan runs on one core (faiss parallelises over queries, and a search has one); OpenMP's
+# worker threads only spin, and on a busy machine they made training the quantiser 50x slower (measured:
+# 24 s instead of 0.3 s on two shared cores). This process's only faiss user is this module.
+faiss.omp_set_num_threads(1)
+
 
 class InProcessIndex:
-    """HNSW (usearch, squared-L2 metric) keyed by cameo id, with the owner of each entry kept beside it so
-    that a user's own cameo is skipped without a database round trip.
+    """The face vectors of every indexed cameo, in slots: `_vectors` (half precision), `_cameos` and
+    `_owners` per slot (cameo id -1: a dead slot, left by a removal or a replacement until the next
+    compaction), and, once there are `exact_below` live entries, `_codes`, a trained faiss fast-scan PQ
+    index whose i-th code is slot i. The owner of each entry is kept so that a user's own cameo is skipped
+    without a database round trip.
 
-    `connectivity`, `expansion_add` and `expansion_search` are HNSW's M, efConstruction and efSearch;
-    `dtype` is how the graph stores vectors. Half precision ("f16") by default: on dlib-shaped vectors it
-    found the same neighbours as float32 at 100k and 300k, while building and searching about twice as
-    fast (half the memory traffic); int8 was faster still but lost recall on the hard case (a stranger's
-    nearest lookalike). The graph only proposes candidates: they are re-ranked by the exact float32
-    distance of their stored vectors, so the reported distance never carries the rounding. Figures at 1M
-    on 2 shared cores are in bench/RESULTS.md (`bench/likeness.py`); the cold start there (read every row,
-    build the graph) takes tens of minutes per process: past a few hundred thousand cameos, use pgvector.
-    Below `exact_below` entries the search is exact (a SIMD scan: under a millisecond at 20k), because a
-    graph built by parallel inserts is not deterministic and can miss a neighbour even with efSearch above
-    its size."""
+    A search takes the `rerank` best codes (at least; more when many candidates are asked for), re-ranks
+    them by their half-precision vectors, and checks the best against the table. Below `exact_below` live
+    entries it scans the vectors themselves (exact). The quantiser is trained on a sample of the live
+    vectors when the index first reaches `exact_below`, and again when it has grown `retrain_growth`-fold
+    or at a compaction (when dead slots pass `compact_fraction` of all): a few seconds at 1M rows."""
 
     def __init__(
         self,
@@ -68,33 +83,39 @@ class InProcessIndex:
         using: str = DEFAULT_DB_ALIAS,
         sweep_seconds: float = 60.0,
         gap_ttl_seconds: float = 600.0,
-        connectivity: int = 32,
-        expansion_add: int = 128,
-        expansion_search: int = 768,
-        dtype: str = "f16",
         exact_below: int = 20_000,
+        rerank: int = 512,
+        retrain_growth: float = 4.0,
+        compact_fraction: float = 0.1,
     ) -> None:
         self.using = using
         self.sweep_seconds = sweep_seconds
         self.gap_ttl_seconds = gap_ttl_seconds
         self.exact_below = exact_below
+        self.rerank = rerank
+        self.retrain_growth = retrain_growth
+        self.compact_fraction = compact_fraction
         self._lock = threading.RLock()
-        self._index = Index(
-            ndim=DIMENSIONS,
-            metric="l2sq",
-            dtype=dtype,
-            connectivity=connectivity,
-            expansion_add=expansion_add,
-            expansion_search=expansion_search,
-        )
-        self._entries: dict[int, tuple[int | None, int]] = {}  # cameo id -> (FaceEmbedding id, owner id)
+        self._vectors = np.empty((0, DIMENSIONS), dtype=np.float16)  # (capacity, 128) by slot
+        self._cameos = np.empty(0, dtype=np.int64)  # (capacity,) cameo id by slot, -1 when dead
+        self._owners = np.empty(0, dtype=np.int64)  # (capacity,) owner id by slot
+        self._used = 0  # slots in use, live or dead
+        self._codes: faiss.Index | None = None  # PQ codes of slots [0, _used) once trained
+        self._trained_at = 0  # live entries when the quantiser was last trained
+        # cameo id -> (FaceEmbedding id, owner id, slot)
+        self._entries: dict[int, tuple[int | None, int, int]] = {}
         self._owner_counts: Counter[int] = Counter()
         self._high_water = 0  # the highest FaceEmbedding id read
         self._gaps: dict[int, float] = {}  # unseen FaceEmbedding id below the high-water mark -> give up at
         self._swept_at: float | None = None
 
     def __len__(self) -> int:
-        return len(self._index)
+        return len(self._entries)
+
+    @property
+    def quantised(self) -> bool:
+        """Whether searches scan PQ codes (True) or the vectors themselves (False: below `exact_below`)."""
+        return self._codes is not None
 
     # -- writes -------------------------------------------------------------------------------------------
 
@@ -107,6 +128,7 @@ class InProcessIndex:
     def remove(self, cameo_id: int) -> None:
         with self._lock:
             self._drop([cameo_id])
+            self._maintain()
 
     def _add(self, rows: Iterable[tuple[int | None, int, int, np.ndarray]]) -> None:
         """(FaceEmbedding id or None, cameo id, owner id, vector) rows, replacing entries of the same cameo."""
@@ -115,21 +137,63 @@ class InProcessIndex:
             return
         latest = {cameo_id: (row_id, owner_id, vector) for row_id, cameo_id, owner_id, vector in rows}
         self._drop([cameo_id for cameo_id in latest if cameo_id in self._entries])
-        keys = np.fromiter(latest, dtype=np.uint64, count=len(latest))
-        self._index.add(keys, np.stack([vector for _, _, vector in latest.values()]))
-        for cameo_id, (row_id, owner_id, _) in latest.items():
-            self._entries[cameo_id] = (row_id, owner_id)
+        count, first = len(latest), self._used
+        self._reserve(first + count)
+        vectors = np.stack([vector for _, _, vector in latest.values()])  # (count, 128) float32
+        self._vectors[first : first + count] = vectors
+        self._cameos[first : first + count] = np.fromiter(latest, dtype=np.int64, count=count)
+        self._owners[first : first + count] = [owner_id for _, owner_id, _ in latest.values()]
+        self._used += count
+        for slot, (cameo_id, (row_id, owner_id, _)) in enumerate(latest.items(), start=first):
+            self._entries[cameo_id] = (row_id, owner_id, slot)
             self._owner_counts[owner_id] += 1
+        if self._codes is not None:
+            self._codes.add(vectors)
+        self._maintain()
+
+    def _reserve(self, slots: int) -> None:
+        capacity = len(self._cameos)
+        if slots <= capacity:
+            return
+        capacity = max(slots, 2 * capacity, 1024)
+        self._vectors = np.resize(self._vectors, (capacity, DIMENSIONS))
+        self._cameos = np.resize(self._cameos, capacity)
+        self._owners = np.resize(self._owners, capacity)
 
     def _drop(self, cameo_ids: Iterable[int]) -> None:
         for cameo_id in cameo_ids:
             entry = self._entries.pop(cameo_id, None)
             if entry is None:
                 continue
-            self._index.remove(cameo_id)
-            self._owner_counts[entry[1]] -= 1
-            if self._owner_counts[entry[1]] <= 0:
-                del self._owner_counts[entry[1]]
+            _, owner_id, slot = entry
+            self._cameos[slot] = -1
+            self._owner_counts[owner_id] -= 1
+            if self._owner_counts[owner_id] <= 0:
+                del self._owner_counts[owner_id]
+
+    def _maintain(self) -> None:
+        """Compact when dead slots pile up; (re)train the quantiser when the index reaches `exact_below` or
+        has grown `retrain_growth`-fold since it was trained; drop it when the index shrinks back below."""
+        live, dead = len(self._entries), self._used - len(self._entries)
+        if dead and dead >= self.compact_fraction * self._used:
+            keep = np.flatnonzero(self._cameos[: self._used] >= 0)
+            self._vectors[:live] = self._vectors[keep]
+            self._cameos[:live] = self._cameos[keep]
+            self._owners[:live] = self._owners[keep]
+            self._used = live
+            for slot, cameo_id in enumerate(self._cameos[:live].tolist()):
+                row_id, owner_id, _ = self._entries[cameo_id]
+                self._entries[cameo_id] = (row_id, owner_id, slot)
+            self._codes = None  # re-encoded below, with a quantiser trained on what is left
+        if live < max(self.exact_below, _TRAIN_MIN):
+            self._codes = None
+        elif self._codes is None or live >= self.retrain_growth * self._trained_at:
+            vectors = self._vectors[: self._used].astype(np.float32)
+            sample = np.random.default_rng(0).permutation(self._used)[:_TRAIN_SAMPLE]
+            codes = faiss.index_factory(DIMENSIONS, _PQ)
+            codes.train(vectors[np.sort(sample)])
+            codes.add(vectors)
+            self._codes, self._trained_at = codes, live
 
     # -- catching up with the table -----------------------------------------------------------------------
 
@@ -208,7 +272,7 @@ class InProcessIndex:
         )
         replaced_or_gone = [
             cameo_id
-            for cameo_id, (row_id, _) in self._entries.items()
+            for cameo_id, (row_id, _, _) in self._entries.items()
             if cameo_id not in table or (row_id is not None and table[cameo_id] != row_id)
         ]
         self._drop(replaced_or_gone)
@@ -222,28 +286,49 @@ class InProcessIndex:
     # -- search -------------------------------------------------------------------------------------------
 
     def nearest(self, vector: np.ndarray, k: int, exclude_owner_id: int | None = None) -> list[Neighbor]:
-        """Candidates from the graph, then checked and re-ranked against the table; when checking leaves
-        fewer than `k` (stale or unverified entries), it asks the graph for four times as many, until the
-        index is exhausted."""
+        """Candidates from the scan, then checked and re-ranked against the table; when checking leaves fewer
+        than `k` (stale or unverified entries), it asks for four times as many, until the index is
+        exhausted."""
         query = as_face_vector(vector)
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}.")
         self.refresh()
         with self._lock:
-            size = len(self._index)
+            size = len(self._entries)
             own = 0 if exclude_owner_id is None else self._owner_counts[exclude_owner_id]
             fetch = min(size, k + own + _SLACK)
             neighbours: list[Neighbor] = []
             while fetch > 0:
-                exact = size < self.exact_below
-                keys = [int(key) for key in self._index.search(query, fetch, exact=exact).keys]
-                candidates = [key for key in keys if self._entries[key][1] != exclude_owner_id]
+                slots = self._candidates(query, fetch)
+                candidates = [
+                    int(cameo_id)
+                    for cameo_id, owner_id in zip(self._cameos[slots], self._owners[slots], strict=True)
+                    if owner_id != exclude_owner_id
+                ]
                 neighbours = self._check(candidates, query, exclude_owner_id)
                 if len(neighbours) >= k or fetch >= size:
                     break
-                size = len(self._index)
+                size = len(self._entries)
                 fetch = min(size, fetch * 4)
             return neighbours[:k]
+
+    def _candidates(self, query: np.ndarray, count: int) -> np.ndarray:
+        """Slots of the `count` live entries nearest to `query`, nearest first, by half-precision distance:
+        among the best `rerank` (or 4 x `count`) PQ codes, or among all slots below `exact_below` live entries
+        or when that many codes would be most of them."""
+        used, wanted = self._used, max(self.rerank, 4 * count)
+        if self._codes is None or wanted >= used:
+            slots = np.arange(used)
+        else:
+            _, found = self._codes.search(query[None], wanted)  # (1, wanted) slots, -1 past the end
+            slots = found[0][found[0] >= 0]
+        slots = slots[self._cameos[slots] >= 0]
+        differences = self._vectors[slots].astype(np.float32) - query  # (S, 128)
+        distances = np.einsum("ij,ij->i", differences, differences)  # (S,) squared L2
+        if len(slots) > count:
+            best = np.argpartition(distances, count - 1)[:count]
+            slots, distances = slots[best], distances[best]
+        return slots[np.argsort(distances, kind="stable")]
 
     def _check(self, cameo_ids: list[int], query: np.ndarray, exclude_owner_id: int | None) -> list[Neighbor]:
         """The candidates that are still verified person cameos of other owners, by exact distance from

@@ -23,7 +23,10 @@ CAMEO_UPLOAD_MAX_CHUNK_BYTES = 8 * 1024 * 1024
 # A pre-signed POST (S3 storage) is valid this long.
 CAMEO_DIRECT_UPLOAD_TTL_SECONDS = env.int("CAMEO_DIRECT_UPLOAD_TTL_SECONDS", default=900)
 
-# Likeness search (dlib L2 distance; the same person is below 0.6).
+# Likeness search (dlib L2 distance; the same person is below 0.6). Backend: "auto" (pgvector where the
+# database has it, else in-process), "pgvector", or "in-process" (faster at 1M cameos, see
+# bench/RESULTS.md, at the cost of ~300 MB and a cold start of about a minute per worker process).
+CAMEO_LIKENESS_BACKEND = env.str("CAMEO_LIKENESS_BACKEND", default="auto")
 CAMEO_IMPERSONATION_MAX_DISTANCE = env.float("CAMEO_IMPERSONATION_MAX_DISTANCE", default=0.5)
 CAMEO_PROTECTED_MAX_DISTANCE = env.float("CAMEO_PROTECTED_MAX_DISTANCE", default=0.55)
 

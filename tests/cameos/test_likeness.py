@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from accounts.models import User
@@ -311,6 +312,16 @@ class TestInProcessBackend(LikenessBehaviour):
         assert "embedding" not in columns
         assert isinstance(likeness.get_index(using=db_alias), InProcessIndex)
 
+    def test_asking_for_pgvector_where_there_is_none_is_a_configuration_error(self, db_alias, settings):
+        settings.CAMEO_LIKENESS_BACKEND = "pgvector"
+        with pytest.raises(ImproperlyConfigured, match="no pgvector column"):
+            likeness.get_index(using=db_alias)
+
+    def test_an_unknown_backend_is_a_configuration_error(self, db_alias, settings):
+        settings.CAMEO_LIKENESS_BACKEND = "hnsw"
+        with pytest.raises(ImproperlyConfigured, match="'hnsw'"):
+            likeness.get_index(using=db_alias)
+
     def test_a_row_committed_late_below_the_high_water_mark_is_found(self, db_alias):
         # given: the index has seen embedding rows up to id 50 + 10; id 50 + 5 is still being committed
         faces = Faces(seed=11)
@@ -344,28 +355,65 @@ class TestInProcessBackend(LikenessBehaviour):
         assert len(index) == 2
         assert [n.cameo_id for n in index.nearest(faces.photo(maya), 1)] == [missed.pk]
 
-    def test_the_graph_search_used_at_scale_finds_a_returning_person(self, db_alias):
-        # given: an index that searches its HNSW graph at any size (by default, small ones scan exactly)
+    def test_the_quantised_scan_used_at_scale_finds_a_returning_person(self, db_alias):
+        # given: an index that scans PQ codes at any size (by default, small ones scan the vectors) and
+        # re-ranks few of them, so the codes have to do the work
         faces = Faces(seed=15)
-        people = [faces.person() for _ in range(60)]
+        people = [faces.person() for _ in range(100)]
         cameos = [add_cameo(faces.photo(person), using=db_alias) for person in people]
-        index = InProcessIndex(using=db_alias, exact_below=0)
+        index = InProcessIndex(using=db_alias, exact_below=0, rerank=16)
+        index.refresh()
+        assert index.quantised
 
         # when / then
         for person, cameo in zip(people[:10], cameos[:10], strict=True):
             assert index.nearest(faces.photo(person), 1)[0].cameo_id == cameo.pk
 
-    def test_rows_are_read_a_page_at_a_time_and_distances_are_exact(self, db_alias, monkeypatch):
-        # given: pages of 3 rows (keyset pagination by id), and a half-precision graph
-        monkeypatch.setattr("cameos.likeness.inprocess._BATCH", 3)
-        faces = Faces(seed=16)
-        people = [faces.person() for _ in range(10)]
-        cameo_ids = [add_cameo(faces.photo(person), using=db_alias).pk for person in people]
-        index = InProcessIndex(using=db_alias, exact_below=0)
-        assert index._index.dtype.name == "F16"
-
-        # when: the cold start reads every page, then a search on the graph
+    def test_removals_leave_dead_slots_until_a_compaction_retrains_on_what_is_left(self, db_alias):
+        # given: a quantised index of 100 cameos
+        faces = Faces(seed=17)
+        people = [faces.person() for _ in range(100)]
+        cameos = [add_cameo(faces.photo(person), using=db_alias) for person in people]
+        index = InProcessIndex(using=db_alias, exact_below=0, rerank=16, compact_fraction=0.2)
         index.refresh()
+
+        # when: 15 are removed (not yet a fifth of the slots), then 5 more, and a search follows each
+        for cameo in cameos[:15]:
+            index.remove(cameo.pk)
+        assert (len(index), index._used) == (85, 100)
+        assert index.nearest(faces.photo(people[20]), 1)[0].cameo_id == cameos[20].pk
+        for cameo in cameos[15:20]:
+            index.remove(cameo.pk)
+
+        # then: the dead slots are gone, codes and slots agree, and nothing removed is ever returned
+        assert (len(index), index._used, index._codes.ntotal) == (80, 80, 80)
+        for person, cameo in zip(people[20:30], cameos[20:30], strict=True):
+            assert index.nearest(faces.photo(person), 1)[0].cameo_id == cameo.pk
+        removed = {cameo.pk for cameo in cameos[:20]}
+        for person in people[:20]:
+            assert not removed & {n.cameo_id for n in index.nearest(faces.photo(person), 10)}
+
+    def test_the_quantiser_comes_and_goes_with_the_size(self, db_alias):
+        faces = Faces(seed=18)
+        cameos = [add_cameo(faces.photo(faces.person()), using=db_alias) for _ in range(80)]
+        index = InProcessIndex(using=db_alias, exact_below=70, compact_fraction=0.5)
+        index.refresh()
+        assert index.quantised
+        for cameo in cameos[:20]:
+            index.remove(cameo.pk)
+        assert not index.quantised and len(index) == 60
+
+    def test_rows_are_read_a_page_at_a_time_and_distances_are_exact(self, db_alias, monkeypatch):
+        # given: pages of 7 rows (keyset pagination by id), and a quantised index
+        monkeypatch.setattr("cameos.likeness.inprocess._BATCH", 7)
+        faces = Faces(seed=16)
+        people = [faces.person() for _ in range(70)]
+        cameo_ids = [add_cameo(faces.photo(person), using=db_alias).pk for person in people]
+        index = InProcessIndex(using=db_alias, exact_below=0, rerank=16)
+
+        # when: the cold start reads every page, then a search of the codes
+        index.refresh()
+        assert index.quantised
         query = faces.photo(people[4])
         [found] = index.nearest(query, 1)
 
@@ -388,10 +436,10 @@ class TestInProcessBackend(LikenessBehaviour):
         assert index.nearest(faces.photo(maya), 1) == []
         assert len(index) == 0
 
-    def test_importing_the_package_loads_neither_numpy_nor_usearch(self):
+    def test_importing_the_package_loads_neither_numpy_nor_faiss(self):
         code = (
             "import django, sys; django.setup(); import cameos.likeness; "
-            "loaded = sorted({'numpy', 'usearch'} & set(sys.modules)); assert not loaded, loaded"
+            "loaded = sorted({'numpy', 'faiss'} & set(sys.modules)); assert not loaded, loaded"
         )
         result = subprocess.run(
             [sys.executable, "-c", code],

@@ -97,6 +97,19 @@ class TestPgvectorBackend(LikenessBehaviour):
         assert "USING hnsw (embedding vector_l2_ops)" in definition
         assert isinstance(likeness.get_index(using=db_alias), PgvectorIndex)
 
+    def test_the_backend_setting_can_take_the_in_process_index_on_a_pgvector_database(
+        self, db_alias, settings
+    ):
+        settings.CAMEO_LIKENESS_BACKEND = "in-process"
+        faces = Faces(seed=22)
+        maya = faces.person()
+        cameo = add_cameo(faces.photo(maya), using=db_alias)
+
+        index = likeness.get_index(using=db_alias)
+
+        assert isinstance(index, InProcessIndex)
+        assert [n.cameo_id for n in index.nearest(faces.photo(maya), 1)] == [cameo.pk]
+
     def test_the_search_query_is_answered_from_the_hnsw_index(self, db_alias):
         # given: some cameos, and a planner told that full scans and sorts are expensive (at 1M rows they
         # are; bench/likeness.py checks the plan there without these hints)
