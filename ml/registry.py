@@ -127,7 +127,7 @@ MODELS: dict[str, ModelSpec] = {
             name="reference_dit",
             files=(
                 ModelFile(
-                    "model.safetensors", "d450638cc84dce4b6193341e84f0d055836cadfb9db3fa926d6c08bbc9ae43de"
+                    "model.safetensors", "e402b53aacf271bd2014a360ccebd32620e58a45cafcbfcff92177c10e728880"
                 ),
                 ModelFile("config.json", "6f9f7f89e3025ec6162ab584999552011940e3f668f4ed1342ff65024ea30b2b"),
             ),

@@ -9,10 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from ml import registry
 from ml.generation.engine import GenerationCanceled, Identity
-from ml.generation.reference import ReferenceEngine
+from ml.generation.reference import ReferenceEngine, corpus, faces
 from ml.generation.reference.engine import MODEL_NAME, load_checkpoint
 from ml.generation.reference.model import ReferenceDiT, ReferenceDiTConfig
 from ml.generation.reference.sampler import FlowEulerConfig, sample, timesteps
@@ -197,6 +198,36 @@ def test_shipped_checkpoint_generates_a_short_spec() -> None:
     # the sky of a snowy field under a blue sky is blue: the text reached the model
     sky = video.frames[:, :6].reshape(-1, 3).mean(axis=0)
     assert sky[2] > sky[0] + 30, sky
+
+
+def test_shipped_checkpoint_draws_the_held_out_face_it_is_given() -> None:
+    # given: two real people the model never trained on (held out, not even as blend parents), as cameos
+    chips = faces.real_chips()
+    assert {"tom_hanks", "t1_4"} <= set(faces.HELD_OUT)
+    embeddings = faces.embed_chips([chips["tom_hanks"], chips["t1_4"]])  # (2, 128)
+    engine = ReferenceEngine.from_registry()
+    spec = SceneSpec(
+        text="@tom walks right on a beach under a yellow sky, the camera is still", duration=1.0, seed=3
+    )
+    tom = Identity(handle="tom", face_embedding=embeddings[0], reference_faces=(chips["tom_hanks"],))
+
+    # when: a video of the first, and the face square where a walking head is drawn, frame by frame
+    frames = engine.generate(spec, {"tom": tom}).frames
+    assert frames is not None
+    positions = corpus.head_positions("walk_right", 1)  # (F, 1, 2) top-left corners
+    squares = [
+        np.asarray(
+            Image.fromarray(frame[y : y + corpus.FACE, x : x + corpus.FACE]).resize(
+                (faces.CHIP, faces.CHIP), Image.Resampling.BICUBIC
+            )
+        )
+        for frame, ((x, y),) in zip(frames, positions, strict=True)
+    ]
+    drawn = faces.embed_chips(squares).mean(axis=0)
+
+    # then: dlib says the drawn face is that person (same-person threshold 0.6), and not the other one
+    to_tom, to_other = np.linalg.norm(embeddings - drawn, axis=1)
+    assert to_tom < 0.6 and to_tom < to_other, (to_tom, to_other)
 
 
 def test_an_altered_checkpoint_is_refused_with_its_path(

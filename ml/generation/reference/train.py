@@ -7,8 +7,11 @@ loads), ``train_config.json`` (every setting of this run), ``train.log``, and ca
 (``text_cache.pt``: the MiniLM embedding of every vocabulary prompt; ``faces.npz``: the training face bank).
 A checkpoint is written every ``--save-every`` steps and at the end, so a run cut short still leaves one.
 
-Deterministic for a given seed and thread count: the scene stream, noise and timesteps come from seeded
-generators; the only thing that varies is where ``--max-minutes`` stops a slow run (the log says where).
+The scene stream, noise and timesteps come from seeded generators. ``--deterministic`` also makes torch
+pick deterministic kernels, so a rerun with the same seed and thread count repeats the run bit for bit; it
+is off by default because on CPU it costs about 3x per step (the attention backward). ``--init`` starts
+from an earlier checkpoint's weights (same model config) instead of a random initialisation, to continue
+a run. Where ``--max-minutes`` stops a slow run varies; the log says where.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -27,6 +31,7 @@ import torch
 from safetensors.torch import save_file
 
 from ml.generation.reference import corpus, faces
+from ml.generation.reference.engine import load_checkpoint
 from ml.generation.reference.model import ReferenceDiT, ReferenceDiTConfig
 from ml.generation.reference.sampler import shift_time
 
@@ -50,6 +55,8 @@ class TrainConfig:
     threads: int = 2  # torch intra-op threads (the machine is shared)
     save_every: int = 200  # steps between checkpoints
     log_every: int = 25  # steps between log lines
+    deterministic: bool = False  # deterministic torch kernels (bit-repeatable runs; ~3x slower per step)
+    init: str = ""  # a checkpoint folder (model.safetensors + config.json) to start from; "" = random init
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -78,17 +85,23 @@ def face_bank(out: Path, config: TrainConfig) -> list[faces.Face]:
     return bank
 
 
-def text_cache(out: Path) -> torch.Tensor:
-    """(len(vocabulary()), 384) MiniLM embeddings of every vocabulary prompt, cached by prompt list."""
+TextEncode = Callable[[list[str]], torch.Tensor]  # prompts -> (len, 384) sentence embeddings
+
+
+def text_cache(out: Path, encode: TextEncode | None = None) -> torch.Tensor:
+    """(len(vocabulary()), 384) embeddings of every vocabulary prompt by ``encode`` (default: MiniLM, the
+    encoder the engine uses), cached by prompt list."""
     prompts = [corpus.prompt_for(labels) for labels in corpus.vocabulary()]
     path = out / "text_cache.pt"
     if path.exists():
         cached = torch.load(path)
         if cached["prompts"] == prompts:
             return cached["embeddings"]
-    from ml.generation.reference.text import TextEncoder
+    if encode is None:
+        from ml.generation.reference.text import TextEncoder
 
-    embeddings = TextEncoder.shared().encode(prompts)
+        encode = TextEncoder.shared().encode
+    embeddings = encode(prompts)
     torch.save({"prompts": prompts, "embeddings": embeddings}, path)
     return embeddings
 
@@ -117,16 +130,42 @@ def save(model: ReferenceDiT, out: Path) -> None:
     (out / "config.json").write_text(json.dumps(model.config.to_dict(), indent=2, sort_keys=True) + "\n")
 
 
-def train(out: Path, config: TrainConfig, model_config: ReferenceDiTConfig) -> None:
-    # 1. setup: threads, seeds, log, configs
+def load_weights(model: ReferenceDiT, folder: Path) -> None:
+    """Start from the weights in ``folder``, which must have been trained with the same model config."""
+    saved = load_checkpoint(folder)
+    if saved.config != model.config:
+        raise ValueError(f"{folder} holds a model with config {saved.config}, not {model.config}")
+    model.load_state_dict(saved.state_dict())
+
+
+def train(
+    out: Path, config: TrainConfig, model_config: ReferenceDiTConfig, encode_text: TextEncode | None = None
+) -> None:
+    """One training run into ``out`` (see the module docstring); its log goes to ``out/train.log`` and to
+    this module's logger. torch's thread count and determinism are set for the run and restored after.
+    ``encode_text`` replaces MiniLM (tests: a checkpoint trained so only suits an engine built with it)."""
     out.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(out / "train.log", mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    try:
+        _train(out, config, model_config, encode_text)
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)
+        log.removeHandler(handler)
+        handler.close()
+
+
+def _train(
+    out: Path, config: TrainConfig, model_config: ReferenceDiTConfig, encode_text: TextEncode | None
+) -> None:
+    # 1. setup: threads, seeds, determinism, configs
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
-    torch.use_deterministic_algorithms(True)
-    handler = logging.FileHandler(out / "train.log", mode="w")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(message)s", handlers=[handler, logging.StreamHandler()]
-    )
+    torch.use_deterministic_algorithms(config.deterministic)
     (out / "train_config.json").write_text(
         json.dumps({"train": asdict(config), "model": model_config.to_dict()}, indent=2, sort_keys=True)
         + "\n"
@@ -137,7 +176,7 @@ def train(out: Path, config: TrainConfig, model_config: ReferenceDiTConfig) -> N
     held_out = set(faces.HELD_OUT)
     if any(face.name in held_out for face in bank):
         raise RuntimeError("a held-out identity is in the training face bank")
-    texts = text_cache(out)
+    texts = text_cache(out, encode_text)
     generator = corpus.SceneGenerator(bank, seed=config.seed)
     log.info(
         "faces %d (%s), prompts %d, data ready in %.0f s",
@@ -148,6 +187,9 @@ def train(out: Path, config: TrainConfig, model_config: ReferenceDiTConfig) -> N
     )
     # 3. model, EMA copy, optimiser
     model = ReferenceDiT(model_config)
+    if config.init:
+        load_weights(model, Path(config.init))
+        log.info("weights from %s", config.init)
     ema = copy.deepcopy(model).requires_grad_(False)
     log.info("parameters %.2f M", sum(p.numel() for p in model.parameters()) / 1e6)
     optimiser = torch.optim.AdamW(
@@ -218,7 +260,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the checkpoint, configs and log")
     defaults = TrainConfig()
     for name, value in asdict(defaults).items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
+        if isinstance(value, bool):
+            parser.add_argument(
+                f"--{name.replace('_', '-')}", action=argparse.BooleanOptionalAction, default=value
+            )
+        else:
+            parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=value)
     for name, value in asdict(ReferenceDiTConfig()).items():
         parser.add_argument(f"--model-{name.replace('_', '-')}", type=type(value), default=value)
     args = vars(parser.parse_args())
@@ -226,6 +273,7 @@ def main() -> None:
     model_config = ReferenceDiTConfig(
         **{name: args[f"model_{name}"] for name in asdict(ReferenceDiTConfig())}
     )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     train(args["out"], config, model_config)
 
 
