@@ -176,7 +176,7 @@ def upload_start_direct(*, owner: User, challenge_id: int, size: int) -> tuple[C
     _spool_path(upload).unlink(missing_ok=True)  # the bytes go to the bucket, not the spool
     upload.incoming_key = f"incoming/{owner.pk}/{upload.pk}"
     upload.save(update_fields=["incoming_key"])
-    client = default_storage.connection.meta.client
+    client = default_storage.signing_client  # core.storage.MediaS3Storage: signed for the public name
     post = client.generate_presigned_post(
         Bucket=default_storage.bucket_name,
         Key=upload.incoming_key,

@@ -10,10 +10,13 @@ MEDIA_URL_EXPIRY_SECONDS = env.int("MEDIA_URL_EXPIRY_SECONDS", default=300)
 
 # The S3 storage as production configures it (the tests of the S3 path use this same dict).
 S3_STORAGE = {
-    "BACKEND": "storages.backends.s3.S3Storage",
+    "BACKEND": "core.storage.MediaS3Storage",
     "OPTIONS": {
         "bucket_name": S3_BUCKET,
         "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+        # The name phones and browsers reach the store by, when it differs from the one this deployment
+        # uses (signed URLs and upload forms are signed for it: core/storage.py).
+        "public_endpoint_url": env.str("S3_PUBLIC_ENDPOINT_URL", default="") or None,
         "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
         "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
         "region_name": env.str("S3_REGION", default="") or None,

@@ -119,3 +119,30 @@ def test_direct_upload_needs_object_storage(client_for, user):
 
     assert response.status_code == 409
     assert response.json()["code"] == "direct_upload_unavailable"
+
+
+def test_with_a_public_endpoint_clients_get_urls_signed_for_that_name(
+    client_for, user, recording, s3_storage, s3_endpoint, settings, monkeypatch
+):
+    # given: the store reached as 127.0.0.1 inside, published to clients as localhost (same server)
+    public = s3_endpoint.replace("127.0.0.1", "localhost")
+    options = {**settings.STORAGES["default"]["OPTIONS"], "public_endpoint_url": public}
+    settings.STORAGES = {**settings.STORAGES, "default": {**settings.STORAGES["default"], "OPTIONS": options}}
+    monkeypatch.setattr("cameos.tasks.verify_cameo_task.apply_async", lambda args, kwargs: None)
+    data = recording(recordings.GOOD).read_bytes()
+    client = client_for(user)
+
+    # when: a direct upload through the form the API hands out, then the owner's media URL
+    upload = start_direct(client, user, len(data))
+    assert upload["direct_upload_url"].startswith(public)
+    assert post_to_bucket(upload, data).status_code in (200, 201, 204)
+    completed = client.post(f"/api/v1/cameos/uploads/{upload['id']}/complete/")
+    assert completed.status_code == 202, completed.json()
+    media = client.get(f"/api/v1/cameos/{completed.json()['id']}/media/").json()
+
+    # then: the URL names the public endpoint, is signed, and serves the bytes
+    assert (
+        media["recording_url"].startswith(f"{public}/{BUCKET}/")
+        and "X-Amz-Signature" in media["recording_url"]
+    )
+    assert requests.get(media["recording_url"], timeout=30).content == data
