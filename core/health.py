@@ -1,11 +1,14 @@
-"""Liveness (`/healthz`: the process answers) and readiness (`/readyz`: its dependencies answer)."""
+"""Liveness (`/healthz`: the process answers), readiness (`/readyz`: its dependencies answer) and the
+Prometheus metrics (`/metrics`, for the scraper only)."""
 
+import hmac
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -63,3 +66,21 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": results}, status=200 if ready else 503
     )
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """django-prometheus's exposition, for the scraper only: with `METRICS_TOKEN` set a request must carry
+    `Authorization: Bearer <token>`; without one only a development (DEBUG) process serves it. Anyone else
+    gets the ordinary 404: request counts, latencies and error rates are not for the public internet."""
+    from django_prometheus.exports import ExportToDjangoView
+
+    token = settings.METRICS_TOKEN
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            raise Http404
+    elif not settings.DEBUG:
+        raise Http404
+    return ExportToDjangoView(request)

@@ -25,7 +25,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
-    path("", include("django_prometheus.urls")),
+    path("metrics", health.metrics, name="metrics"),
 ]
 
 handler400 = "core.exceptions.handler400"

@@ -25,4 +25,6 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Health probes come from the orchestrator over plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# The bearer token Prometheus scrapes /metrics with; unset, only a DEBUG process serves them (core/health.py).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 CSRF_FAILURE_VIEW = "core.exceptions.csrf_failure"

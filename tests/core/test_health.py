@@ -46,3 +46,27 @@ def test_readyz_is_503_when_media_storage_is_missing(client, settings, tmp_path)
 
 def _fail():
     raise RuntimeError("down")
+
+
+def test_metrics_are_served_in_development(client, settings):
+    settings.DEBUG, settings.METRICS_TOKEN = True, ""
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert b"django_http_requests" in response.content
+
+
+def test_metrics_are_not_public_in_production(client, settings):
+    settings.DEBUG, settings.METRICS_TOKEN = False, ""
+
+    assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_with_a_token_metrics_need_it(client, settings, debug):
+    settings.DEBUG, settings.METRICS_TOKEN = debug, "scrape-secret"
+
+    assert client.get("/metrics").status_code == 404
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer wrong").status_code == 404
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").status_code == 200
