@@ -8,9 +8,11 @@ Run: ``HF_HUB_OFFLINE=1 nice .venv/bin/python bench/generation_identity.py [--sc
    insightface's ``t1.jpg``), never seen in training. Each is a cameo: its 150x150 aligned chip is the
    reference face, its dlib embedding of that chip the face embedding.
 2. Videos: for each identity, ``--scenes`` one-person scenes drawn from the corpus vocabulary (seeded),
-   written as a spec (``@handle`` in place of "a person"), generated twice: conditioned on the right
-   identity, and "shuffled", conditioned on the next held-out identity (the wrong one) while scoring against
-   the right one. Plus two-person scenes pairing the identities (conditioned only).
+   written as a spec (``@handle`` in place of "a person"), generated four times (``MODES``): conditioned on
+   the right identity; "shuffled", conditioned on the next held-out identity (the wrong one) while scoring
+   against the right one; and two ablations, the right face with the wrong embedding ("face only") and the
+   right embedding with a blank face ("embedding only"). Plus two-person scenes pairing the identities
+   (conditioned only).
 3. Faces in the 64x64 frames, two ways, both embedded with dlib's ResNet:
    a. detected: each frame upscaled 4x (bicubic, to 256x256), dlib HOG detection with one upsampling,
       68 landmarks and an aligned 150x150 chip (``FaceAnalyzer``), the largest face kept; a video's
@@ -48,6 +50,10 @@ SECTION = "## Generation engine: identity and scene adherence (engine issue)"
 RESULTS = REPO_ROOT / "bench" / "RESULTS.md"
 UPSCALE = 4  # frames are upscaled this much before dlib's HOG detector (it needs faces of ~80 px)
 PROBE_TRAIN, PROBE_TEST = 600, 300  # corpus clips the scene probes train and are checked on
+# What each one-person video is conditioned on: the cameo's own face and embedding, then ablations: the
+# face with the next held-out person's embedding, the embedding with a blank grey face, and both of the
+# next person (every video is scored against the cameo the scene names).
+MODES = ("conditioned", "face only", "embedding only", "shuffled")
 
 
 def spec_for(labels, handles: list[str], seed: int):
@@ -123,6 +129,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--no-write", action="store_true", help="print only, leave bench/RESULTS.md alone")
     args = parser.parse_args()
+    args.load_before = os.getloadavg()[0]
 
     import torch
     from PIL import Image
@@ -166,18 +173,29 @@ def main() -> None:
     rng = np.random.default_rng(2026)
     singles = [labels for labels in corpus.vocabulary() if labels.people == 1]
     couples = [labels for labels in corpus.vocabulary() if labels.people == 2]
-    rows: dict[str, list] = {"conditioned": [], "shuffled": []}
+    rows: dict[str, list] = {mode: [] for mode in MODES}
+    grey = np.full_like(held[0].chip, 128)  # a reference "face" with nothing in it
     generated: list[tuple[np.ndarray, object]] = []
     timings = []
     for truth in range(len(held)):
         for _ in range(args.scenes):
             labels = singles[int(rng.integers(len(singles)))]
             seed = int(rng.integers(2**31))
-            for mode, used in (("conditioned", truth), ("shuffled", (truth + 1) % len(held))):
-                spec = spec_for(labels, [held[used].name], seed)
+            other = (truth + 1) % len(held)
+            for mode in MODES:
+                face, embedding = {
+                    "conditioned": (held[truth].chip, held[truth].embedding),
+                    "face only": (held[truth].chip, held[other].embedding),
+                    "embedding only": (grey, held[truth].embedding),
+                    "shuffled": (held[other].chip, held[other].embedding),
+                }[mode]
+                handle = held[truth].name
+                spec = spec_for(labels, [handle], seed)
+                identity = Identity(handle=handle, face_embedding=embedding, reference_faces=(face,))
                 tic = time.perf_counter()
-                video = engine.generate(spec, {held[used].name: identities[used]})
-                timings.append(time.perf_counter() - tic)
+                video = engine.generate(spec, {handle: identity})
+                if mode == "conditioned":
+                    timings.append(time.perf_counter() - tic)
                 frames = video.frames
                 assert frames is not None
                 detected, hits = embed_detected(analyzer, embedder, frames)
@@ -260,7 +278,8 @@ def section(args, engine, load_s, summary, per_identity, ceiling, pair_hits, pro
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `bench/generation_identity.py --scenes {args.scenes} "
         f"--pairs {args.pairs}{' --checkpoint ' + str(args.checkpoint) if args.checkpoint else ''}`, "
-        f"{platform.machine()}, {os.cpu_count()} cores (shared with other work while measured), CPU only, "
+        f"{platform.machine()}, {os.cpu_count()} cores (shared; load average {args.load_before:.1f} at the "
+        f"start, {os.getloadavg()[0]:.1f} at the end), CPU only, "
         f"torch {args.threads} threads, Python {platform.python_version()}. Engine `{engine.name}`, checkpoint "
         f"sha256 `{engine.checkpoint_sha256[:16]}...`: {c.frames} frames of {c.size}x{c.size}, "
         f"{engine.sampler.steps} flow-matching Euler steps (shift {engine.sampler.shift}).",
@@ -269,13 +288,15 @@ def section(args, engine, load_s, summary, per_identity, ceiling, pair_hits, pro
         + ", ".join(f"`{name}`" for name in per_identity)
         + ". Each video is scored against the cameo the scene names; *shuffled* videos were conditioned on "
         "the next held-out identity instead (the wrong face and embedding), so they measure what the "
-        "conditioning contributes. Retrieval is top-1 among the 5 held-out cameos (chance 20%).",
+        "conditioning contributes; *face only* keeps the cameo's face but gives the next person's "
+        "embedding, *embedding only* keeps the embedding but gives a blank grey face, so they show which "
+        "of the two paths carries the likeness. Retrieval is top-1 among the 5 held-out cameos (chance 20%).",
         "",
         "| one-person videos | n | top-1, detected faces | dlib L2 to cameo, detected | frames with a face detected | top-1, layout crop | dlib L2 to cameo, layout crop |",
         "|---|---|---|---|---|---|---|",
     ]
     n = args.scenes * len(per_identity)
-    for mode in ("conditioned", "shuffled"):
+    for mode in MODES:
         s = summary[mode]
         lines.append(
             f"| {mode} | {n} | {s['detected_top1']:.0%} | {s['detected_dist']:.3f} | {s['frames_with_face']:.0%} "
