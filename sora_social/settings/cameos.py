@@ -25,7 +25,7 @@ CAMEO_DIRECT_UPLOAD_TTL_SECONDS = env.int("CAMEO_DIRECT_UPLOAD_TTL_SECONDS", def
 
 # Likeness search (dlib L2 distance; the same person is below 0.6). Backend: "auto" (pgvector where the
 # database has it, else in-process), "pgvector", or "in-process" (faster at 1M cameos, see
-# bench/RESULTS.md, at the cost of about 700 MB and a 16 s cold start per worker process, at 1M cameos).
+# bench/RESULTS.md, at the cost of about 600 MB and a 16 s cold start per worker process, at 1M cameos).
 CAMEO_LIKENESS_BACKEND = env.str("CAMEO_LIKENESS_BACKEND", default="auto")
 CAMEO_IMPERSONATION_MAX_DISTANCE = env.float("CAMEO_IMPERSONATION_MAX_DISTANCE", default=0.5)
 CAMEO_PROTECTED_MAX_DISTANCE = env.float("CAMEO_PROTECTED_MAX_DISTANCE", default=0.55)
