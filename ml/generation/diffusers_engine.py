@@ -34,6 +34,8 @@ from ml.generation.engine import (
     Identity,
     ProgressCallback,
     check_identities,
+    ignore_progress,
+    never_cancel,
 )
 from ml.scene import MENTION_TOKEN_RE, SceneSpec
 
@@ -169,14 +171,6 @@ def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
     top, left = (target_h - h) // 2, (target_w - w) // 2
     canvas[top : top + h, left : left + w] = image
     return canvas
-
-
-def _ignore_progress(fraction: float, stage: str) -> None:
-    del fraction, stage
-
-
-def _never_cancel() -> bool:
-    return False
 
 
 class DiffusersConsisIDEngine:
@@ -322,8 +316,8 @@ class DiffusersConsisIDEngine:
         should_cancel: CancelCheck | None = None,
     ) -> GeneratedVideo:
         """Render ``spec`` conditioned on its first mention (see ``VideoEngine.generate`` for the contract)."""
-        report = progress or _ignore_progress
-        cancel = should_cancel or _never_cancel
+        report = progress or ignore_progress
+        cancel = should_cancel or never_cancel
         # 1. check inputs
         self.check_inputs(spec, identities)
         if cancel():

@@ -31,6 +31,16 @@ ProgressCallback = Callable[[float, str], None]  # (fraction in [0, 1], stage na
 CancelCheck = Callable[[], bool]  # True: stop as soon as possible
 
 
+def ignore_progress(fraction: float, stage: str) -> None:
+    """The ProgressCallback an engine uses when the caller passes none."""
+    del fraction, stage
+
+
+def never_cancel() -> bool:
+    """The CancelCheck an engine uses when the caller passes none."""
+    return False
+
+
 class GenerationCanceled(Exception):
     """``should_cancel()`` said stop; raised by the engine at the next poll, after ``steps_done`` steps."""
 

@@ -9,7 +9,6 @@ the same probe in a child process with a hard timeout, for callers that must sur
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 import av
 
 from ml.media.errors import MediaError, MediaErrorCode
+from ml.media.isolated import run_isolated
 
 # FFmpeg demuxers that read a single still image; a renamed photo opens through one of these.
 _IMAGE_DEMUXERS = ("image2", "_pipe", "gif", "webp", "apng")
@@ -281,29 +281,8 @@ def probe_isolated(
 ) -> MediaInfo:
     """``probe`` in a child process, killed after ``timeout_s``: a decoder crash or hang cannot take the
     caller down. Costs one interpreter start (~0.2 s); use it on untrusted uploads before anything else."""
-    payload = json.dumps({"path": str(Path(path).resolve()), "limits": asdict(limits)})
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "ml.media.probe"],
-            input=payload,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            cwd=str(Path(__file__).resolve().parents[2]),
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError(
-            MediaErrorCode.TIMEOUT, f"probing {Path(path).name} took over {timeout_s} s"
-        ) from exc
-    if done.returncode != 0:
-        raise MediaError(
-            MediaErrorCode.DECODER_CRASHED,
-            f"probe process exited with {done.returncode}: {done.stderr.strip()[-300:]}",
-        )
-    result = json.loads(done.stdout)
-    if "error" in result:
-        raise MediaError(MediaErrorCode(result["error"]), result["message"])
+    request = {"path": str(Path(path).resolve()), "limits": asdict(limits)}
+    result = run_isolated("ml.media.probe", request, timeout_s=timeout_s, doing=f"probing {Path(path).name}")
     info = result["info"]
     return MediaInfo(
         **{

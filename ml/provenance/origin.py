@@ -6,13 +6,13 @@ on stdin and writes a JSON answer on stdout."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from ml.media import MediaError, MediaErrorCode
+from ml.media import MediaError
+from ml.media.isolated import run_isolated
 
 
 @dataclass(frozen=True)
@@ -42,31 +42,10 @@ def inspect_isolated(
     path: Path, *, trust_anchors: tuple[Path, ...] = (), timeout_s: float = 120.0
 ) -> Inspection:
     """``inspect_file`` in a child process, killed after ``timeout_s``; MediaError on any failure."""
-    request = json.dumps(
-        {"path": str(Path(path).resolve()), "trust_anchors": [str(p) for p in trust_anchors]}
+    request = {"path": str(Path(path).resolve()), "trust_anchors": [str(p) for p in trust_anchors]}
+    answer = run_isolated(
+        "ml.provenance.origin", request, timeout_s=timeout_s, doing=f"inspecting {Path(path).name}"
     )
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "ml.provenance.origin"],
-            input=request,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            cwd=str(Path(__file__).resolve().parents[2]),
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError(
-            MediaErrorCode.TIMEOUT, f"inspecting {Path(path).name} took over {timeout_s} s"
-        ) from exc
-    if done.returncode != 0:
-        raise MediaError(
-            MediaErrorCode.DECODER_CRASHED,
-            f"inspection process exited with {done.returncode}: {done.stderr.strip()[-300:]}",
-        )
-    answer = json.loads(done.stdout)
-    if "error" in answer:
-        raise MediaError(MediaErrorCode(answer["error"]), answer["message"])
     return Inspection(**answer["inspection"])
 
 

@@ -11,7 +11,6 @@ import uuid
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection
 
 from cameos import services
 from cameos.models import Cameo, FaceEmbedding, LivenessChallenge
@@ -19,15 +18,9 @@ from cameos.tasks import verify_cameo_task
 from sora_social.celery import app as celery_app
 from tests.factories import UserFactory
 from tests.fixtures import recordings
+from tests.processes import database_url
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def database_url() -> str:
-    database = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{database['NAME']}"
-    return f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
 
 
 def start_worker(queue: str, data_dir) -> subprocess.Popen:

@@ -43,6 +43,8 @@ from ml.generation.engine import (
     Identity,
     ProgressCallback,
     check_identities,
+    ignore_progress,
+    never_cancel,
 )
 from ml.generation.reference.model import ReferenceDiT, ReferenceDiTConfig
 from ml.generation.reference.sampler import FlowEulerConfig, sample
@@ -71,14 +73,6 @@ def square_face(face: np.ndarray, size: int) -> np.ndarray:
     top, left = (h - side) // 2, (w - side) // 2
     square = np.ascontiguousarray(face[top : top + side, left : left + side])
     return np.asarray(Image.fromarray(square).resize((size, size), Image.Resampling.BICUBIC))
-
-
-def _ignore_progress(fraction: float, stage: str) -> None:
-    del fraction, stage
-
-
-def _never_cancel() -> bool:
-    return False
 
 
 class ReferenceEngine:
@@ -179,8 +173,8 @@ class ReferenceEngine:
         should_cancel: CancelCheck | None = None,
     ) -> GeneratedVideo:
         """Render ``spec`` with its identities (see ``VideoEngine.generate`` for the contract)."""
-        report = progress or _ignore_progress
-        cancel = should_cancel or _never_cancel
+        report = progress or ignore_progress
+        cancel = should_cancel or never_cancel
         steps = self.sampler.steps
         c = self.config
         # 1. check inputs, then the first cancel poll
