@@ -5,6 +5,7 @@ import hmac
 import logging
 from collections.abc import Callable
 
+from celery import current_app
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -21,9 +22,8 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from sora_social.celery import app
-
-    with app.connection_for_write() as conn:
+    # The project's Celery app (sora_social/__init__.py makes it the current one when Django loads).
+    with current_app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2)
 
 

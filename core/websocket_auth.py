@@ -5,6 +5,7 @@ browsers use their session cookie and always send Origin, which must then be one
 cannot open a socket with the visitor's cookies.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from channels.auth import AuthMiddlewareStack
@@ -15,28 +16,31 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http.request import validate_host
 
-
-@database_sync_to_async
-def _user_for_token(raw_token: str) -> Any:
-    from accounts.authentication import user_for_access_token
-
-    return user_for_access_token(raw_token) or AnonymousUser()
+# Turns a raw access token into its user, or None when the token is not valid now. `core` knows no user
+# model: the project's ASGI module passes the accounts app's function in.
+TokenAuthenticator = Callable[[str], Any]
 
 
 class BearerTokenMiddleware(BaseMiddleware):
+    def __init__(self, inner: Any, authenticate_token: TokenAuthenticator) -> None:
+        super().__init__(inner)
+        self._user_for_token = database_sync_to_async(
+            lambda raw_token: authenticate_token(raw_token) or AnonymousUser()
+        )
+
     async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
         headers = dict(scope.get("headers", []))
         authorization = headers.get(b"authorization", b"").decode("latin1")
         if authorization:
             scheme, _, token = authorization.partition(" ")
             # A bearer header always decides; a bad token is not silently replaced by the cookie's user.
-            user = await _user_for_token(token.strip()) if scheme.lower() == "bearer" else AnonymousUser()
+            user = await self._user_for_token(token.strip()) if scheme.lower() == "bearer" else AnonymousUser()
             scope = dict(scope, user=user)
         return await super().__call__(scope, receive, send)
 
 
-def WebSocketAuthMiddleware(inner: Any) -> Any:
-    return AuthMiddlewareStack(BearerTokenMiddleware(inner))
+def WebSocketAuthMiddleware(inner: Any, *, authenticate_token: TokenAuthenticator) -> Any:
+    return AuthMiddlewareStack(BearerTokenMiddleware(inner, authenticate_token))
 
 
 class WebSocketOriginValidator(OriginValidator):

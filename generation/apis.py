@@ -18,7 +18,7 @@ from core.signed_media import signed_media_url
 from core.uploads import check_content_length
 from generation import selectors, services
 from generation.models import Generation, GenerationStatus
-from generation.prompt import MAX_PROMPT_CHARS
+from ml.prompt import MAX_PROMPT_CHARS
 
 
 def media_visible_to(generation: Generation, user: Any) -> bool:

@@ -18,8 +18,8 @@ from core.realtime import push_to_user
 from core.tasks import enqueue_on_commit
 from generation import policy
 from generation.models import IN_FLIGHT, Generation, GenerationCameo, GenerationStatus
-from generation.prompt import MAX_PROMPT_CHARS, PromptDefaults, PromptError, parse_prompt
 from generation.selectors import generation_consent_refusals, remix_source_get
+from ml.prompt import MAX_PROMPT_CHARS, PromptDefaults, PromptError, parse_prompt
 from ml.scene import MAX_SEED, SceneSpec
 
 IDEMPOTENCY_KEY_MAX_CHARS = 64

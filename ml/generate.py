@@ -321,7 +321,7 @@ def voice_embedding_from_file(path: Path) -> np.ndarray:
 def parse_scene(prompt: str, seed: int | None) -> SceneSpec:
     """The product's prompt parser when importable (it is Django-free), else the prompt as scene text."""
     try:
-        from generation.prompt import PromptDefaults, parse_prompt
+        from ml.prompt import PromptDefaults, parse_prompt
     except ImportError:
         return SceneSpec(text=" ".join(prompt.split()), seed=seed or 0)
     return parse_prompt(prompt, defaults=PromptDefaults(seed=seed))

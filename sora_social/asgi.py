@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from accounts.authentication import user_for_access_token  # noqa: E402
 from core.consumers import RealtimeConsumer  # noqa: E402
 from core.websocket_auth import WebSocketAuthMiddleware, WebSocketOriginValidator  # noqa: E402
 
@@ -19,7 +20,10 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": WebSocketOriginValidator(
-            WebSocketAuthMiddleware(URLRouter([path("ws/", RealtimeConsumer.as_asgi())]))
+            WebSocketAuthMiddleware(
+                URLRouter([path("ws/", RealtimeConsumer.as_asgi())]),
+                authenticate_token=user_for_access_token,
+            )
         ),
     }
 )

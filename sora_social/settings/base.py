@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "generation",
     "feed",
     "moderation",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -60,7 +60,7 @@ def make_job(make_user, identity, *, prompt=SPEC_PROMPT, status=GenerationStatus
     cameo.reference_image = default_storage.save(f"cameos/{maya.pk}/references/c.png", ContentFile(reference))
     cameo.save()
     FaceEmbedding.objects.create(cameo=cameo, vector=vector, dimensions=128, model_name="dlib_resnet_v1")
-    from generation.prompt import parse_prompt
+    from ml.prompt import parse_prompt
 
     spec = parse_prompt(prompt).to_dict()
     return GenerationFactory(requester=leo, cameos=[cameo], status=status, prompt=prompt, spec=spec)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from generation.prompt.errors import PromptError
-from generation.prompt.lexicon import TimeCode
-from generation.prompt.reader import CueDraft, LineDraft, Reader, ShotDraft
+from ml.prompt.errors import PromptError
+from ml.prompt.lexicon import TimeCode
+from ml.prompt.reader import CueDraft, LineDraft, Reader, ShotDraft
 from ml.scene import (
     HANDLE_RE,
     MAX_DURATION_S,

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from generation.prompt import lexicon
-from generation.prompt.errors import PromptError
-from generation.prompt.lexicon import TimeCode
+from ml.prompt import lexicon
+from ml.prompt.errors import PromptError
+from ml.prompt.lexicon import TimeCode
 from ml.scene import CueKind, mentions_in, normalize_text
 
 

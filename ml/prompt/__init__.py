@@ -23,9 +23,9 @@ Pure Python with no Django import, so it is tested without a database; the gener
 ``PromptError`` into the API's ``ApplicationError`` and resolves the mentions to cameos.
 """
 
-from generation.prompt.errors import ERROR_CODES, PromptError
-from generation.prompt.parser import MAX_PROMPT_CHARS, PromptDefaults, parse_prompt
-from generation.prompt.render import render_prompt
+from ml.prompt.errors import ERROR_CODES, PromptError
+from ml.prompt.parser import MAX_PROMPT_CHARS, PromptDefaults, parse_prompt
+from ml.prompt.render import render_prompt
 
 __all__ = [
     "ERROR_CODES",

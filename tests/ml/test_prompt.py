@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generation.prompt import (
+from ml.prompt import (
     ERROR_CODES,
     MAX_PROMPT_CHARS,
     PromptDefaults,
@@ -21,7 +21,7 @@ from generation.prompt import (
     render_prompt,
 )
 from ml.scene import Aspect, AudioCue, CueKind, DialogueLine, Resolution, SceneSpec, Shot
-from tests.generation.strategies import prompt_soup, scene_specs
+from tests.ml.strategies import prompt_soup, scene_specs
 
 PROPERTY = settings(
     max_examples=150, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -381,7 +381,7 @@ def test_prompt_language_imports_no_django_or_torch() -> None:
     without a database) or torch (so a web process stays light)."""
     root = Path(__file__).resolve().parents[2]
     code = (
-        "import sys, generation.prompt, ml.scene; "
+        "import sys, ml.prompt, ml.scene; "
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {'django', 'torch', 'numpy'})))"
     )
     done = subprocess.run(

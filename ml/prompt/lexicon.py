@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from generation.prompt.errors import PromptError
+from ml.prompt.errors import PromptError
 from ml.scene import Aspect, CueKind, Resolution
 
 # --- times ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from ml.scene import AudioCue, CueKind, DialogueLine, SceneError, SceneSpec, Shot
-from tests.generation.strategies import scene_specs
+from tests.ml.strategies import scene_specs
 
 BASE = SceneSpec(
     text="@maya and @leo play chess",
