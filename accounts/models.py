@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 ADULT_AGE = 18
 
@@ -56,6 +57,17 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django keeps this HMAC in every web session and logs a session out when it no longer matches. It
+        covers the token version as well as the password, so that "log out everywhere" (and whatever else
+        bumps the version) ends web sessions too, not only tokens."""
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.token_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def is_minor(self) -> bool:

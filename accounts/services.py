@@ -17,6 +17,7 @@ from accounts.authentication import refresh_token_for
 from accounts.models import Block, Follow, Mute, User, age_on
 from accounts.selectors import is_blocked_between
 from core.exceptions import ApplicationError
+from core.realtime import SocketCloseReason, user_sockets_close
 from core.tasks import enqueue_on_commit
 
 MINIMUM_AGE = 13
@@ -86,14 +87,18 @@ def tokens_issue(*, user: User) -> dict[str, str]:
 
 
 @transaction.atomic
-def tokens_revoke_all(*, user: User) -> None:
-    """Refuse every token issued so far, access tokens included, from the next request on."""
+def tokens_revoke_all(
+    *, user: User, reason: SocketCloseReason = SocketCloseReason.LOGGED_OUT_EVERYWHERE
+) -> None:
+    """Refuse every token issued so far, access tokens included, from the next request on; end every web
+    session (the session auth hash covers the token version); close every open socket once committed."""
     User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
     user.refresh_from_db(fields=["token_version"])
     outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+    user_sockets_close(user_id=user.pk, reason=reason)
 
 
 def logout(*, refresh: str, everywhere: bool = False) -> None:
@@ -118,7 +123,7 @@ def password_change(*, user: User, old_password: str, new_password: str) -> dict
     validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    tokens_revoke_all(user=user)
+    tokens_revoke_all(user=user, reason=SocketCloseReason.PASSWORD_CHANGED)
     return tokens_issue(user=user)
 
 
@@ -186,13 +191,21 @@ def mute_delete(*, muter: User, muted: User) -> None:
 
 
 @transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Staff switch an account off (the admin's "active" box): every token, web session and socket ends."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    tokens_revoke_all(user=user, reason=SocketCloseReason.ACCOUNT_DEACTIVATED)
+
+
+@transaction.atomic
 def account_delete(*, user: User, password: str) -> None:
     """Deactivate at once (every token refused, invisible everywhere), then erase in the background."""
     if not user.check_password(password):
         raise ApplicationError("wrong_password", "The password is not correct.")
     user.is_active = False
     user.save(update_fields=["is_active"])
-    tokens_revoke_all(user=user)
+    tokens_revoke_all(user=user, reason=SocketCloseReason.ACCOUNT_DELETED)
     from accounts.tasks import erase_account_task
 
     enqueue_on_commit(erase_account_task, user.pk)
