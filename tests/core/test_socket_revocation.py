@@ -5,6 +5,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db.models import F
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -92,6 +93,29 @@ class TestRevocationClosesOpenSockets:
 
         await database_sync_to_async(user_deactivate)(user=maya)
 
+        assert await closed_by_message(socket) == ("account_deactivated", 4403)
+
+    async def test_deactivation_in_the_admin(self, maya, make_user):
+        socket = await open_socket(maya)
+
+        def untick_active_in_the_admin() -> int:
+            staff = make_user(username="root", is_staff=True, is_superuser=True)
+            browser = Client()
+            browser.force_login(staff)
+            response = browser.post(
+                f"/admin/accounts/user/{maya.pk}/change/",
+                {
+                    "username": "maya",
+                    "email": "maya@example.com",
+                    "display_name": "Maya",
+                    "birth_date": "1990-01-01",
+                    "date_joined_0": "2026-01-01",
+                    "date_joined_1": "00:00:00",
+                },  # "is_active" left out: the box is unticked
+            )
+            return response.status_code
+
+        assert await database_sync_to_async(untick_active_in_the_admin)() == 302
         assert await closed_by_message(socket) == ("account_deactivated", 4403)
 
     async def test_suspension_hook(self, maya):
