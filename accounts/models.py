@@ -81,6 +81,23 @@ class User(AbstractUser):
         return self.email_verified_at is not None
 
 
+class Handle(models.Model):
+    """One row per @name a prompt can mention. Usernames and character handles share this namespace, so
+    a mention is never ambiguous: the sign-up service and the character service each claim the name in the
+    transaction that creates the user or the character, and this unique index (case-insensitive) settles a
+    race between the two. Never released: a deleted account or character keeps its name, so that nobody
+    else can later be mistaken for it."""
+
+    name = models.CharField(max_length=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), name="accounts_handle_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return f"@{self.name}"
+
+
 class Follow(models.Model):
     follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following_edges")
     followee = models.ForeignKey(User, on_delete=models.CASCADE, related_name="follower_edges")

@@ -14,7 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import refresh_token_for
-from accounts.models import Block, Follow, Mute, User, age_on
+from accounts.models import Block, Follow, Handle, Mute, User, age_on
 from accounts.selectors import is_blocked_between
 from core.exceptions import ApplicationError
 from core.realtime import SocketCloseReason, user_sockets_close
@@ -38,7 +38,7 @@ def user_create(
 ) -> User:
     """Create an account and send its verification e-mail once the row is committed."""
     _check_birth_date(birth_date)
-    if User.objects.filter(username__iexact=username).exists():
+    if User.objects.filter(username__iexact=username).exists() or handle_is_taken(name=username):
         raise ApplicationError("username_taken", f"@{username} is taken.", status=409)
     if User.objects.filter(email__iexact=email).exists():
         raise ApplicationError("email_taken", "An account with this e-mail already exists.", status=409)
@@ -51,13 +51,27 @@ def user_create(
     try:
         with transaction.atomic():
             user.save()
-    except IntegrityError as exc:  # lost a race with a concurrent sign-up for the same name or e-mail
+            handle_claim(name=username)
+    except IntegrityError as exc:  # lost a race for the name (a sign-up or a character) or the e-mail
         raise ApplicationError("username_taken", f"@{username} or this e-mail is taken.", status=409) from exc
 
     from accounts.tasks import send_verification_email_task
 
     enqueue_on_commit(send_verification_email_task, user.pk)
     return user
+
+
+def handle_is_taken(*, name: str) -> bool:
+    """Whether @name is a username or a character handle already (see `Handle`)."""
+    return Handle.objects.filter(name__iexact=name).exists()
+
+
+def handle_claim(*, name: str) -> Handle:
+    """Take @name in the namespace users and characters share. Call it inside the transaction that creates
+    the user or the character: it raises IntegrityError when the name is taken, a concurrent claim
+    included (the unique index decides), which the caller turns into its own "taken" error."""
+    with transaction.atomic():
+        return Handle.objects.create(name=name)
 
 
 def email_verification_token(*, user: User) -> str:
