@@ -1,6 +1,7 @@
 """Tokens: issued with the user's token version, refused once that version moves on.
 
-Shared by the REST API (`AccessTokenAuthentication`) and the WebSocket handshake (`user_for_access_token`).
+Shared by the REST API (`AccessTokenAuthentication`) and the WebSocket handshake (`user_for_access_token`);
+open sockets re-check `current_credential_fingerprint` so that a revocation reaches them too.
 """
 
 from typing import Any
@@ -41,3 +42,18 @@ def user_for_access_token(raw_token: str) -> User | None:
     except (TokenError, InvalidToken, KeyError, ValueError, TypeError, User.DoesNotExist):
         return None
     return None if token_is_revoked(user=user, token=token) else user
+
+
+def credential_fingerprint(user: User) -> str | None:
+    """What this user row says about every credential issued to it: changes with the password, with the
+    token version (logout everywhere, password change, deactivation) and with the session auth hash (which
+    covers both, see `User._get_session_auth_hash`); None when the account may not sign in at all."""
+    if not user.is_active:
+        return None
+    return user.get_session_auth_hash()
+
+
+def current_credential_fingerprint(user_id: int) -> str | None:
+    """`credential_fingerprint` read afresh; None as well when the user no longer exists."""
+    user = User.objects.filter(pk=user_id).only("pk", "password", "token_version", "is_active").first()
+    return None if user is None else credential_fingerprint(user)

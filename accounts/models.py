@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 ADULT_AGE = 18
 
@@ -57,6 +58,17 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.username
 
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django keeps this HMAC in every web session and logs a session out when it no longer matches. It
+        covers the token version as well as the password, so that "log out everywhere" (and whatever else
+        bumps the version) ends web sessions too, not only tokens."""
+        return salted_hmac(
+            "accounts.User.session_auth_hash",
+            f"{self.password}:{self.token_version}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
     @property
     def is_minor(self) -> bool:
         """Under 18, or of unknown age: teen protections apply until an adult birth date is known."""
@@ -67,6 +79,23 @@ class User(AbstractUser):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+class Handle(models.Model):
+    """One row per @name a prompt can mention. Usernames and character handles share this namespace, so
+    a mention is never ambiguous: the sign-up service and the character service each claim the name in the
+    transaction that creates the user or the character, and this unique index (case-insensitive) settles a
+    race between the two. Never released: a deleted account or character keeps its name, so that nobody
+    else can later be mistaken for it."""
+
+    name = models.CharField(max_length=30)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("name"), name="accounts_handle_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return f"@{self.name}"
 
 
 class Follow(models.Model):

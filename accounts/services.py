@@ -14,9 +14,10 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import refresh_token_for
-from accounts.models import Block, Follow, Mute, User, age_on
+from accounts.models import Block, Follow, Handle, Mute, User, age_on
 from accounts.selectors import is_blocked_between
 from core.exceptions import ApplicationError
+from core.realtime import SocketCloseReason, user_sockets_close
 from core.tasks import enqueue_on_commit
 
 MINIMUM_AGE = 13
@@ -37,7 +38,7 @@ def user_create(
 ) -> User:
     """Create an account and send its verification e-mail once the row is committed."""
     _check_birth_date(birth_date)
-    if User.objects.filter(username__iexact=username).exists():
+    if User.objects.filter(username__iexact=username).exists() or handle_is_taken(name=username):
         raise ApplicationError("username_taken", f"@{username} is taken.", status=409)
     if User.objects.filter(email__iexact=email).exists():
         raise ApplicationError("email_taken", "An account with this e-mail already exists.", status=409)
@@ -50,13 +51,27 @@ def user_create(
     try:
         with transaction.atomic():
             user.save()
-    except IntegrityError as exc:  # lost a race with a concurrent sign-up for the same name or e-mail
+            handle_claim(name=username)
+    except IntegrityError as exc:  # lost a race for the name (a sign-up or a character) or the e-mail
         raise ApplicationError("username_taken", f"@{username} or this e-mail is taken.", status=409) from exc
 
     from accounts.tasks import send_verification_email_task
 
     enqueue_on_commit(send_verification_email_task, user.pk)
     return user
+
+
+def handle_is_taken(*, name: str) -> bool:
+    """Whether @name is a username or a character handle already (see `Handle`)."""
+    return Handle.objects.filter(name__iexact=name).exists()
+
+
+def handle_claim(*, name: str) -> Handle:
+    """Take @name in the namespace users and characters share. Call it inside the transaction that creates
+    the user or the character: it raises IntegrityError when the name is taken, a concurrent claim
+    included (the unique index decides), which the caller turns into its own "taken" error."""
+    with transaction.atomic():
+        return Handle.objects.create(name=name)
 
 
 def email_verification_token(*, user: User) -> str:
@@ -86,14 +101,18 @@ def tokens_issue(*, user: User) -> dict[str, str]:
 
 
 @transaction.atomic
-def tokens_revoke_all(*, user: User) -> None:
-    """Refuse every token issued so far, access tokens included, from the next request on."""
+def tokens_revoke_all(
+    *, user: User, reason: SocketCloseReason = SocketCloseReason.LOGGED_OUT_EVERYWHERE
+) -> None:
+    """Refuse every token issued so far, access tokens included, from the next request on; end every web
+    session (the session auth hash covers the token version); close every open socket once committed."""
     User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
     user.refresh_from_db(fields=["token_version"])
     outstanding = OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False)
     BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in outstanding], ignore_conflicts=True
     )
+    user_sockets_close(user_id=user.pk, reason=reason)
 
 
 def logout(*, refresh: str, everywhere: bool = False) -> None:
@@ -118,7 +137,7 @@ def password_change(*, user: User, old_password: str, new_password: str) -> dict
     validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    tokens_revoke_all(user=user)
+    tokens_revoke_all(user=user, reason=SocketCloseReason.PASSWORD_CHANGED)
     return tokens_issue(user=user)
 
 
@@ -186,13 +205,21 @@ def mute_delete(*, muter: User, muted: User) -> None:
 
 
 @transaction.atomic
+def user_deactivate(*, user: User) -> None:
+    """Staff switch an account off (the admin's "active" box): every token, web session and socket ends."""
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    user.is_active = False
+    tokens_revoke_all(user=user, reason=SocketCloseReason.ACCOUNT_DEACTIVATED)
+
+
+@transaction.atomic
 def account_delete(*, user: User, password: str) -> None:
     """Deactivate at once (every token refused, invisible everywhere), then erase in the background."""
     if not user.check_password(password):
         raise ApplicationError("wrong_password", "The password is not correct.")
     user.is_active = False
     user.save(update_fields=["is_active"])
-    tokens_revoke_all(user=user)
+    tokens_revoke_all(user=user, reason=SocketCloseReason.ACCOUNT_DELETED)
     from accounts.tasks import erase_account_task
 
     enqueue_on_commit(erase_account_task, user.pk)

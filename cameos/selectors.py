@@ -71,8 +71,13 @@ def cameo_get_for_generation(*, user: User, cameo_id: int) -> Cameo:
 
 
 def cameo_get_by_mention(*, user: User, mention: str) -> Cameo:
-    """Resolve `@mention` (a username's person cameo, or a character's handle) for use by `user`."""
+    """Resolve `@mention` (a username's person cameo, or a character's handle) for use by `user`.
+
+    A cameo that does not exist and one that `user` may not see (blocked either way, owner gone, not
+    verified) get the very same error, naming only what was typed: a mention must not reveal whether
+    someone who blocked you has a cameo."""
     handle = mention.removeprefix("@")
+    not_found = ApplicationError("cameo_not_found", f"No cameo @{handle} that you can use.", status=404)
     cameo = (
         Cameo.objects.select_related("owner")
         .filter(kind="person", owner__username__iexact=handle, status=CameoStatus.VERIFIED)
@@ -80,8 +85,11 @@ def cameo_get_by_mention(*, user: User, mention: str) -> Cameo:
         or Cameo.objects.select_related("owner").filter(kind="character", handle__iexact=handle).first()
     )
     if cameo is None:
-        raise ApplicationError("cameo_not_found", f"No cameo @{handle} that you can use.", status=404)
-    return cameo_get_for_generation(user=user, cameo_id=cameo.pk)
+        raise not_found
+    refusal = cameo_use_refusal(user=user, cameo=cameo)
+    if refusal is not None:
+        raise not_found if refusal.code == "cameo_not_found" else refusal
+    return cameo
 
 
 def cameo_get_owned(*, owner: User, cameo_id: int) -> Cameo:

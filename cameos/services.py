@@ -17,7 +17,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import is_blocked_between
+from accounts.selectors import are_mutuals, is_blocked_between
+from accounts.services import handle_claim, handle_is_taken
 from cameos import identity, preferences
 from cameos.models import (
     AccessRequestStatus,
@@ -287,6 +288,7 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
     if (
         User.objects.filter(username__iexact=handle).exists()
         or Cameo.objects.filter(kind=CameoKind.CHARACTER, handle__iexact=handle).exists()
+        or handle_is_taken(name=handle)
     ):
         raise ApplicationError("handle_taken", f"@{handle} is taken.", status=409)
     png = identity.read_character_image(image)
@@ -302,11 +304,12 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
                 display_name=display_name or handle,
                 reference_image=stored_name,
             )
+            handle_claim(name=handle)  # shared with usernames: one @name, one meaning
             from cameos.tasks import verify_character_task
 
             enqueue_on_commit(verify_character_task, cameo.pk)
             return cameo
-    except IntegrityError as exc:  # lost a race for the handle
+    except IntegrityError as exc:  # lost a race for the handle (another character, or a sign-up)
         default_storage.delete(stored_name)
         raise ApplicationError("handle_taken", f"@{handle} is taken.", status=409) from exc
     except BaseException:
@@ -531,6 +534,13 @@ def cameo_update_settings(
     return cameo
 
 
+def _is_stranger_to_a_minor(*, sender: User, recipient: User) -> bool:
+    """Teen protection for free text: a minor (or an account of unknown age) hears in words only from people
+    they follow and who follow them back. Ages are self-declared, so "an adult stranger" cannot be told
+    apart from any stranger: the rule covers every stranger, whatever the age they gave."""
+    return recipient.is_minor and not are_mutuals(sender, recipient)
+
+
 def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -> CameoAccessRequest:
     if cameo.owner_id == requester.pk:
         raise ApplicationError("cannot_request_own_cameo", "This is your own cameo.")
@@ -539,6 +549,12 @@ def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -
     if cameo.permission == CameoPermission.ONLY_ME:
         raise ApplicationError(
             "cameo_not_accepting_requests", "This cameo is not shared with anyone.", status=403
+        )
+    if message and _is_stranger_to_a_minor(sender=requester, recipient=cameo.owner):
+        raise ApplicationError(
+            "message_to_minor_not_allowed",
+            "Only people who follow each other can send a teen a message: ask without one.",
+            status=403,
         )
     request, created = CameoAccessRequest.objects.get_or_create(
         cameo=cameo, requester=requester, defaults={"message": message}

@@ -1,18 +1,26 @@
+import asyncio
+import contextlib
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 
-from core.realtime import user_group
-
-# Application close codes (4000-4999), so a client can tell "log in again" from a network drop.
-CLOSE_NOT_AUTHENTICATED = 4401
+from core.realtime import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, user_group
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     """One socket per signed-in client at `/ws/`. It joins only its own user's group, so it can only ever
-    receive events addressed to that user."""
+    receive events addressed to that user.
 
+    A revocation (logout everywhere, password change, deactivation, deletion, suspension) closes it twice
+    over: `core.realtime.user_sockets_close` sends a `realtime.close` message to the group, and the socket
+    re-checks the credentials it opened with (see `core.websocket_auth.CredentialFingerprintMiddleware`)
+    before delivering each event and every `WEBSOCKET_CREDENTIAL_RECHECK_SECONDS`, so a socket that missed
+    the message stops as well."""
+
+    user_id: int
     group_name: str | None = None
+    _recheck: asyncio.Task | None = None
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -20,12 +28,26 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             # Closing before accept rejects the handshake (HTTP 403); nothing is joined.
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
+        self.user_id = user.pk
         self.group_name = user_group(user.pk)
         await self.channel_layer.group_add(self.group_name, self.channel_name)
+        # Joined first, checked second: a revocation that committed after the handshake authenticated either
+        # reaches this socket through the group or shows in this check.
+        close_code = await self._revoked_close_code()
+        if close_code is not None:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            self.group_name = None
+            await self.close(code=close_code)
+            return
         await self.accept()
         await self.send_json({"type": "connection.ready", "data": {"user_id": user.pk}})
+        self._recheck = asyncio.create_task(self._recheck_periodically())
 
     async def disconnect(self, code: int) -> None:
+        if self._recheck is not None:
+            self._recheck.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck
         if self.group_name is not None:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
 
@@ -35,4 +57,35 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "data": {}})
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
+        close_code = await self._revoked_close_code()
+        if close_code is not None:
+            await self.close(code=close_code)
+            return
         await self.send_json(message["event"])
+
+    async def realtime_close(self, message: dict[str, Any]) -> None:
+        """Sent by `core.realtime.user_sockets_close`: say why, then close with the application code."""
+        await self.send_json({"type": "connection.closed", "data": {"reason": message["reason"]}})
+        await self.close(code=message["code"])
+
+    async def _revoked_close_code(self) -> int | None:
+        """None while the credentials that opened this socket still hold; else the code to close with.
+        Fails closed: a scope without the fingerprints (not built by the project's middleware) cannot be
+        re-checked, so it is not kept open."""
+        opened_with = self.scope.get("credential_fingerprint")
+        current_fingerprint = self.scope.get("current_credential_fingerprint")
+        if opened_with is None or current_fingerprint is None:
+            return CLOSE_NOT_AUTHENTICATED
+        current = await current_fingerprint(self.user_id)
+        if current is None:
+            return CLOSE_FORBIDDEN
+        return None if current == opened_with else CLOSE_NOT_AUTHENTICATED
+
+    async def _recheck_periodically(self) -> None:
+        """Idle sockets receive no events to re-check on; this catches them too."""
+        while True:
+            await asyncio.sleep(settings.WEBSOCKET_CREDENTIAL_RECHECK_SECONDS)
+            close_code = await self._revoked_close_code()
+            if close_code is not None:
+                await self.close(code=close_code)
+                return

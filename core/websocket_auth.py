@@ -19,6 +19,12 @@ from django.http.request import validate_host
 # Turns a raw access token into its user, or None when the token is not valid now. `core` knows no user
 # model: the project's ASGI module passes the accounts app's function in.
 TokenAuthenticator = Callable[[str], Any]
+# A user's credential fingerprint, computed from the user row the handshake authenticated: it changes
+# whenever every credential issued before must stop working (logout everywhere, password change,
+# deactivation, deletion, suspension); None when the account may not sign in at all.
+CredentialFingerprint = Callable[[Any], str | None]
+# The same fingerprint read afresh for a user id (None as well when the user no longer exists).
+CurrentCredentialFingerprint = Callable[[int], str | None]
 
 
 class BearerTokenMiddleware(BaseMiddleware):
@@ -39,8 +45,46 @@ class BearerTokenMiddleware(BaseMiddleware):
         return await super().__call__(scope, receive, send)
 
 
-def WebSocketAuthMiddleware(inner: Any, *, authenticate_token: TokenAuthenticator) -> Any:
-    return AuthMiddlewareStack(BearerTokenMiddleware(inner, authenticate_token))
+class CredentialFingerprintMiddleware(BaseMiddleware):
+    """Puts in the scope what a long-lived socket needs to notice a revocation it was not told about:
+    `credential_fingerprint`, taken from the very row the handshake authenticated (so a revocation that
+    commits between the handshake and the consumer joining its group still shows), and
+    `current_credential_fingerprint`, an awaitable reading it afresh for a user id."""
+
+    def __init__(
+        self,
+        inner: Any,
+        fingerprint: CredentialFingerprint,
+        current_fingerprint: CurrentCredentialFingerprint,
+    ) -> None:
+        super().__init__(inner)
+        self._fingerprint = fingerprint
+        self._current_fingerprint = database_sync_to_async(current_fingerprint)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> Any:
+        user = scope.get("user")
+        if user is not None and user.is_authenticated:
+            scope = dict(
+                scope,
+                credential_fingerprint=self._fingerprint(user),
+                current_credential_fingerprint=self._current_fingerprint,
+            )
+        return await super().__call__(scope, receive, send)
+
+
+def WebSocketAuthMiddleware(
+    inner: Any,
+    *,
+    authenticate_token: TokenAuthenticator,
+    credential_fingerprint: CredentialFingerprint,
+    current_credential_fingerprint: CurrentCredentialFingerprint,
+) -> Any:
+    return AuthMiddlewareStack(
+        BearerTokenMiddleware(
+            CredentialFingerprintMiddleware(inner, credential_fingerprint, current_credential_fingerprint),
+            authenticate_token,
+        )
+    )
 
 
 class WebSocketOriginValidator(OriginValidator):

@@ -12,7 +12,11 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from accounts.authentication import user_for_access_token  # noqa: E402
+from accounts.authentication import (  # noqa: E402
+    credential_fingerprint,
+    current_credential_fingerprint,
+    user_for_access_token,
+)
 from core.consumers import RealtimeConsumer  # noqa: E402
 from core.websocket_auth import WebSocketAuthMiddleware, WebSocketOriginValidator  # noqa: E402
 
@@ -23,6 +27,8 @@ application = ProtocolTypeRouter(
             WebSocketAuthMiddleware(
                 URLRouter([path("ws/", RealtimeConsumer.as_asgi())]),
                 authenticate_token=user_for_access_token,
+                credential_fingerprint=credential_fingerprint,
+                current_credential_fingerprint=current_credential_fingerprint,
             )
         ),
     }

@@ -21,3 +21,7 @@ CHANNEL_LAYERS = {
 # Browsers always send Origin on a WebSocket handshake; a present Origin must be one of these hosts.
 # Native clients send none and authenticate with a bearer token (see core/consumers.py).
 WEBSOCKET_ALLOWED_ORIGINS = env.list("WEBSOCKET_ALLOWED_ORIGINS", default=[])
+
+# How often an open socket re-checks, even when idle, that the credentials it opened with still hold (it
+# also re-checks before delivering each event; a revocation also closes it at once through its group).
+WEBSOCKET_CREDENTIAL_RECHECK_SECONDS = env.float("WEBSOCKET_CREDENTIAL_RECHECK_SECONDS", default=60.0)

@@ -239,6 +239,30 @@ class TestWebSession:
         assert client.post("/api/v1/auth/session/logout/").status_code == 204
         assert client.get("/api/v1/users/me/").status_code == 401
 
+    def test_logout_everywhere_ends_web_sessions(self, user, api_client):
+        browser = APIClient()
+        browser.force_login(user)
+        phone = login(api_client).json()
+
+        api_client.post("/api/v1/auth/logout/", {"refresh": phone["refresh"], "everywhere": True})
+
+        assert browser.get("/api/v1/users/me/").status_code == 401
+
+    def test_password_change_in_a_browser_keeps_that_session_and_ends_the_others(self, user):
+        browser, other_browser = APIClient(), APIClient()
+        browser.force_login(user)
+        other_browser.force_login(user)
+
+        response = browser.post(
+            "/api/v1/auth/password/",
+            {"old_password": PASSWORD, "new_password": "another-long-passphrase"},
+            format="json",
+        )
+
+        assert response.status_code == 200
+        assert browser.get("/api/v1/users/me/").status_code == 200
+        assert other_browser.get("/api/v1/users/me/").status_code == 401
+
     def test_wrong_password_is_401(self, user, api_client):
         response = api_client.post("/api/v1/auth/session/login/", {"username": "maya", "password": "no"})
 

@@ -1,7 +1,10 @@
 """Asking for access, and the owner's answer, for requester / owner / stranger / blocked / anonymous."""
 
+from datetime import date, timedelta
+
 import pytest
 
+from accounts.models import Follow
 from accounts.services import block_create
 from cameos.models import CameoAccessRequest
 from cameos.selectors import cameo_get_for_generation
@@ -118,3 +121,41 @@ def test_bad_direction_is_400(client_for, user):
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_direction"
+
+
+class TestTeenProtection:
+    """Free text reaches a minor only from mutual followers; asking without a message stays possible."""
+
+    @pytest.fixture
+    def teen_cameo(self, make_user):
+        teen = make_user(username="teen", birth_date=date.today() - timedelta(days=15 * 365))
+        return CameoFactory(owner=teen, permission="approved")
+
+    def test_an_adult_stranger_cannot_write_to_a_minor(self, client_for, other_user, teen_cameo):
+        response = request_access(client_for, other_user, teen_cameo, message="hey, add me")
+
+        assert response.status_code == 403
+        assert response.json()["code"] == "message_to_minor_not_allowed"
+        assert not CameoAccessRequest.objects.exists()
+
+    def test_a_stranger_may_still_ask_a_minor_without_a_message(self, client_for, other_user, teen_cameo):
+        response = request_access(client_for, other_user, teen_cameo, message="")
+
+        assert response.status_code == 201
+        assert CameoAccessRequest.objects.get().message == ""
+
+    def test_a_mutual_follower_may_write_to_a_minor(self, client_for, other_user, teen_cameo):
+        Follow.objects.create(follower=other_user, followee=teen_cameo.owner)
+        Follow.objects.create(follower=teen_cameo.owner, followee=other_user)
+
+        response = request_access(client_for, other_user, teen_cameo, message="can I use it for our skit?")
+
+        assert response.status_code == 201
+        assert CameoAccessRequest.objects.get().message == "can I use it for our skit?"
+
+    def test_a_one_way_follow_is_still_a_stranger(self, client_for, other_user, teen_cameo):
+        Follow.objects.create(follower=other_user, followee=teen_cameo.owner)
+
+        response = request_access(client_for, other_user, teen_cameo, message="hey")
+
+        assert response.json()["code"] == "message_to_minor_not_allowed"

@@ -105,6 +105,26 @@ def test_blocked_users_cannot_use_each_others_cameo(client_for, leo, maya, maya_
     assert response.json()["code"] == "cameo_not_found"
 
 
+@pytest.mark.parametrize("blocked_by", ["owner", "requester"])
+def test_a_mention_of_a_blocked_person_reads_exactly_like_a_name_with_no_cameo(
+    client_for, make_user, leo, maya, maya_cameo, blocked_by
+):
+    """Whether someone on the other side of a block has a cameo is not for the requester to learn."""
+    ana = make_user(username="ana")  # no cameo at all
+    for other in (maya, ana):
+        blocker, blocked = (other, leo) if blocked_by == "owner" else (leo, other)
+        Block.objects.create(blocker=blocker, blocked=blocked)
+
+    with_cameo = post(client_for(leo), "@maya dances")
+    without_cameo = post(client_for(leo), "@ana dances")
+    unknown = post(client_for(leo), "@nobody_here dances")
+
+    assert with_cameo.status_code == without_cameo.status_code == unknown.status_code == 404
+    expected = {"code": "cameo_not_found", "message": "No cameo @{} that you can use.", "extra": {}}
+    for name, response in (("maya", with_cameo), ("ana", without_cameo), ("nobody_here", unknown)):
+        assert response.json() == {**expected, "message": expected["message"].format(name)}
+
+
 def test_own_unverified_cameo_is_refused(client_for, leo):
     CameoFactory(owner=leo, status="processing")
     response = post(client_for(leo), "@leo dances")
