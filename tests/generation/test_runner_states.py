@@ -8,7 +8,7 @@ from django.utils import timezone
 from cameos.models import CameoAccessRequest
 from generation import runner
 from generation.models import Generation, GenerationStatus
-from generation.tasks import fail_stuck_generations_task
+from generation.tasks import sweep_generations_task
 from tests.factories import CameoFactory, GenerationFactory
 
 pytestmark = pytest.mark.django_db
@@ -82,7 +82,7 @@ def test_the_sweep_fails_jobs_stuck_past_their_limits(job, settings):
     Generation.objects.filter(pk=stuck_queued.pk).update(created_at=now - timedelta(seconds=900))
     done = GenerationFactory(requester=job.requester, status="succeeded", started_at=now - timedelta(days=1))
 
-    fail_stuck_generations_task.delay()
+    sweep_generations_task.delay()
 
     states = {g.pk: (g.status, g.failure_reason) for g in Generation.objects.all()}
     assert states[stuck_running.pk] == ("failed", "timed_out")
