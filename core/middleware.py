@@ -16,7 +16,7 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
-        request.request_id = request_id  # type: ignore[attr-defined]  # read by the log of a failed request
+        request.request_id = request_id  # read by the log of a failed request (sora_social/settings/logging.py)
         started = time.perf_counter()
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
