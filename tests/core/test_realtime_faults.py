@@ -51,7 +51,9 @@ def kill(server: EmbeddedRedis) -> None:
 
 async def open_socket(user) -> WebsocketCommunicator:
     token = (await database_sync_to_async(tokens_issue)(user=user))["access"]
-    return WebsocketCommunicator(application, "/ws/", headers=[(b"authorization", f"Bearer {token}".encode())])
+    return WebsocketCommunicator(
+        application, "/ws/", headers=[(b"authorization", f"Bearer {token}".encode())]
+    )
 
 
 async def test_a_handshake_while_the_layer_is_down_is_closed_with_1011(make_user, layer_redis):
