@@ -32,12 +32,13 @@ def push_to_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None
     never raised to the caller."""
     try:
         async_to_sync(get_channel_layer().group_send)(user_group(user_id), _message(event_type, data))
-    except Exception:  # any failure of the layer (connection refused, timeout, full): the push is dropped
-        logger.warning("push %s to user %s dropped", event_type, user_id, exc_info=True)
+    except Exception as exc:  # any failure of the layer (connection refused, timeout, full): the push is dropped
+        # One line, no traceback: while Redis is down every progress push fails the same way.
+        logger.warning("push %s to user %s dropped: %r", event_type, user_id, exc)
 
 
 async def apush_to_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None:
     try:
         await get_channel_layer().group_send(user_group(user_id), _message(event_type, data))
-    except Exception:
-        logger.warning("push %s to user %s dropped", event_type, user_id, exc_info=True)
+    except Exception as exc:
+        logger.warning("push %s to user %s dropped: %r", event_type, user_id, exc)
