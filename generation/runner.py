@@ -6,7 +6,7 @@ render at its next step) and under the row lock that stores the result, so a rev
 that lock means no output is kept. The same row lock orders the store against a cancel or a take-down.
 
 Idempotent for redelivery, and never run twice at once: the claim takes a lease on the row (`worker_id`,
-new for every claim, and `heartbeat_at`, refreshed between the engine's steps and the runner's own). A message
+new for every claim, and `heartbeat_at`, refreshed by a heartbeat thread and between steps while it runs). A message
 delivered while another worker holds a live lease does nothing; a job already finished is left alone; one whose
 holder died (its heartbeat stopped, or its process is gone from this host) is rendered again from the start,
 at most GENERATION_MAX_ATTEMPTS times (nothing partial was stored). Every write of the job checks that the
@@ -27,6 +27,7 @@ import secrets
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,6 +104,50 @@ def _lease_expired(generation: Generation) -> bool:
     return stale or _holder_is_gone(generation.worker_id)
 
 
+class _Heartbeat:
+    """Keeps the lease fresh from a thread of its own while the job runs, so a long step without callbacks
+    (a model loading cold, the output checks) never looks like a dead worker; only the process dying stops it.
+    (A hung process is ended by the task's time limit, and the sweep's own time limit rule.) Not started when
+    the runner is called inside an enclosing transaction (tests): another connection could not see the row."""
+
+    def __init__(self, generation: Generation) -> None:
+        self.generation = generation
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Heartbeat:
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(
+                target=self._run, name=f"heartbeat-{self.generation.pk}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(settings.GENERATION_HEARTBEAT_S):
+                try:
+                    held = _with_reconnect(
+                        lambda: Generation.objects.filter(
+                            pk=self.generation.pk,
+                            status=GenerationStatus.RUNNING,
+                            worker_id=self.generation.worker_id,
+                        ).update(heartbeat_at=timezone.now())
+                    )
+                except DatabaseError:
+                    logger.warning("generation %s: heartbeat not written", self.generation.pk, exc_info=True)
+                    continue
+                if not held:
+                    return  # finished, canceled or re-queued: the main thread finds out at its next check
+        finally:
+            connection.close()  # this thread's own connection
+
+
 @dataclass
 class _Watch:
     """Progress reporting and the cancel check of one running job."""
@@ -152,8 +197,7 @@ class _Watch:
         )
 
     def beat(self) -> None:
-        """Prove the holder alive (the engine asks `should_cancel` between its steps; the runner beats between
-        its own). A step that ran longer than the lease without either would look like a dead worker."""
+        """Prove the holder alive between steps (besides the heartbeat thread), and notice a lost lease."""
         self.last_beat = time.monotonic()
         held = _with_reconnect(
             lambda: Generation.objects.filter(
@@ -274,7 +318,8 @@ def generation_run(*, generation_id: int) -> None:
     settings.GENERATION_WORK_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=_scratch_prefix(generation.pk), dir=settings.GENERATION_WORK_DIR))
     try:
-        _render_and_store(generation, _Watch(generation), work)
+        with _Heartbeat(generation):
+            _render_and_store(generation, _Watch(generation), work)
     except DB_ERRORS:
         _requeue_after_db_error(generation.pk, generation.worker_id)
         raise
