@@ -12,7 +12,12 @@ from core.tasks import realtime_ping_task, task_send
 
 
 class RealtimePingApi(APIView):
-    """Ask a worker to send a `realtime.pong` event to your open sockets: a live end-to-end check."""
+    """Ask a worker to send a `realtime.pong` event to your open sockets: a live end-to-end check.
+
+    Sockets (`/ws/`) carry hints, the API the truth. A socket the server closes with 1011 (its event bus
+    failed), or one that drops, is reconnected with exponential backoff and jitter (1 s, 2 s, 4 s … 30 s,
+    reset on `connection.ready`); after each `connection.ready` the client re-reads its jobs in flight and
+    the lists it shows, since events missed meanwhile are not replayed. A close with 4401 means sign in again."""
 
     permission_classes = [IsAuthenticated]
 
