@@ -1,11 +1,18 @@
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from core.realtime import CLOSE_FORBIDDEN, CLOSE_NOT_AUTHENTICATED, user_group
+
+logger = logging.getLogger(__name__)
+
+# RFC 6455 "internal error": the channel layer (Redis) failed. The client reconnects with backoff and fetches
+# what it missed from the API (docs/ARCHITECTURE.md, "Realtime").
+CLOSE_INTERNAL_ERROR = 1011
 
 
 class RealtimeConsumer(AsyncJsonWebsocketConsumer):
@@ -21,6 +28,17 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     user_id: int
     group_name: str | None = None
     _recheck: asyncio.Task | None = None
+    accepted = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            # The channel layer failed while this socket listened on it: close it properly (1011) rather than
+            # drop the TCP connection without a close frame.
+            logger.warning("socket closed with 1011: the channel layer failed", exc_info=True)
+            if self.accepted:
+                await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR})
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -29,8 +47,16 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
         self.user_id = user.pk
+        try:
+            await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        except Exception:
+            # The handshake is accepted only to say why it ends: a close code needs an open socket, and a
+            # refused handshake (HTTP 500/403) would read as "not allowed" rather than "try again later".
+            logger.warning("socket closed with 1011: joining the channel layer failed", exc_info=True)
+            await self.accept()
+            await self.close(code=CLOSE_INTERNAL_ERROR)
+            return
         self.group_name = user_group(user.pk)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
         # Joined first, checked second: a revocation that committed after the handshake authenticated either
         # reaches this socket through the group or shows in this check.
         close_code = await self._revoked_close_code()
@@ -40,6 +66,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=close_code)
             return
         await self.accept()
+        self.accepted = True
         await self.send_json({"type": "connection.ready", "data": {"user_id": user.pk}})
         self._recheck = asyncio.create_task(self._recheck_periodically())
 
@@ -49,7 +76,10 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recheck
         if self.group_name is not None:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group_name, self.channel_name)
+            except Exception:  # the layer is down; its group membership expires by itself
+                logger.warning("socket left without leaving its group", exc_info=True)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         # Clients may keep the connection warm; everything else they say is ignored.

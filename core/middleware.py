@@ -15,16 +15,17 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+        request.request_id = request_id  # read by the log of a failed request (sora_social/settings/logging.py)
         started = time.perf_counter()
         response = self.get_response(request)
-        response["X-Request-ID"] = request_id[:64]
+        response["X-Request-ID"] = request_id
         if request.path not in ("/healthz", "/readyz", "/metrics"):
             user = getattr(request, "user", None)
             logger.info(
                 "request",
                 extra={
-                    "request_id": request_id[:64],
+                    "request_id": request_id,
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,

@@ -58,6 +58,13 @@ class Generation(models.Model):
     transcript = models.TextField(blank=True)
     output_check = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)  # render attempts started (retries included)
+    # The outbox: when the render message was handed to the broker. None: not sent yet (the broker was down
+    # at commit time, or the commit hook never ran); the sweep sends it (generation.runner).
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # The lease of a running job: which worker holds it (host:pid:token, new for every claim) and when it last
+    # proved alive. A job whose heartbeat stopped is re-queued by the sweep; no other worker renders it meanwhile.
+    worker_id = models.CharField(max_length=100, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)  # in the feed; None: a draft
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -79,6 +86,7 @@ class Generation(models.Model):
             models.Index(fields=["requester", "status"]),
             models.Index(fields=["requester", "created_at"]),
             models.Index(fields=["status", "started_at"]),
+            models.Index(fields=["status", "heartbeat_at"]),
             models.Index(
                 fields=["-published_at"], condition=Q(published_at__isnull=False), name="generation_published"
             ),

@@ -5,25 +5,40 @@ Consent is asked at three points: when the job starts, between denoising steps (
 render at its next step) and under the row lock that stores the result, so a revocation that commits before
 that lock means no output is kept. The same row lock orders the store against a cancel or a take-down.
 
-Idempotent for redelivery: a job already finished is left alone; one left `running` by a dead worker is
-rendered again from the start (nothing partial was stored).
+Idempotent for redelivery, and never run twice at once: the claim takes a lease on the row (`worker_id`,
+new for every claim, and `heartbeat_at`, refreshed by a heartbeat thread and between steps while it runs). A message
+delivered while another worker holds a live lease does nothing; a job already finished is left alone; one whose
+holder died (its heartbeat stopped, or its process is gone from this host) is rendered again from the start,
+at most GENERATION_MAX_ATTEMPTS times (nothing partial was stored). Every write of the job checks that the
+lease is still its own. The sweep (`generations_sweep`, on beat) re-queues jobs whose heartbeat stopped and
+sends the render messages the broker did not take (the outbox, `dispatched_at`). docs/ARCHITECTURE.md,
+"Faults", tells the whole story.
+
+Side effects never undo what committed: socket pushes are best-effort (core.realtime) and run after commit;
+the result is uploaded before the row lock is taken, and deleted only when the row does not reference it.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import secrets
 import shutil
+import socket
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from cameos.models import FaceEmbedding
@@ -31,7 +46,7 @@ from core.realtime import push_to_user
 from generation import inference, output_checks
 from generation.models import IN_FLIGHT, Generation, GenerationStatus
 from generation.selectors import generation_consent_refusals
-from generation.services import delete_media, push_status
+from generation.services import generation_dispatch, push_status
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +54,98 @@ PROGRESS_MIN_STEP = 0.02  # store and push progress when it moved at least this 
 PROGRESS_MIN_INTERVAL_S = 0.5  # ...or this long after the last push, whichever comes first
 CANCEL_CHECK_INTERVAL_S = 0.25  # the row and the consent are read at most this often while rendering
 RENDER_SHARE = 0.9  # progress fraction spent rendering; the output checks and the store take the rest
+DB_ERRORS = (OperationalError, InterfaceError)  # a dropped or refused database connection: transient
+
+T = TypeVar("T")
+
+
+def _with_reconnect(query: Callable[[], T]) -> T:
+    """Run one autocommit query; if the connection dropped (a restarted database, a terminated backend), open
+    a fresh one and run it once more. Inside a transaction nothing can be retried: the error propagates."""
+    try:
+        return query()
+    except DB_ERRORS:
+        if connection.in_atomic_block:
+            raise
+        logger.warning("database connection lost; reconnecting", exc_info=True)
+        connection.close()
+        return query()
+
+
+def worker_identity() -> str:
+    """Who holds a lease: this host and process, and a token new for every claim."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _holder_is_gone(worker_id: str) -> bool:
+    """Whether the process that holds a lease is known to be dead: it ran on this host and its process is
+    gone, or it is this very process (which runs one task at a time, solo or prefork: the holder is a task that
+    ended without releasing the row, e.g. a retry after a lost database connection). Otherwise only the
+    heartbeat can tell."""
+    host, _, rest = worker_id.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:60] or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _lease_expired(generation: Generation) -> bool:
+    beat = generation.heartbeat_at or generation.started_at
+    stale = beat is None or beat < timezone.now() - timedelta(seconds=settings.GENERATION_LEASE_S)
+    return stale or _holder_is_gone(generation.worker_id)
+
+
+class _Heartbeat:
+    """Keeps the lease fresh from a thread of its own while the job runs, so a long step without callbacks
+    (a model loading cold, the output checks) never looks like a dead worker; only the process dying stops it.
+    (A hung process is ended by the task's time limit, and the sweep's own time limit rule.) Not started when
+    the runner is called inside an enclosing transaction (tests): another connection could not see the row."""
+
+    def __init__(self, generation: Generation) -> None:
+        self.generation = generation
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Heartbeat:
+        if not connection.in_atomic_block:
+            self._thread = threading.Thread(
+                target=self._run, name=f"heartbeat-{self.generation.pk}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(settings.GENERATION_HEARTBEAT_S):
+                try:
+                    held = _with_reconnect(
+                        lambda: Generation.objects.filter(
+                            pk=self.generation.pk,
+                            status=GenerationStatus.RUNNING,
+                            worker_id=self.generation.worker_id,
+                        ).update(heartbeat_at=timezone.now())
+                    )
+                except DatabaseError:
+                    logger.warning("generation %s: heartbeat not written", self.generation.pk, exc_info=True)
+                    continue
+                if not held:
+                    return  # finished, canceled or re-queued: the main thread finds out at its next check
+        finally:
+            connection.close()  # this thread's own connection
 
 
 @dataclass
@@ -50,7 +157,8 @@ class _Watch:
     last_push: float = 0.0
     last_stage: str = ""
     last_check: float = 0.0
-    stop_reason: str = ""  # "", "gone", "canceled", "consent_revoked"
+    last_beat: float = field(default_factory=time.monotonic)
+    stop_reason: str = ""  # "", "gone", "canceled", "consent_revoked", "lease_lost"
     timings: dict[str, float] = field(default_factory=dict)
     stage_started: tuple[str, float] | None = None  # the last progress label, and when it first came
 
@@ -75,16 +183,29 @@ class _Watch:
         self._report(fraction, stage, now)
 
     def _report(self, fraction: float, stage: str, now: float) -> None:
-        self.last_progress, self.last_stage, self.last_push = fraction, stage, now
+        self.last_progress, self.last_stage, self.last_push, self.last_beat = fraction, stage, now, now
         generation = self.generation
-        Generation.objects.filter(pk=generation.pk, status=GenerationStatus.RUNNING).update(
-            progress=fraction, stage=stage[:30]
+        _with_reconnect(
+            lambda: Generation.objects.filter(
+                pk=generation.pk, status=GenerationStatus.RUNNING, worker_id=generation.worker_id
+            ).update(progress=fraction, stage=stage[:30], heartbeat_at=timezone.now())
         )
         push_to_user(
             user_id=generation.requester_id,
             event_type="generation.progress",
             data={"generation_id": generation.pk, "status": "running", "progress": fraction, "stage": stage},
         )
+
+    def beat(self) -> None:
+        """Prove the holder alive between steps (besides the heartbeat thread), and notice a lost lease."""
+        self.last_beat = time.monotonic()
+        held = _with_reconnect(
+            lambda: Generation.objects.filter(
+                pk=self.generation.pk, status=GenerationStatus.RUNNING, worker_id=self.generation.worker_id
+            ).update(heartbeat_at=timezone.now())
+        )
+        if not held and not self.stop_reason:
+            self.stop_reason = "lease_lost"
 
     def should_cancel(self) -> bool:
         if self.stop_reason:
@@ -93,31 +214,62 @@ class _Watch:
         if now - self.last_check < CANCEL_CHECK_INTERVAL_S:
             return False
         self.last_check = now
-        status = Generation.objects.filter(pk=self.generation.pk).values_list("status", flat=True).first()
-        if status is None:
+        row = _with_reconnect(
+            lambda: (
+                Generation.objects.filter(pk=self.generation.pk).values_list("status", "worker_id").first()
+            )
+        )
+        if row is None:
             self.stop_reason = "gone"
-        elif status != GenerationStatus.RUNNING:
+        elif row[0] != GenerationStatus.RUNNING:
             self.stop_reason = "canceled"
+        elif row[1] != self.generation.worker_id:
+            self.stop_reason = "lease_lost"
+        elif now - self.last_beat >= settings.GENERATION_HEARTBEAT_S:
+            self.beat()
         elif generation_consent_refusals(generation=self.generation):
             self.stop_reason = "consent_revoked"
         return bool(self.stop_reason)
 
 
 def _claim(generation_id: int) -> Generation | None:
-    """Move a queued (or orphaned running) job to running, after the consent check at start."""
+    """Take the lease of a queued job (or of a running one whose holder died), after the consent check at
+    start. None: nothing to do here (finished, gone, taken down, or held by a live worker)."""
     with transaction.atomic():
         generation = Generation.objects.select_for_update().filter(pk=generation_id).first()
         if generation is None or generation.status not in IN_FLIGHT or generation.removed_at is not None:
             return None
+        if generation.status == GenerationStatus.RUNNING:
+            if not _lease_expired(generation):
+                logger.info(
+                    "generation %s is held by %s: this delivery does nothing",
+                    generation.pk,
+                    generation.worker_id,
+                )
+                return None
+            if generation.attempts >= settings.GENERATION_MAX_ATTEMPTS:
+                _finish(generation, GenerationStatus.FAILED, reason="worker_lost")
+                return None
         if generation_consent_refusals(generation=generation):
             _finish(generation, GenerationStatus.FAILED, reason="consent_revoked")
             return None
         generation.status = GenerationStatus.RUNNING
-        generation.started_at = timezone.now()
+        generation.started_at = generation.heartbeat_at = timezone.now()
+        generation.worker_id = worker_identity()
         generation.attempts += 1
         generation.progress = 0.0
         generation.stage = "starting"
-        generation.save(update_fields=["status", "started_at", "attempts", "progress", "stage"])
+        generation.save(
+            update_fields=[
+                "status",
+                "started_at",
+                "heartbeat_at",
+                "worker_id",
+                "attempts",
+                "progress",
+                "stage",
+            ]
+        )
         push_status(generation)
     return generation
 
@@ -158,54 +310,62 @@ def _identities(generation: Generation) -> list[inference.CameoIdentity]:
 
 
 def generation_run(*, generation_id: int) -> None:
-    """Render one job. Raises `inference.TransientRenderError` for the task to retry; every other outcome
-    is recorded on the row."""
+    """Render one job. Raises `inference.TransientRenderError` and database connection errors for the task to
+    retry (the job is back in the queue); every other outcome is recorded on the row."""
     generation = _claim(generation_id)
     if generation is None:
         return
-    watch = _Watch(generation)
     settings.GENERATION_WORK_DIR.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"generation-{generation.pk}-", dir=settings.GENERATION_WORK_DIR))
+    work = Path(tempfile.mkdtemp(prefix=_scratch_prefix(generation.pk), dir=settings.GENERATION_WORK_DIR))
     try:
-        try:
-            started = time.monotonic()
-            result = inference.render(
-                spec=generation.spec,
-                identities=_identities(generation),
-                out_dir=work,
-                progress=watch.progress,
-                should_cancel=watch.should_cancel,
-            )
-            watch.timings["render_s"] = round(time.monotonic() - started, 3)
-            watch._report(RENDER_SHARE, "checking", time.monotonic())
-            started = time.monotonic()
-            facts = inference.inspect_output(result.mp4_path)
-            verdict = output_checks.judge(generation=generation, result=result, facts=facts)
-            watch.timings["checks_s"] = round(time.monotonic() - started, 3)
-        except inference.RenderCanceled:
-            _stopped(generation.pk, watch.stop_reason or "canceled")
-            return
-        except inference.RenderRejected as exc:
-            logger.warning("generation %s rejected by the engine: %s", generation.pk, exc)
-            _fail(generation.pk, "engine_rejected_input")
-            return
-        except inference.TransientRenderError:
-            _requeue(generation.pk)
-            raise
-        _store(generation.pk, result=result, facts=facts, verdict=verdict, timings=watch.timings)
+        with _Heartbeat(generation):
+            _render_and_store(generation, _Watch(generation), work)
+    except DB_ERRORS:
+        _requeue_after_db_error(generation.pk, generation.worker_id)
+        raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _stopped(generation_id: int, reason: str) -> None:
+def _render_and_store(generation: Generation, watch: _Watch, work: Path) -> None:
+    try:
+        started = time.monotonic()
+        result = inference.render(
+            spec=generation.spec,
+            identities=_identities(generation),
+            out_dir=work,
+            progress=watch.progress,
+            should_cancel=watch.should_cancel,
+        )
+        watch.timings["render_s"] = round(time.monotonic() - started, 3)
+        watch._report(RENDER_SHARE, "checking", time.monotonic())
+        started = time.monotonic()
+        facts = inference.inspect_output(result.mp4_path)
+        verdict = output_checks.judge(generation=generation, result=result, facts=facts)
+        watch.timings["checks_s"] = round(time.monotonic() - started, 3)
+        watch.beat()
+    except inference.RenderCanceled:
+        _stopped(generation, watch.stop_reason or "canceled")
+        return
+    except inference.RenderRejected as exc:
+        logger.warning("generation %s rejected by the engine: %s", generation.pk, exc)
+        _fail(generation.pk, "engine_rejected_input")
+        return
+    except inference.TransientRenderError:
+        _requeue(generation.pk, generation.worker_id)
+        raise
+    _store(generation, result=result, facts=facts, verdict=verdict, timings=watch.timings)
+
+
+def _stopped(generation: Generation, reason: str) -> None:
     with transaction.atomic():
-        generation = Generation.objects.select_for_update().filter(pk=generation_id).first()
-        if generation is None or generation.status != GenerationStatus.RUNNING:
-            return  # deleted, or canceled/taken down: that path recorded why
+        row = Generation.objects.select_for_update().filter(pk=generation.pk).first()
+        if row is None or row.status != GenerationStatus.RUNNING or row.worker_id != generation.worker_id:
+            return  # deleted, canceled/taken down (that path recorded why), or another worker holds it now
         if reason == "consent_revoked":
-            _finish(generation, GenerationStatus.FAILED, reason="consent_revoked")
+            _finish(row, GenerationStatus.FAILED, reason="consent_revoked")
         else:
-            _finish(generation, GenerationStatus.CANCELED, reason=reason)
+            _finish(row, GenerationStatus.CANCELED, reason=reason)
 
 
 def _fail(generation_id: int, reason: str) -> None:
@@ -220,69 +380,154 @@ def generation_fail(*, generation_id: int, reason: str) -> None:
     _fail(generation_id, reason)
 
 
-def _requeue(generation_id: int) -> None:
-    """A transient fault: the job waits in the queue for its retry."""
+def _requeue(generation_id: int, worker_id: str) -> None:
+    """A transient fault: the job gives up its lease and waits in the queue for its retry."""
     with transaction.atomic():
         generation = Generation.objects.select_for_update().filter(pk=generation_id).first()
-        if generation is not None and generation.status == GenerationStatus.RUNNING:
-            generation.status = GenerationStatus.QUEUED
-            generation.stage = "retrying"
-            generation.save(update_fields=["status", "stage"])
-            push_status(generation)
+        if (
+            generation is not None
+            and generation.status == GenerationStatus.RUNNING
+            and generation.worker_id == worker_id
+        ):
+            _release(generation, stage="retrying")
+
+
+def _release(generation: Generation, *, stage: str, resend: bool = False) -> None:
+    """Back to the queue without a holder (the caller holds the row lock). `resend`: the job needs a new
+    message (its old one was consumed by the dead worker), so the outbox marks it unsent until one is taken."""
+    generation.status = GenerationStatus.QUEUED
+    generation.stage = stage
+    generation.worker_id = ""
+    generation.heartbeat_at = None
+    fields = ["status", "stage", "worker_id", "heartbeat_at"]
+    if resend:
+        generation.dispatched_at = None
+        fields.append("dispatched_at")
+    generation.save(update_fields=fields)
+    push_status(generation)
+
+
+def _requeue_after_db_error(generation_id: int, worker_id: str) -> None:
+    """The database connection dropped mid-job: hand the job back on a fresh connection, trying for a few
+    seconds. If the database stays away, the row keeps a lease whose heartbeat stops, and the sweep re-queues
+    it; the retry in this process may also take it over at once (`_holder_is_gone`)."""
+    for delay in (0.0, 0.5, 1.0, 2.0):
+        time.sleep(delay)
+        connection.close()
+        try:
+            _requeue(generation_id, worker_id)
+            return
+        except DB_ERRORS:
+            logger.warning("generation %s not re-queued yet: the database is unreachable", generation_id)
+    connection.close()
 
 
 def _store(
-    generation_id: int,
+    generation: Generation,
     *,
     result: inference.RenderResult,
     facts: inference.OutputFacts,
     verdict: output_checks.Verdict,
     timings: dict[str, float],
 ) -> None:
-    """Keep the result, under the row lock and only if the job is still running and every cameo may still
-    be used: a revocation, a cancel or a take-down that committed first means nothing is kept."""
-    stored: list[str] = []
+    """Keep the result. The files are uploaded first, without any lock (a slow storage never holds the row);
+    then, under the row lock, the row takes them only if this worker still holds the job and every cameo may
+    still be used: a revocation, a cancel or a take-down that committed first means nothing is kept. Uploaded
+    files are deleted only when the row does not reference them, so nothing that committed is ever undone."""
+    folder = f"generations/{generation.requester_id}/{generation.pk}"
+    with result.mp4_path.open("rb") as video:
+        video_name = default_storage.save(f"{folder}/video.mp4", File(video))
+    with result.poster_path.open("rb") as poster:
+        poster_name = default_storage.save(f"{folder}/poster.jpg", File(poster))
+    uploaded = (video_name, poster_name)
     try:
-        with transaction.atomic():
-            generation = Generation.objects.select_for_update().filter(pk=generation_id).first()
-            if generation is None or generation.status != GenerationStatus.RUNNING:
-                return
-            if generation_consent_refusals(generation=generation):
-                _finish(generation, GenerationStatus.FAILED, reason="consent_revoked")
-                return
-            folder = f"generations/{generation.requester_id}/{generation.pk}"
-            delete_media(generation)  # a redelivered job replaces what an earlier attempt may have left
-            with result.mp4_path.open("rb") as video:
-                generation.video = default_storage.save(f"{folder}/video.mp4", File(video))
-            stored.append(generation.video.name)
-            with result.poster_path.open("rb") as poster:
-                generation.poster = default_storage.save(f"{folder}/poster.jpg", File(poster))
-            stored.append(generation.poster.name)
-            generation.engine_metadata = {
-                **result.engine_metadata,
-                "timings": timings,
-                "duration": result.duration,
-            }
-            generation.provenance = result.manifest
-            generation.fingerprint = result.fingerprint
-            generation.transcript = facts.transcript
-            generation.output_check = verdict.as_dict()
-            generation.status = verdict.status
-            generation.failure_reason = verdict.reason
-            generation.progress = 1.0
-            generation.stage = "done"
-            generation.finished_at = timezone.now()
-            generation.save()
-            if verdict.flag is not None:
-                from moderation.services import flag_target
-
-                flag_target(target=generation, **verdict.flag)
-            push_status(generation, "generation.finished")
-            _notify_owners(generation)
+        kept = _store_under_lock(
+            generation.pk, generation.worker_id, uploaded, result=result, facts=facts, verdict=verdict,
+            timings=timings,
+        )  # fmt: skip
     except BaseException:
-        for name in stored:
-            default_storage.delete(name)
+        if not _row_references(generation.pk, video_name):
+            _delete_files(uploaded)
         raise
+    if not kept:
+        _delete_files(uploaded)
+
+
+def _store_under_lock(
+    generation_id: int,
+    worker_id: str,
+    uploaded: tuple[str, str],
+    *,
+    result: inference.RenderResult,
+    facts: inference.OutputFacts,
+    verdict: output_checks.Verdict,
+    timings: dict[str, float],
+) -> bool:
+    """Returns whether the row took the uploaded files."""
+    with transaction.atomic():
+        generation = Generation.objects.select_for_update().filter(pk=generation_id).first()
+        if (
+            generation is None
+            or generation.status != GenerationStatus.RUNNING
+            or generation.worker_id != worker_id
+        ):
+            return False
+        if generation_consent_refusals(generation=generation):
+            _finish(generation, GenerationStatus.FAILED, reason="consent_revoked")
+            return False
+        generation.video, generation.poster = uploaded
+        generation.engine_metadata = {
+            **result.engine_metadata,
+            "timings": timings,
+            "duration": result.duration,
+        }
+        generation.provenance = result.manifest
+        generation.fingerprint = result.fingerprint
+        generation.transcript = facts.transcript
+        generation.output_check = verdict.as_dict()
+        generation.status = verdict.status
+        generation.failure_reason = verdict.reason
+        generation.progress = 1.0
+        generation.stage = "done"
+        generation.finished_at = timezone.now()
+        generation.worker_id = ""
+        generation.heartbeat_at = None
+        generation.save()
+        if verdict.flag is not None:
+            from moderation.services import flag_target
+
+            flag_target(target=generation, **verdict.flag)
+        # What an earlier attempt killed between its upload and its commit left behind.
+        folder = uploaded[0].rpartition("/")[0]
+        transaction.on_commit(lambda: _delete_unreferenced(folder, keep=uploaded), robust=True)
+        push_status(generation, "generation.finished")
+        _notify_owners(generation)
+    return True
+
+
+def _row_references(generation_id: int, video_name: str) -> bool:
+    """Whether the stored row points at this upload (its transaction committed). When the database cannot
+    say, the files are kept: an orphan is cleaned by the next attempt, a deleted committed video is lost."""
+    try:
+        return _with_reconnect(lambda: Generation.objects.filter(pk=generation_id, video=video_name).exists())
+    except DatabaseError:
+        logger.warning("generation %s: kept %s, the database cannot say whether it is stored", generation_id,
+                       video_name, exc_info=True)  # fmt: skip
+        return True
+
+
+def _delete_files(names: tuple[str, ...]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def _delete_unreferenced(folder: str, *, keep: tuple[str, str]) -> None:
+    if not default_storage.exists(folder):
+        return
+    for name in default_storage.listdir(folder)[1]:
+        path = f"{folder}/{name}"
+        if path not in keep:
+            default_storage.delete(path)
 
 
 def _notify_owners(generation: Generation) -> None:
@@ -303,31 +548,101 @@ def _notify_owners(generation: Generation) -> None:
         )
 
 
-def generations_fail_stuck() -> int:
-    """The sweep: fail jobs left running past the time limit (their worker died without handing the task
-    back) and jobs queued past the queue timeout. Returns how many."""
+def generations_sweep() -> dict[str, int]:
+    """The sweep, on beat every GENERATION_SWEEP_INTERVAL_S. Returns how many jobs each rule touched:
+
+    - `dispatched`: queued jobs whose render message the broker never took (the outbox), or took so long ago
+      that it may have lost it, are sent (again: a second message for one job does nothing, see `_claim`);
+    - `requeued` / `worker_lost`: running jobs whose heartbeat stopped (their worker died) go back to the
+      queue, at most GENERATION_MAX_ATTEMPTS renders in all, then fail `worker_lost`;
+    - `timed_out`: running past the time limit; `queue_timeout`: queued past the queue timeout."""
     now = timezone.now()
+    counts = dict.fromkeys(("dispatched", "requeued", "worker_lost", "timed_out", "queue_timeout"), 0)
+    unsent = Generation.objects.filter(
+        status=GenerationStatus.QUEUED,
+        dispatched_at__isnull=True,
+        created_at__lt=now - timedelta(seconds=settings.GENERATION_DISPATCH_GRACE_S),
+    )
+    stale_sent = Generation.objects.filter(
+        status=GenerationStatus.QUEUED,
+        dispatched_at__lt=now - timedelta(seconds=settings.GENERATION_REDISPATCH_S),
+    )
+    for generation_id in list(unsent.values_list("pk", flat=True)) + list(
+        stale_sent.values_list("pk", flat=True)
+    ):
+        generation_dispatch(generation_id=generation_id)
+        counts["dispatched"] += 1
+
+    lease_cutoff = now - timedelta(seconds=settings.GENERATION_LEASE_S)
     running_cutoff = now - timedelta(seconds=settings.GENERATION_TIME_LIMIT_S + 60)
     queued_cutoff = now - timedelta(seconds=settings.GENERATION_QUEUE_TIMEOUT_S)
-    failed = 0
-    candidates = list(
-        Generation.objects.filter(status=GenerationStatus.RUNNING, started_at__lt=running_cutoff).values_list(
-            "pk", flat=True
+    running = Generation.objects.filter(status=GenerationStatus.RUNNING)
+    candidates = (
+        list(running.filter(heartbeat_at__lt=lease_cutoff).values_list("pk", flat=True))
+        + list(
+            running.filter(heartbeat_at__isnull=True, started_at__lt=lease_cutoff).values_list(
+                "pk", flat=True
+            )
         )
-    ) + list(
-        Generation.objects.filter(status=GenerationStatus.QUEUED, created_at__lt=queued_cutoff).values_list(
-            "pk", flat=True
+        + list(running.filter(started_at__lt=running_cutoff).values_list("pk", flat=True))
+        + list(
+            Generation.objects.filter(
+                status=GenerationStatus.QUEUED, created_at__lt=queued_cutoff
+            ).values_list("pk", flat=True)
         )
     )
-    for generation_id in candidates:
+    for generation_id in dict.fromkeys(candidates):
         with transaction.atomic():
             generation = Generation.objects.select_for_update().filter(pk=generation_id).first()
             if generation is None:
                 continue
             if generation.status == GenerationStatus.RUNNING and generation.started_at < running_cutoff:
                 _finish(generation, GenerationStatus.FAILED, reason="timed_out")
-                failed += 1
+                counts["timed_out"] += 1
+            elif generation.status == GenerationStatus.RUNNING and _lease_expired(generation):
+                if generation.attempts >= settings.GENERATION_MAX_ATTEMPTS:
+                    _finish(generation, GenerationStatus.FAILED, reason="worker_lost")
+                    counts["worker_lost"] += 1
+                else:
+                    logger.warning("generation %s: worker %s stopped beating; re-queued", generation.pk,
+                                   generation.worker_id)  # fmt: skip
+                    _release(generation, stage="requeued", resend=True)
+                    generation_dispatch(generation_id=generation.pk)
+                    counts["requeued"] += 1
             elif generation.status == GenerationStatus.QUEUED and generation.created_at < queued_cutoff:
                 _finish(generation, GenerationStatus.FAILED, reason="queue_timeout")
-                failed += 1
-    return failed
+                counts["queue_timeout"] += 1
+    if any(counts.values()):
+        logger.info("generation sweep", extra=counts)
+    return counts
+
+
+# --- Scratch folders --------------------------------------------------------------------------------------
+
+_SCRATCH_NAME = re.compile(r"^generation-\d+-(?P<pid>\d+)@(?P<host>[^@/]+)-[^-]+$")
+
+
+def _scratch_prefix(generation_id: int) -> str:
+    """A job's scratch folder names its process and host, so a folder whose process died is known."""
+    return f"generation-{generation_id}-{os.getpid()}@{socket.gethostname()[:60]}-"
+
+
+def scratch_clean_orphans() -> int:
+    """Delete the scratch folders of render processes on this host that are gone (killed mid-render: their
+    `finally` never ran). Called when a worker (or a prefork child) starts. Returns how many."""
+    work_dir = settings.GENERATION_WORK_DIR
+    if not work_dir.is_dir():
+        return 0
+    removed = 0
+    host = socket.gethostname()[:60]
+    for folder in work_dir.iterdir():
+        match = _SCRATCH_NAME.match(folder.name)
+        if match is None or match["host"] != host or not folder.is_dir():
+            continue
+        if not _holder_is_gone(f"{host}:{match['pid']}:"):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed += 1
+    if removed:
+        logger.info("removed %s orphaned render scratch folders from %s", removed, work_dir)
+    return removed

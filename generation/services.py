@@ -1,13 +1,14 @@
 """Writes of the generation app: a prompt becomes a job (every check before any compute), a job is
 canceled, published, deleted, taken down by a cameo owner. The render itself is `generation.runner`."""
 
+import logging
 import secrets
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,6 +24,8 @@ from ml.prompt import MAX_PROMPT_CHARS, PromptDefaults, PromptError, parse_promp
 from ml.scene import MAX_SEED, SceneSpec
 
 IDEMPOTENCY_KEY_MAX_CHARS = 64
+
+logger = logging.getLogger(__name__)
 
 
 def _take_down(generation: Generation, *, reason: str) -> None:
@@ -196,6 +199,8 @@ def generation_create(
             requester=requester, key=idempotency_key, prompt=prompt, remix_of_id=remix_of_id
         )
         if replay is not None:
+            if replay.status == GenerationStatus.QUEUED and replay.dispatched_at is None:
+                generation_dispatch(generation_id=replay.pk)  # its first send failed: the retry sends it
             return replay, False
     if len(prompt) > MAX_PROMPT_CHARS:  # before parsing, so a huge body costs nothing
         raise ApplicationError(
@@ -225,9 +230,7 @@ def generation_create(
                 )
                 for cameo in cameos
             )
-            from generation.tasks import render_generation_task
-
-            enqueue_on_commit(render_generation_task, generation.pk)
+            generation_dispatch(generation_id=generation.pk)
     except IntegrityError:
         # The same key raced in from a concurrent retry: that request made the job; return it.
         replay = (
@@ -241,6 +244,23 @@ def generation_create(
             raise
         return replay, False
     return generation, True
+
+
+def generation_dispatch(*, generation_id: int) -> None:
+    """Send the job's render message once the current transaction commits (at once outside one), and record
+    that the broker took it. The outbox: while `dispatched_at` is None the message was not sent (the broker was
+    down), and the sweep (`generation.runner.generations_sweep`) sends it; a broker error never fails the
+    request that created the job. Sending twice is harmless: the runner's claim ignores a job it cannot take."""
+    # Imported here: the task module imports the runner, which imports this module.
+    from generation.tasks import render_generation_task
+
+    def mark_sent() -> None:
+        try:
+            Generation.objects.filter(pk=generation_id).update(dispatched_at=timezone.now())
+        except DatabaseError:  # the message is out; the sweep may send another, which does nothing
+            logger.warning("generation %s sent but not marked sent", generation_id, exc_info=True)
+
+    enqueue_on_commit(render_generation_task, generation_id, on_sent=mark_sent)
 
 
 # --- The requester's own job: cancel, publish, delete ------------------------------------------------------

@@ -1,5 +1,6 @@
 from .base import REDIS_URL
 from .env import env
+from .generation import GENERATION_SWEEP_INTERVAL_S
 
 
 def _celery_url(url: str) -> str:
@@ -24,13 +25,33 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
+# A lost broker (Redis restarted) is reconnected by every process by itself, at start and later, forever:
+# workers and beat never need a restart. Sending a message while it is down fails within about a second
+# (never a hung request): the caller records it as unsent (core.tasks.task_send, the generation outbox).
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CONNECTION_TIMEOUT = 4
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
 # With acks_late, an unacknowledged task reappears after this; it must exceed the longest task.
-# A worker sweeps for such orphaned tasks every `unacked_restore_interval` seconds.
+# A worker sweeps for such orphaned tasks every `unacked_restore_interval` seconds. A render whose worker
+# died is recovered long before that by the generation sweep (the row's lease); the late redelivery then
+# does nothing (docs/ARCHITECTURE.md, "Faults").
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "unacked_restore_interval": env.int("CELERY_UNACKED_RESTORE_INTERVAL", default=30),
     "unacked_restore_throttle": 1,
+    # Dead connections are found (pinged every 10 s) rather than waited on forever.
+    "health_check_interval": 10,
+    "socket_connect_timeout": 4,
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
 }
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -44,9 +65,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cameos.requeue_stuck",
         "schedule": 300,
     },
-    "fail-stuck-generations": {
-        "task": "generation.fail_stuck",
-        "schedule": 300,
+    "sweep-generations": {
+        "task": "generation.sweep",
+        "schedule": GENERATION_SWEEP_INTERVAL_S,
     },
     "purge-abandoned-cameo-data": {
         "task": "cameos.purge_abandoned",

@@ -14,6 +14,19 @@ GENERATION_QUEUE_TIMEOUT_S = env.int("GENERATION_QUEUE_TIMEOUT_S", default=2 * 3
 GENERATION_MAX_RETRIES = env.int("GENERATION_MAX_RETRIES", default=3)
 GENERATION_RETRY_BACKOFF_S = env.int("GENERATION_RETRY_BACKOFF_S", default=10)
 
+# Recovery (docs/ARCHITECTURE.md, "Faults"). A running job holds a lease on its row: its worker writes a
+# heartbeat at least every GENERATION_HEARTBEAT_S; a heartbeat older than GENERATION_LEASE_S means the worker
+# died, and the sweep (every GENERATION_SWEEP_INTERVAL_S, on beat) re-queues the job, at most
+# GENERATION_MAX_ATTEMPTS renders in all, then fails it `worker_lost`. The same sweep sends render messages
+# the broker did not take (the outbox) once they are GENERATION_DISPATCH_GRACE_S old, and sends again those of
+# jobs still queued GENERATION_REDISPATCH_S after they were sent (a broker that lost its data).
+GENERATION_HEARTBEAT_S = env.float("GENERATION_HEARTBEAT_S", default=5.0)
+GENERATION_LEASE_S = env.int("GENERATION_LEASE_S", default=60)
+GENERATION_MAX_ATTEMPTS = env.int("GENERATION_MAX_ATTEMPTS", default=3)
+GENERATION_SWEEP_INTERVAL_S = env.float("GENERATION_SWEEP_INTERVAL_S", default=30.0)
+GENERATION_DISPATCH_GRACE_S = env.int("GENERATION_DISPATCH_GRACE_S", default=10)
+GENERATION_REDISPATCH_S = env.int("GENERATION_REDISPATCH_S", default=15 * 60)
+
 # Which engine renders: "reference" (the project's CPU model, shipped with the code) or
 # "diffusers:/path/to/local/checkpoint" (a ConsisID-compatible folder, GPU workers).
 GENERATION_ENGINE = env.str("GENERATION_ENGINE", default="reference")
