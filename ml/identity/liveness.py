@@ -62,7 +62,7 @@ from ml.identity.motion import (
     speech_mouth_overlap,
     yaw_range_deg,
 )
-from ml.identity.track import TrackConfig, track_faces
+from ml.identity.track import TrackConfig, second_face_frames, track_faces
 from ml.identity.voice import VoiceActivity, VoiceEmbedder, detect_voice_activity
 from ml.media import (
     SPEECH_SAMPLE_RATE,
@@ -99,8 +99,8 @@ class LivenessConfig:
     detect_max_side: int = 480  # HOG runs on a copy this large: a selfie face stays far above its 80 px
     max_embedded_frames: int = 8  # identity embeddings computed on this many evenly spaced face frames
     min_face_ratio: float = 0.6  # share of frames that must show a face
-    second_face_area_ratio: float = 0.3  # a second face at least this fraction of the main one's area counts
-    min_second_face_score: float = 0.3  # ...when detected at least this surely (weak hits on patterns do not)
+    second_face_area_ratio: float = 0.3  # another track typically this fraction of the subject's area...
+    min_second_face_score: float = 0.3  # ...and detected this surely (median) is a second face, not a pattern
     max_multiple_face_ratio: float = 0.2  # share of frames allowed to show a second face (passers-by)
     max_identity_outlier_ratio: float = 0.2  # share of embedded frames that may be someone else (1 in 8)
     track: TrackConfig = field(default_factory=TrackConfig)  # how detections link into the subject's track
@@ -238,20 +238,12 @@ def _face_branch(
     detections = [models.analyzer.detect(image) for image in samples.frames]
     tracks = track_faces([[face.box for face in faces] for faces in detections], config.track)
     found = {index: detections[index][subject] for index, subject in tracks.subject.items()}
-    typical_area = float(np.median([face.box.area for face in found.values()])) if found else 0.0
-    multiple = other = 0
-    for index, faces in enumerate(detections):
-        subject_area = found[index].box.area if index in found else typical_area
-        tracks_here = tracks.track_of[index]
-        others = [
-            face for face, track in zip(faces, tracks_here, strict=True) if track != tracks.subject_track
-        ]
-        other += bool(others)
-        multiple += any(
-            face.box.area >= config.second_face_area_ratio * subject_area
-            and face.box.score >= config.min_second_face_score
-            for face in others
+    multiple = len(
+        second_face_frames(
+            tracks, min_area_ratio=config.second_face_area_ratio, min_score=config.min_second_face_score
         )
+    )
+    other = sum(any(track != tracks.subject_track for track in joined) for joined in tracks.track_of)
     timings["face_detect"] = time.perf_counter() - start
 
     # 4. identity embeddings on evenly spaced face frames (embedding costs ~5x detection)

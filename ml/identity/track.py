@@ -5,7 +5,9 @@ Taking the largest box per frame lets one weak false hit of the same size replac
 and the identity check then sees "another person". Instead, detections are linked into tracks by position
 and size from frame to frame, and the subject is the track with the most evidence: present in many
 frames, large, and confidently detected (detector score). Other tracks are reported, never fatal by
-themselves; a comparably large and confident one is a second face (``liveness`` decides what that means).
+themselves; one that is typically (median over its frames) comparably large and confidently detected is a
+second face (``liveness`` decides what that means), so a print that fires weakly in most frames and surely
+in a few, or a box size that flickers across a threshold, is judged by what it usually is.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from ml.identity.face import FaceBox
 
@@ -31,6 +35,7 @@ class Tracks:
     track_of: list[list[int]]  # per frame, per detection: the id of the track it joined
     subject_track: int | None  # id of the subject's track; None when nothing was detected
     weights: dict[int, float]  # track id -> evidence (sum over its boxes of area x capped score)
+    members: dict[int, list[tuple[int, FaceBox]]]  # track id -> (frame index, box) in frame order
 
 
 def _links(last: FaceBox, box: FaceBox, config: TrackConfig) -> float | None:
@@ -55,6 +60,7 @@ def track_faces(detections: Sequence[Sequence[FaceBox]], config: TrackConfig = T
     last_box: dict[int, FaceBox] = {}
     last_frame: dict[int, int] = {}
     weights: dict[int, float] = {}
+    members: dict[int, list[tuple[int, FaceBox]]] = {}
     track_of: list[list[int]] = []
     for frame, boxes in enumerate(detections):
         joined = [-1] * len(boxes)
@@ -72,6 +78,7 @@ def track_faces(detections: Sequence[Sequence[FaceBox]], config: TrackConfig = T
             taken.add(track)
             joined[index] = track
             last_box[track], last_frame[track] = box, frame
+            members.setdefault(track, []).append((frame, box))
             weights[track] = weights.get(track, 0.0) + box.area * min(
                 max(box.score, 0.0), config.max_score_weight
             )
@@ -82,4 +89,23 @@ def track_faces(detections: Sequence[Sequence[FaceBox]], config: TrackConfig = T
         for frame, joined in enumerate(track_of)
         if subject_track is not None and subject_track in joined
     }
-    return Tracks(subject=subject, track_of=track_of, subject_track=subject_track, weights=weights)
+    return Tracks(
+        subject=subject, track_of=track_of, subject_track=subject_track, weights=weights, members=members
+    )
+
+
+def second_face_frames(tracks: Tracks, *, min_area_ratio: float, min_score: float) -> set[int]:
+    """Frames showing another track that is typically at least ``min_area_ratio`` of the subject's area
+    and detected with a median score of at least ``min_score``: a second face, not a pattern."""
+    if tracks.subject_track is None:
+        return set()
+    subject_area = float(np.median([box.area for _, box in tracks.members[tracks.subject_track]]))
+    frames: set[int] = set()
+    for track, boxes in tracks.members.items():
+        if track == tracks.subject_track:
+            continue
+        area = float(np.median([box.area for _, box in boxes]))
+        score = float(np.median([box.score for _, box in boxes]))
+        if area >= min_area_ratio * subject_area and score >= min_score:
+            frames.update(frame for frame, _ in boxes)
+    return frames

@@ -7,7 +7,7 @@ import numpy as np
 
 from ml.identity.face import FaceBox
 from ml.identity.liveness import _identity_consistency
-from ml.identity.track import TrackConfig, track_faces
+from ml.identity.track import TrackConfig, second_face_frames, track_faces
 
 
 def box(x: float, y: float, side: float, score: float) -> FaceBox:
@@ -101,3 +101,26 @@ def test_with_few_frames_no_stray_frame_is_forgiven() -> None:
     embeddings = np.concatenate([_person(rng, subject, 3), _person(rng, other, 1)])
 
     assert _identity_consistency(embeddings, threshold=0.6, max_outlier_ratio=0.2).spread >= 0.6
+
+
+def test_a_print_that_fires_weakly_in_most_frames_and_surely_in_a_few_is_not_a_second_face() -> None:
+    # given: a face-sized print under the chin, scoring 0.1 in most frames and 0.5 in 8 of 30 (27 %)
+    frames = [[drifting_face(f), box(90, 400, 181, 0.5 if f % 4 == 0 else 0.1)] for f in range(30)]
+
+    tracks = track_faces(frames)
+
+    assert second_face_frames(tracks, min_area_ratio=0.3, min_score=0.3) == set()
+
+
+def test_a_comparably_large_confident_face_is_a_second_face_in_the_frames_it_shows() -> None:
+    frames = [[drifting_face(f)] + ([box(300, 170, 150, 1.2)] if f >= 10 else []) for f in range(30)]
+
+    tracks = track_faces(frames)
+
+    assert second_face_frames(tracks, min_area_ratio=0.3, min_score=0.3) == set(range(10, 30))
+
+
+def test_a_small_poster_is_not_a_second_face() -> None:
+    frames = [[box(20, 20, 85, 1.4), drifting_face(f)] for f in range(30)]  # (85/180)^2 = 0.22 of the area
+
+    assert second_face_frames(track_faces(frames), min_area_ratio=0.3, min_score=0.3) == set()
