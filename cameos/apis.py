@@ -16,11 +16,12 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import username_validator
-from cameos import selectors, services
+from cameos import reasons, selectors, services
 from cameos.models import (
     Cameo,
     CameoAccessRequest,
     CameoPermission,
+    CameoStatus,
     CameoUpload,
     LivenessChallenge,
     RestrictionCategory,
@@ -34,6 +35,32 @@ class CameoOwnerSerializer(serializers.ModelSerializer):
     """What the owner sees of their own cameo."""
 
     mention = serializers.SerializerMethodField()
+    status = serializers.ChoiceField(
+        choices=CameoStatus.choices,
+        read_only=True,
+        help_text=(
+            "`uploaded` → `processing` (liveness and identity checks, progress on the socket as "
+            "`cameo.progress`) → `verified` (usable), `rejected` (record again with a new challenge; "
+            "`status_reason` says why), or `needs_review` (held: `status_reason` says why, e.g. "
+            "`likeness_match` when it looks like another person's cameo). A held cameo is not usable; a "
+            "moderator decides, the cameo becomes `verified` or `rejected` (`review_rejected`), and the "
+            "owner is told with a `cameo.reviewed` socket event. A deleted cameo is gone from the owner's "
+            "list and detail at once, while its data is erased."
+        ),
+    )
+    status_reason = serializers.CharField(
+        source="rejection_reason",
+        read_only=True,
+        help_text="Why the cameo is `rejected` or held in `needs_review`, as a stable code; empty otherwise.",
+    )
+    status_message = serializers.SerializerMethodField(
+        help_text='The state and the next step in a sentence for the owner, e.g. "Held for review: it '
+        "looks like another person's cameo. A moderator will look at it and decide; you will be told the "
+        'outcome."'
+    )
+    rejection_reason = serializers.SerializerMethodField(
+        help_text="Why the cameo is `rejected`; empty in any other state (see `status_reason`)."
+    )
 
     class Meta:
         model = Cameo
@@ -43,6 +70,8 @@ class CameoOwnerSerializer(serializers.ModelSerializer):
             "mention",
             "display_name",
             "status",
+            "status_reason",
+            "status_message",
             "rejection_reason",
             "permission",
             "guidance",
@@ -54,6 +83,12 @@ class CameoOwnerSerializer(serializers.ModelSerializer):
 
     def get_mention(self, cameo: Cameo) -> str:
         return "@" + selectors.cameo_mention(cameo)
+
+    def get_status_message(self, cameo: Cameo) -> str:
+        return reasons.status_message(status=cameo.status, reason=cameo.rejection_reason)
+
+    def get_rejection_reason(self, cameo: Cameo) -> str:
+        return cameo.rejection_reason if cameo.status == CameoStatus.REJECTED else ""
 
 
 class CameoCardSerializer(serializers.ModelSerializer):

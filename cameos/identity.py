@@ -149,6 +149,8 @@ def check_recording(path: Path, *, digits: str, head_turn: bool) -> LivenessOutc
             "multiple_faces_ratio": round(report.multiple_faces_ratio, 3),
             "good_quality_ratio": round(report.good_quality_ratio, 3),
             "identity_spread": _round(report.identity_spread),
+            "identity_outlier_times_s": [round(t, 2) for t in report.identity_outlier_times_s],
+            "other_face_frames": report.other_face_frames,
             "motion_score": round(report.motion_score, 4),
             "head_turn_detected": report.head_turn_detected,
             "av_sync_score": _round(report.av_sync_score),

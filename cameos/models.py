@@ -64,6 +64,10 @@ class LivenessChallenge(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
+    # When an upload made against it was last refused (unreadable, too short, ...): the challenge stays
+    # usable for a corrected recording but no longer holds one of the user's open-challenge slots, so a
+    # user who asks for fresh digits after each refusal is not locked out (`services.challenge_create`).
+    refused_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"challenge {self.pk} for user {self.user_id}"
@@ -76,6 +80,7 @@ class Cameo(models.Model):
     handle = models.CharField(max_length=30, blank=True)
     display_name = models.CharField(max_length=50, blank=True)
     status = models.CharField(max_length=12, choices=CameoStatus.choices, default=CameoStatus.UPLOADED)
+    # Why the cameo is rejected, or held while `needs_review`: a stable code (cameos/reasons.py).
     rejection_reason = models.CharField(max_length=40, blank=True)
     permission = models.CharField(
         max_length=10, choices=CameoPermission.choices, default=CameoPermission.ONLY_ME

@@ -7,7 +7,14 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.selectors import are_mutuals, is_blocked_between
-from cameos.models import AccessRequestStatus, Cameo, CameoAccessRequest, CameoPermission, CameoStatus
+from cameos.models import (
+    AccessRequestStatus,
+    Cameo,
+    CameoAccessRequest,
+    CameoPermission,
+    CameoStatus,
+    ErasureRecord,
+)
 from core.exceptions import ApplicationError
 
 
@@ -92,8 +99,14 @@ def cameo_get_by_mention(*, user: User, mention: str) -> Cameo:
     return cameo
 
 
+def _not_deleted(cameos: QuerySet[Cameo]) -> QuerySet[Cameo]:
+    """Cameos whose deletion has not been asked for. Deleting takes a cameo out of its owner's list and
+    detail at once, the same state they see once the erasure behind it has run."""
+    return cameos.exclude(pk__in=ErasureRecord.objects.values("cameo_id"))
+
+
 def cameo_get_owned(*, owner: User, cameo_id: int) -> Cameo:
-    cameo = Cameo.objects.filter(pk=cameo_id, owner=owner).first()
+    cameo = _not_deleted(Cameo.objects.filter(pk=cameo_id, owner=owner)).first()
     if cameo is None:
         raise _not_found(cameo_id)
     return cameo
@@ -112,7 +125,7 @@ def cameo_get_visible(*, viewer: User, cameo_id: int) -> Cameo:
 
 
 def cameos_of_owner(*, owner: User) -> QuerySet[Cameo]:
-    return Cameo.objects.filter(owner=owner).order_by("-id")
+    return _not_deleted(Cameo.objects.filter(owner=owner)).order_by("-id")
 
 
 def access_requests_for_owner(*, owner: User, status: str | None = None) -> QuerySet[CameoAccessRequest]:

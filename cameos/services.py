@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import are_mutuals, is_blocked_between
 from accounts.services import handle_claim, handle_is_taken
-from cameos import identity, preferences
+from cameos import identity, preferences, reasons
 from cameos.models import (
     AccessRequestStatus,
     Cameo,
@@ -45,7 +45,9 @@ logger = logging.getLogger(__name__)
 
 def challenge_create(*, user: User, head_turn: bool = False) -> LivenessChallenge:
     now = timezone.now()
-    open_challenges = LivenessChallenge.objects.filter(user=user, used_at__isnull=True, expires_at__gt=now)
+    open_challenges = LivenessChallenge.objects.filter(
+        user=user, used_at__isnull=True, refused_at__isnull=True, expires_at__gt=now
+    )
     if open_challenges.count() >= settings.CAMEO_MAX_OPEN_CHALLENGES:
         raise ApplicationError(
             "too_many_challenges",
@@ -100,17 +102,27 @@ def cameo_create(*, owner: User, challenge_id: int, recording: IO[bytes]) -> Cam
     """Accept a recording made against a challenge: probe it, store it, queue its verification.
 
     A refused file leaves nothing behind: not in storage, not in the database, and the challenge stays
-    usable for a corrected upload."""
+    usable for a corrected upload while its open-challenge slot is freed."""
     _challenge_check(user=owner, challenge_id=challenge_id, lock=False)
     _check_can_create_person_cameo(owner)
     spooled = _spool_copy(recording)
     try:
-        summary = identity.probe_recording(spooled)
+        summary = _probe_for_challenge(spooled, challenge_id=challenge_id)
         return _cameo_store(
             owner=owner, challenge_id=challenge_id, spooled=spooled, extension=summary.container
         )
     finally:
         spooled.unlink(missing_ok=True)
+
+
+def _probe_for_challenge(spooled: Path, *, challenge_id: int) -> identity.RecordingSummary:
+    """Probe an upload; a refused file marks its challenge refused, which frees its open-challenge slot."""
+    try:
+        return identity.probe_recording(spooled)
+    except ApplicationError as error:
+        if error.code.startswith("media_"):
+            LivenessChallenge.objects.filter(pk=challenge_id).update(refused_at=timezone.now())
+        raise
 
 
 def _cameo_store(*, owner: User, challenge_id: int, spooled: Path, extension: str) -> Cameo:
@@ -256,7 +268,7 @@ def upload_complete(*, owner: User, upload_id: uuid.UUID) -> Cameo:
         )
     spooled = _spool_path(upload)
     try:
-        summary = identity.probe_recording(spooled)
+        summary = _probe_for_challenge(spooled, challenge_id=upload.challenge_id)
         cameo = _cameo_store(
             owner=owner, challenge_id=upload.challenge_id, spooled=spooled, extension=summary.container
         )
@@ -347,7 +359,7 @@ def character_verify(*, cameo_id: int) -> None:
     _finish(
         cameo_id,
         status=CameoStatus.NEEDS_REVIEW,
-        reason="character_shows_a_person",
+        reason=reasons.LIKENESS_MATCH if lookalikes else reasons.CHARACTER_SHOWS_A_PERSON,
         report={"faces": faces.count},
         lookalikes=lookalikes,
         flag_reason="possible_impersonation" if lookalikes else "character_shows_a_person",
@@ -425,7 +437,7 @@ def cameo_verify(*, cameo_id: int) -> None:
     _finish(
         cameo_id,
         status=status,
-        reason="possible_impersonation" if lookalikes else "",
+        reason=reasons.LIKENESS_MATCH if lookalikes else "",
         report=outcome.report,
         outcome=outcome,
         lookalikes=lookalikes,
@@ -447,7 +459,8 @@ def _finish(
         if cameo is None or cameo.status != CameoStatus.PROCESSING:
             return  # deleted meanwhile, or another delivery finished first
         cameo.status = status
-        cameo.rejection_reason = reason if status == CameoStatus.REJECTED else ""
+        # the owner is told why a cameo is rejected or held (cameos/reasons.py)
+        cameo.rejection_reason = reason if status in (CameoStatus.REJECTED, CameoStatus.NEEDS_REVIEW) else ""
         cameo.verification_report = report or {}
         fields = ["status", "rejection_reason", "verification_report", "updated_at"]
         if outcome is not None:
@@ -497,6 +510,36 @@ def _finish(
                 priority=50,
             )
     transaction.on_commit(lambda: _progress(cameo, "finished", 1.0))
+
+
+def cameo_review_decide(*, cameo_id: int, approve: bool) -> Cameo:
+    """A moderator's decision on a cameo held for review: it becomes verified (and searchable for
+    likeness) or rejected (`review_rejected`); the owner is told on their socket after commit."""
+    with transaction.atomic():
+        cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).first()
+        if cameo is None or cameo.status != CameoStatus.NEEDS_REVIEW:
+            raise ApplicationError(
+                "cameo_not_in_review", f"Cameo {cameo_id} is not held for review.", status=409
+            )
+        if approve:
+            cameo.status, cameo.rejection_reason, cameo.verified_at = CameoStatus.VERIFIED, "", timezone.now()
+        else:
+            cameo.status, cameo.rejection_reason = CameoStatus.REJECTED, reasons.REVIEW_REJECTED
+        cameo.save(update_fields=["status", "rejection_reason", "verified_at", "updated_at"])
+        if approve and FaceEmbedding.objects.filter(cameo=cameo).exists():
+            from cameos import likeness
+
+            transaction.on_commit(lambda: likeness.index_cameo(cameo))
+        event = {
+            "cameo_id": cameo.pk,
+            "status": cameo.status,
+            "status_reason": cameo.rejection_reason,
+            "status_message": reasons.status_message(status=cameo.status, reason=cameo.rejection_reason),
+        }
+        transaction.on_commit(
+            lambda: push_to_user(user_id=cameo.owner_id, event_type="cameo.reviewed", data=event)
+        )
+    return cameo
 
 
 # --- Permissions, access requests, preferences ------------------------------------------------------------

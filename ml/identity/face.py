@@ -4,7 +4,8 @@ dlib's HOG detector and 68-point shape predictor find faces; a ``FaceEmbedder`` 
 an identity vector compared by L2 distance. The default embedder is dlib's ResNet (128-D, CC0 weights,
 same person below 0.6); ``ArcFaceOnnxEmbedder`` runs an insightface-style ArcFace ONNX (512-D) that an
 operator has licensed and placed in a local folder. HOG sometimes fires on non-faces (the astronaut's
-suit), so every detection must carry landmarks that look like a face, and callers keep the dominant box.
+suit), so every detection must carry landmarks that look like a face, and callers follow the subject's
+track across frames (``ml.identity.track``) rather than trusting any one frame's largest box.
 """
 
 from __future__ import annotations

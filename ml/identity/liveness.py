@@ -16,15 +16,23 @@ code                    meaning
 ======================  ==========================================================================
 ok                      every check passed
 no_face                 a face in fewer than ``min_face_ratio`` of the sampled frames
-multiple_faces          a second, comparably large face in more than ``max_multiple_face_ratio``
+multiple_faces          a second, comparably large and confident face in more than ``max_multiple_face_ratio``
 low_quality             most face frames too small, blurred, dark, bright, turned or tilted
 static_image            no head or mouth motion: a photo or a frozen frame
-identity_inconsistent   the face embeddings drift beyond the same-person distance (a swap)
+identity_inconsistent   more than ``max_identity_outlier_ratio`` of the embedded frames are another person
 no_speech               too little voiced audio to embed a voice or hear the digits
 digits_mismatch         the challenge digits were not heard (score below ``min_digit_score``)
 head_turn_missing       a head turn was requested and the yaw never changed enough
 av_out_of_sync          (only with ``require_av_sync``) mouth motion does not follow the speech
 ======================  ==========================================================================
+
+The face checks look at one person: the subject's track (``ml.identity.track``), the detections linked by
+position and size from frame to frame that carry the most evidence (frames x area x detector score). A
+poster behind the subject or a weak false hit on a shirt is another track: reported
+(``other_face_frames``), and a second face only when comparably large and confidently detected. Identity
+is judged robustly: a few embedded frames far from the medoid are reported as outliers
+(``identity_outlier_times_s``) and left out of the embedding; more than ``max_identity_outlier_ratio`` of
+them (another person for a substantial part of the recording) is ``identity_inconsistent``.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ from ml.identity.motion import (
     speech_mouth_overlap,
     yaw_range_deg,
 )
+from ml.identity.track import TrackConfig, second_face_frames, track_faces
 from ml.identity.voice import VoiceActivity, VoiceEmbedder, detect_voice_activity
 from ml.media import (
     SPEECH_SAMPLE_RATE,
@@ -90,8 +99,11 @@ class LivenessConfig:
     detect_max_side: int = 480  # HOG runs on a copy this large: a selfie face stays far above its 80 px
     max_embedded_frames: int = 8  # identity embeddings computed on this many evenly spaced face frames
     min_face_ratio: float = 0.6  # share of frames that must show a face
-    second_face_area_ratio: float = 0.3  # a second face at least this fraction of the main one's area counts
+    second_face_area_ratio: float = 0.3  # another track typically this fraction of the subject's area...
+    min_second_face_score: float = 0.3  # ...and detected this surely (median) is a second face, not a pattern
     max_multiple_face_ratio: float = 0.2  # share of frames allowed to show a second face (passers-by)
+    max_identity_outlier_ratio: float = 0.2  # share of embedded frames that may be someone else (1 in 8)
+    track: TrackConfig = field(default_factory=TrackConfig)  # how detections link into the subject's track
     min_good_quality_ratio: float = 0.5  # share of face frames that must pass ``quality``
     quality: QualityThresholds = field(default_factory=QualityThresholds)
     static_max_motion: float = 0.006  # rigid landmark motion (per IOD per frame) at or below this is still
@@ -113,11 +125,13 @@ class LivenessReport:
     frames_sampled: int
     # face
     face_present_ratio: float  # frames with a face / frames sampled
-    multiple_faces_ratio: float  # frames with a comparably large second face / frames sampled
+    multiple_faces_ratio: float  # frames with a comparably large, confident second face / frames sampled
+    other_face_frames: int  # frames with any detection outside the subject's track (posters, false hits)
     good_quality_ratio: float  # face frames passing the quality thresholds / face frames
-    identity_spread: float | None  # largest distance of a frame's embedding to the medoid frame
+    identity_spread: float | None  # largest distance to the medoid frame, the allowed outliers left out
     identity_max_distance: float | None  # largest distance between any two embedded frames
-    face_embedding: np.ndarray | None  # (D,) mean of the frame embeddings
+    identity_outlier_times_s: tuple[float, ...]  # embedded frames at the same-person distance from the medoid
+    face_embedding: np.ndarray | None  # (D,) mean of the embeddings of the frames that are not outliers
     face_embedder: str  # which model made face_embedding (never compare across models)
     reference_face: np.ndarray | None  # (150, 150, 3) uint8 RGB aligned crop of the best frame
     reference_time_s: float | None  # when the reference crop was taken
@@ -203,9 +217,10 @@ def _audio_branch(
 @dataclass(frozen=True, eq=False)
 class _FaceEvidence:
     samples: FrameSamples
-    found: dict[int, FaceObservation]  # sampled frame index -> its dominant face
-    multiple_face_frames: int  # frames with a comparably large second face
-    embedded_frames: list[int]  # frame indices whose dominant face was embedded
+    found: dict[int, FaceObservation]  # sampled frame index -> the subject's face there
+    multiple_face_frames: int  # frames with a comparably large, confident second face
+    other_face_frames: int  # frames with any detection outside the subject's track
+    embedded_frames: list[int]  # frame indices whose subject face was embedded
     embeddings: np.ndarray  # (K, D) one per embedded frame
     timings_s: dict[str, float]
 
@@ -213,21 +228,22 @@ class _FaceEvidence:
 def _face_branch(
     path: Path, info: MediaInfo, models: IdentityModels, config: LivenessConfig
 ) -> _FaceEvidence:
-    # 3. sample frames and find the dominant face in each
+    # 3. sample frames, detect faces in each, and follow the subject from frame to frame
     start = time.perf_counter()
     samples = sample_frames(
         path, fps=config.sample_fps, max_side=config.analysis_max_side, limits=config.limits, info=info
     )
     timings = {"video_decode": time.perf_counter() - start}
     start = time.perf_counter()
-    found: dict[int, FaceObservation] = {}
-    multiple = 0
-    for index, image in enumerate(samples.frames):
-        faces = models.analyzer.detect(image)
-        if faces:
-            found[index] = faces[0]
-        if len(faces) > 1 and faces[1].box.area >= config.second_face_area_ratio * faces[0].box.area:
-            multiple += 1
+    detections = [models.analyzer.detect(image) for image in samples.frames]
+    tracks = track_faces([[face.box for face in faces] for faces in detections], config.track)
+    found = {index: detections[index][subject] for index, subject in tracks.subject.items()}
+    multiple = len(
+        second_face_frames(
+            tracks, min_area_ratio=config.second_face_area_ratio, min_score=config.min_second_face_score
+        )
+    )
+    other = sum(any(track != tracks.subject_track for track in joined) for joined in tracks.track_of)
     timings["face_detect"] = time.perf_counter() - start
 
     # 4. identity embeddings on evenly spaced face frames (embedding costs ~5x detection)
@@ -241,7 +257,7 @@ def _face_branch(
         else np.zeros((0, 0), dtype=np.float32)
     )  # (K, D)
     timings["face_embed"] = time.perf_counter() - start
-    return _FaceEvidence(samples, found, multiple, chosen, embeddings, timings)
+    return _FaceEvidence(samples, found, multiple, other, chosen, embeddings, timings)
 
 
 def check_liveness(
@@ -280,16 +296,19 @@ def check_liveness(
     faces_seen = [found[i] for i in face_idx]
     good = [not quality_issues(f.quality, config.quality) for f in faces_seen]
     identity_spread = identity_max = None
+    outlier_times: tuple[float, ...] = ()
     face_embedding = reference = reference_time = None
     if len(embeddings):
-        pairwise = face_distance(embeddings[:, None, :], embeddings[None, :, :])  # (K, K)
-        medoid = int(pairwise.sum(axis=1).argmin())
-        identity_spread = float(pairwise[medoid].max())
-        identity_max = float(pairwise.max())
-        face_embedding = embeddings.mean(axis=0)
+        identity = _identity_consistency(
+            embeddings, models.face_embedder.match_threshold, config.max_identity_outlier_ratio
+        )
+        identity_spread, identity_max = identity.spread, identity.max_distance
+        outlier_times = tuple(float(samples.times_s[chosen[k]]) for k in identity.outliers)
+        inliers = [k for k in range(len(chosen)) if k not in identity.outliers]
+        face_embedding = embeddings[inliers].mean(axis=0)
         if np.allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-3):  # unit-norm models (ArcFace)
             face_embedding = face_embedding / max(float(np.linalg.norm(face_embedding)), 1e-12)
-        best = max(chosen, key=lambda i: _reference_score(found[i]))
+        best = max((chosen[k] for k in inliers), key=lambda i: _reference_score(found[i]))
         reference, reference_time = found[best].chip, float(samples.times_s[best])
     tracks = [f.landmarks for f in faces_seen]
     mouth = np.array([f.mouth_openness for f in faces_seen])
@@ -334,9 +353,11 @@ def check_liveness(
         frames_sampled=n_frames,
         face_present_ratio=face_ratio,
         multiple_faces_ratio=multiple / max(n_frames, 1),
+        other_face_frames=face_evidence.other_face_frames,
         good_quality_ratio=float(np.mean(good)) if good else 0.0,
         identity_spread=identity_spread,
         identity_max_distance=identity_max,
+        identity_outlier_times_s=outlier_times,
         face_embedding=face_embedding,
         face_embedder=models.face_embedder.name,
         reference_face=reference,
@@ -357,6 +378,33 @@ def check_liveness(
         digits_heard=digits.heard,
         digit_score=digits.score,
         timings_s=dict(timings),
+    )
+
+
+@dataclass(frozen=True)
+class _IdentityConsistency:
+    spread: float  # distance to the medoid, largest once up to the allowed number of outliers are left out
+    max_distance: float  # largest distance between any two embeddings
+    outliers: tuple[int, ...]  # embeddings at or beyond the same-person distance from the medoid
+
+
+def _identity_consistency(
+    embeddings: np.ndarray, threshold: float, max_outlier_ratio: float
+) -> _IdentityConsistency:
+    """How far (K, D) frame embeddings stray from their medoid, forgiving ``max_outlier_ratio`` of them.
+
+    ``spread >= threshold`` exactly when more frames than allowed are another person: with 8 frames and
+    0.2, one stray frame (a missed track, a motion-blurred face) is reported but not fatal; two or more (a
+    swap for a quarter of the recording or longer) are.
+    """
+    pairwise = face_distance(embeddings[:, None, :], embeddings[None, :, :])  # (K, K)
+    medoid = int(pairwise.sum(axis=1).argmin())
+    distances = pairwise[medoid]  # (K,)
+    allowed = int(max_outlier_ratio * len(distances))
+    return _IdentityConsistency(
+        spread=float(np.sort(distances)[len(distances) - 1 - allowed]),
+        max_distance=float(pairwise.max()),
+        outliers=tuple(int(k) for k in np.flatnonzero(distances >= threshold)),
     )
 
 

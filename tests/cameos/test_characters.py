@@ -52,8 +52,17 @@ def test_a_human_face_goes_to_review(client_for, user, django_capture_on_commit_
     )
 
     cameo = Cameo.objects.get(pk=response.json()["id"])
-    assert (cameo.status, cameo.rejection_reason) == ("needs_review", "")
+    assert (cameo.status, cameo.rejection_reason) == ("needs_review", "character_shows_a_person")
     assert Case.objects.get(target_id=cameo.pk).flags.get().reason == "character_shows_a_person"
+    # the owner is told why it is held and what happens next
+    body = client_for(user).get(f"/api/v1/cameos/{cameo.pk}/").json()
+    assert (body["status"], body["status_reason"], body["rejection_reason"]) == (
+        "needs_review",
+        "character_shows_a_person",
+        "",
+    )
+    assert body["status_message"].startswith("Held for review: the image shows a human face")
+    assert "moderator" in body["status_message"]
 
 
 def test_a_handle_may_not_be_a_username(client_for, user, other_user, django_capture_on_commit_callbacks):

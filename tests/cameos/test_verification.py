@@ -87,7 +87,13 @@ def test_a_second_account_with_the_same_face_is_held_for_review(
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == "verified"
-    assert (second.status, second.rejection_reason) == ("needs_review", "")
+    assert (second.status, second.rejection_reason) == ("needs_review", "likeness_match")
+    body = client_for(impostor).get(f"/api/v1/cameos/{second.pk}/").json()
+    assert (body["status"], body["status_reason"]) == ("needs_review", "likeness_match")
+    assert body["status_message"] == (
+        "Held for review: it looks like another person's cameo. "
+        "A moderator will look at it and decide; you will be told the outcome."
+    )
     case = Case.objects.get(target_id=second.pk)
     flag = case.flags.get()
     assert (flag.source, flag.reason) == ("likeness_match", "possible_impersonation")

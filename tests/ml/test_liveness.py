@@ -25,6 +25,9 @@ POSITIVES = [
     (recordings.GOOD, False),
     (recordings.GOOD_TURN, True),
     (recordings.GOOD_PORTRAIT_PHONE, False),
+    (recordings.POSTER_PORTRAIT, False),
+    (recordings.POSTER_LANDSCAPE, False),
+    (recordings.BADGE_FALSE_HIT, False),
 ]
 NEGATIVES = [
     (recordings.TWO_PEOPLE, "4729", False, LivenessReason.MULTIPLE_FACES),
@@ -40,7 +43,8 @@ NEGATIVES = [
 def _summary(report: LivenessReport) -> str:
     return (
         f"{report.verdict} {[r.value for r in report.reasons]} face={report.face_present_ratio:.2f} "
-        f"multi={report.multiple_faces_ratio:.2f} spread={report.identity_spread} "
+        f"multi={report.multiple_faces_ratio:.2f} others={report.other_face_frames} "
+        f"spread={report.identity_spread} outliers={report.identity_outlier_times_s} "
         f"motion={report.motion_score:.4f} "
         f"mouth={report.mouth_motion:.3f} yaw={report.yaw_range_deg} sync={report.av_sync_score} "
         f"speech={report.speech_s:.2f} heard={report.transcript!r} digits={report.digits_heard}"
@@ -72,6 +76,36 @@ def test_each_negative_gets_its_reason(models: IdentityModels, recording, spec, 
     print(spec.name, _summary(report))
     assert report.verdict == reason, _summary(report)
     assert not report.passed
+
+
+def test_a_weak_false_hit_on_the_shirt_does_not_reject_a_genuine_recording(
+    models: IdentityModels, recording
+) -> None:
+    # given: issue 11's report: in 2 of 28 sampled frames the detector also fires, weakly, on a print on
+    # the shirt whose box is as large as the face's (it used to be taken as "the face" in those frames)
+    report = check_liveness(recording(recordings.BADGE_FALSE_HIT), expected_digits="4729", models=models)
+
+    # then: the subject is followed, the false hit is seen and set aside, the identity is consistent
+    assert report.passed, _summary(report)
+    assert report.other_face_frames >= 1
+    assert report.multiple_faces_ratio == 0.0
+    assert report.identity_spread is not None and report.identity_spread < 0.4
+    assert report.identity_outlier_times_s == ()
+
+
+@pytest.mark.parametrize(
+    "spec", [recordings.POSTER_PORTRAIT, recordings.POSTER_LANDSCAPE], ids=lambda s: s.name
+)
+def test_a_poster_behind_the_subject_is_seen_and_is_not_the_subject(
+    models: IdentityModels, recording, spec
+) -> None:
+    report = check_liveness(recording(spec), expected_digits="4729", models=models)
+    good = check_liveness(recording(recordings.GOOD), expected_digits="4729", models=models)
+
+    assert report.passed, _summary(report)
+    assert report.other_face_frames >= report.frames_sampled // 2  # the poster is detected...
+    assert report.multiple_faces_ratio == 0.0  # ...but it is small: not a second person
+    assert face_distance(report.face_embedding, good.face_embedding) < 0.4  # the astronaut, not the poster
 
 
 def test_still_silent_photo_also_reports_no_speech(models: IdentityModels, recording) -> None:
