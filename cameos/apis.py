@@ -34,6 +34,10 @@ class CameoOwnerSerializer(serializers.ModelSerializer):
     """What the owner sees of their own cameo."""
 
     mention = serializers.SerializerMethodField()
+    restricted_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=RestrictionCategory.choices), read_only=True
+    )
+    forbidden_words = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Cameo

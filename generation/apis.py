@@ -18,6 +18,7 @@ from core.signed_media import signed_media_url
 from core.uploads import check_content_length
 from generation import selectors, services
 from generation.models import Generation, GenerationStatus
+from generation.serializers import PROVENANCE_MANIFEST_SCHEMA, SceneSpecSerializer
 from ml.prompt import MAX_PROMPT_CHARS
 
 
@@ -54,7 +55,9 @@ class GenerationSerializer(serializers.ModelSerializer):
         source="remix_of.requester.username", allow_null=True, read_only=True, default=None
     )
     cameos = serializers.SerializerMethodField()
+    spec = serializers.SerializerMethodField()
     engine = serializers.SerializerMethodField()
+    provenance = serializers.SerializerMethodField()
     video_url = serializers.SerializerMethodField()
     poster_url = serializers.SerializerMethodField()
 
@@ -89,6 +92,14 @@ class GenerationSerializer(serializers.ModelSerializer):
         uses = sorted(generation.cameo_uses.all(), key=lambda use: use.pk)
         return [{"mention": "@" + use.handle, "owner": use.owner.username} for use in uses]
 
+    @extend_schema_field(SceneSpecSerializer)
+    def get_spec(self, generation: Generation) -> dict[str, Any]:
+        return generation.spec
+
+    @extend_schema_field(PROVENANCE_MANIFEST_SCHEMA)
+    def get_provenance(self, generation: Generation) -> dict[str, Any] | None:
+        return generation.provenance or None
+
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_engine(self, generation: Generation) -> dict[str, Any]:
         """How it was made (engine, checkpoint digest, steps, seed); empty until it finished."""
@@ -109,6 +120,17 @@ class GenerationSerializer(serializers.ModelSerializer):
         return self._url(generation, generation.poster.name if generation.poster else "")
 
 
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "pattern": r"\S"})
+class PromptField(StrictCharField):
+    """A prompt with something in it, as the schema says; an empty or blank one still reaches the prompt
+    parser, which refuses it as `empty_prompt` (the code clients switch on) rather than a generic `blank`."""
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if isinstance(data, str) and not data.strip():
+            return data
+        return super().run_validation(data)
+
+
 def _output(generation: Generation, request: Request, code: int = status.HTTP_200_OK) -> Response:
     fresh = Generation.objects.select_related("requester", "remix_of__requester").get(pk=generation.pk)
     return Response(GenerationSerializer(fresh, context={"request": request}).data, status=code)
@@ -120,9 +142,8 @@ class GenerationListCreateApi(ListAPIView):
     serializer_class = GenerationSerializer
 
     class InputSerializer(serializers.Serializer):
-        prompt = StrictCharField(
+        prompt = PromptField(
             max_length=MAX_PROMPT_CHARS,
-            allow_blank=True,
             trim_whitespace=False,
             help_text="What happens, who is in it (@mentions), dialogue, sound and settings.",
         )
