@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.fields import StrictCharField, StrictIntegerField
-from core.signed_media import signed_media_url
+from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from core.uploads import check_content_length
 from generation import selectors, services
 from generation.models import Generation, GenerationStatus
@@ -108,14 +108,19 @@ class GenerationSerializer(serializers.ModelSerializer):
     def _url(self, generation: Generation, name: str) -> str | None:
         if not name or not media_visible_to(generation, self.context["request"].user):
             return None
-        return signed_media_url(name, settings.MEDIA_URL_EXPIRY_SECONDS)
+        return signed_media_url(name, settings.MEDIA_URL_EXPIRY_SECONDS, request=self.context["request"])
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(
+        serializers.URLField(
+            allow_null=True, help_text="The H.264/AAC mp4, when you may play it. " + SIGNED_MEDIA_URL_HELP
+        )
+    )
     def get_video_url(self, generation: Generation) -> str | None:
-        """A signed, expiring link to the mp4, when you may play it."""
         return self._url(generation, generation.video.name if generation.video else "")
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(
+        serializers.URLField(allow_null=True, help_text="The poster frame (JPEG). " + SIGNED_MEDIA_URL_HELP)
+    )
     def get_poster_url(self, generation: Generation) -> str | None:
         return self._url(generation, generation.poster.name if generation.poster else "")
 

@@ -88,7 +88,13 @@ def test_every_other_operation_names_its_credentials():
 
     for path, item in openapi_schema()["paths"].items():
         for method, operation in item.items():
-            if (method, path) in ANONYMOUS_OPERATIONS or method not in {"get", "post", "patch", "put", "delete"}:
+            if (method, path) in ANONYMOUS_OPERATIONS or method not in {
+                "get",
+                "post",
+                "patch",
+                "put",
+                "delete",
+            }:
                 continue
             schemes = {name for requirement in operation["security"] for name in requirement}
             assert schemes & {"bearerAuth", "cookieAuth"}, (method, path, operation["security"])
