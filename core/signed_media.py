@@ -26,10 +26,10 @@ SIGNED_MEDIA_URL_HELP = (
 
 
 def public_url(request: HttpRequest, path: str) -> str:
-    """`path` (absolute-path form) as an absolute URL a phone can open: under PUBLIC_BASE_URL when it is
-    set (behind a proxy that rewrites the host), else on the scheme and host `request` came in on."""
-    if settings.PUBLIC_BASE_URL:
-        return settings.PUBLIC_BASE_URL.rstrip("/") + path
+    """`path` (absolute-path form) as an absolute URL a phone can open: under MEDIA_LINK_BASE_URL when it
+    is set (behind a proxy that rewrites the host), else on the scheme and host `request` came in on."""
+    if settings.MEDIA_LINK_BASE_URL:
+        return settings.MEDIA_LINK_BASE_URL.rstrip("/") + path
     return request.build_absolute_uri(path)
 
 

@@ -62,3 +62,29 @@ def web_server(*, data_dir: Path, timeout_s: float = 120) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=30)
         listener.close()
+
+
+@contextmanager
+def celery_worker(*, data_dir: Path) -> Iterator[None]:
+    """A real Celery worker on the `cpu` and `gpu` queues (emptied first), sharing this test's database,
+    Redis, secret key and media folder (`data_dir`/media, which must be settings.MEDIA_ROOT). Tasks are
+    sent to it, not run inline, while it runs."""
+    from sora_social.celery import app as celery_app
+
+    with celery_app.connection_for_write() as broker:
+        for queue in ("cpu", "gpu"):
+            broker.default_channel.queue_declare(queue=queue, durable=True, auto_delete=False)
+            broker.default_channel.queue_purge(queue)
+    celery_app.conf.task_always_eager = False
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "sora_social", "worker", "--pool", "solo", "-Q", "cpu,gpu",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
+        env={**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+             "SORA_DATA_DIR": str(data_dir), "DJANGO_SECRET_KEY": settings.SECRET_KEY},
+        cwd=settings.BASE_DIR,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

@@ -91,8 +91,8 @@ def test_the_link_is_absolute(media_url):
     assert media_url.startswith("http://testserver/media-signed/")
 
 
-def test_the_link_uses_the_public_base_url_when_set(settings):
-    settings.PUBLIC_BASE_URL = "https://api.example.com/"
+def test_the_link_uses_the_configured_base_url_when_set(settings):
+    settings.MEDIA_LINK_BASE_URL = "https://api.example.com/"
     name = default_storage.save("generations/1/1/video.mp4", ContentFile(BODY))
 
     url = signed_media_url(name, 300, request=RequestFactory().get("/", HTTP_HOST="10.0.0.7:8000"))
