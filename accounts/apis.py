@@ -65,7 +65,10 @@ class SignupApi(AuthThrottleMixin, APIView):
     class InputSerializer(serializers.Serializer):
         username = StrictCharField(max_length=30, validators=[username_validator])
         email = serializers.EmailField()
-        password = StrictCharField(write_only=True, max_length=128, style={"input_type": "password"})
+        # min_length mirrors MinimumLengthValidator (AUTH_PASSWORD_VALIDATORS), so the schema says it.
+        password = StrictCharField(
+            write_only=True, min_length=8, max_length=128, style={"input_type": "password"}
+        )
         birth_date = serializers.DateField()
         display_name = StrictCharField(max_length=50, required=False, allow_blank=True)
 
@@ -142,7 +145,7 @@ class LogoutApi(APIView):
 class PasswordChangeApi(AuthThrottleMixin, APIView):
     class InputSerializer(serializers.Serializer):
         old_password = StrictCharField(max_length=128)
-        new_password = StrictCharField(max_length=128)
+        new_password = StrictCharField(min_length=8, max_length=128)
 
     @extend_schema(
         request=InputSerializer, responses={200: TokenPairSerializer}, operation_id="auth_password_change"

@@ -28,6 +28,7 @@ from cameos.models import (
 )
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from core.uploads import check_content_length
 
 
@@ -61,6 +62,10 @@ class CameoOwnerSerializer(serializers.ModelSerializer):
     rejection_reason = serializers.SerializerMethodField(
         help_text="Why the cameo is `rejected`; empty in any other state (see `status_reason`)."
     )
+    restricted_categories = serializers.ListField(
+        child=serializers.ChoiceField(choices=RestrictionCategory.choices), read_only=True
+    )
+    forbidden_words = serializers.ListField(child=serializers.CharField(), read_only=True)
 
     class Meta:
         model = Cameo
@@ -338,21 +343,27 @@ class CameoMediaApi(APIView):
     """Signed, expiring URLs to your own recording and reference image."""
 
     class OutputSerializer(serializers.Serializer):
-        recording_url = serializers.CharField(allow_null=True)
-        reference_image_url = serializers.CharField(allow_null=True)
-        expires_in_seconds = serializers.IntegerField()
+        recording_url = serializers.URLField(
+            allow_null=True, help_text="Your recording as uploaded. " + SIGNED_MEDIA_URL_HELP
+        )
+        reference_image_url = serializers.URLField(
+            allow_null=True,
+            help_text="The face crop verification kept (once verified). " + SIGNED_MEDIA_URL_HELP,
+        )
+        expires_in_seconds = serializers.IntegerField(help_text="How long both links stay valid.")
 
     @extend_schema(responses={200: OutputSerializer}, operation_id="cameos_media")
     def get(self, request: Request, cameo_id: int) -> Response:
-        from core.signed_media import signed_media_url
-
         cameo = selectors.cameo_get_owned(owner=request.user, cameo_id=cameo_id)
         expiry = settings.MEDIA_URL_EXPIRY_SECONDS
+        recording, reference = cameo.recording, cameo.reference_image
         return Response(
             {
-                "recording_url": signed_media_url(cameo.recording.name, expiry) if cameo.recording else None,
-                "reference_image_url": signed_media_url(cameo.reference_image.name, expiry)
-                if cameo.reference_image
+                "recording_url": signed_media_url(recording.name, expiry, request=request)
+                if recording
+                else None,
+                "reference_image_url": signed_media_url(reference.name, expiry, request=request)
+                if reference
                 else None,
                 "expires_in_seconds": expiry,
             }

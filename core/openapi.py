@@ -49,7 +49,16 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
 
 class AutoSchema(_SpectacularAutoSchema):
     """Names the nested `InputSerializer`/`OutputSerializer` of each API class after that class
-    (`SignupApi.OutputSerializer` → `SignupOutput`), so components never collide."""
+    (`SignupApi.OutputSerializer` → `SignupOutput`), so components never collide; declares anonymous
+    operations as such."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and not self.view.get_authenticators():
+            # A view that reads no credentials (sign-up, login, refresh, CSRF, e-mail verification) is
+            # anonymous: `security: []`. Spectacular's `[{}]` reads to client generators as "authenticated".
+            operation["security"] = []
+        return operation
 
     def _get_serializer_name(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> str:
         name = super()._get_serializer_name(serializer, direction, bypass_extensions)

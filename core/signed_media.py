@@ -1,26 +1,47 @@
 """Private media reaches clients only through signed, expiring URLs.
 
 With S3 the store signs the URL itself. With local files, a URL carries a signed token naming the file,
-checked by `serve_signed_media` (which is the only route to those files: MEDIA_ROOT is never served)."""
+checked by `serve_signed_media` (which is the only route to those files: MEDIA_ROOT is never served). Links
+are absolute (phones' players open them as they are) and serve byte ranges (core/byte_ranges.py)."""
 
+import mimetypes
+
+from django.conf import settings
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 
+from core.byte_ranges import ranged_file_response
 from core.exceptions import error_body
 
 _SALT = "core.signed-media"
 
+# What the schema says of every signed media link.
+SIGNED_MEDIA_URL_HELP = (
+    f"An absolute, signed link: open it as it is (GET, no credentials); it serves byte ranges (`Range` → 206) "
+    f"for seeking. It expires {settings.MEDIA_URL_EXPIRY_SECONDS} s after this response (then 403 "
+    "`media_link_invalid`): fetch this object again for a fresh one. Null when you may not see it."
+)
 
-def signed_media_url(name: str, expires_in_seconds: int) -> str:
+
+def public_url(request: HttpRequest, path: str) -> str:
+    """`path` (absolute-path form) as an absolute URL a phone can open: under MEDIA_LINK_BASE_URL when it
+    is set (behind a proxy that rewrites the host), else on the scheme and host `request` came in on."""
+    if settings.MEDIA_LINK_BASE_URL:
+        return settings.MEDIA_LINK_BASE_URL.rstrip("/") + path
+    return request.build_absolute_uri(path)
+
+
+def signed_media_url(name: str, expires_in_seconds: int, *, request: HttpRequest) -> str:
+    """An absolute, signed URL that serves the storage file `name` (with byte ranges) for a while."""
     if hasattr(default_storage, "bucket_name"):  # S3-compatible: a pre-signed GET
         return default_storage.url(name, expire=expires_in_seconds)
     token = signing.dumps({"name": name, "ttl": expires_in_seconds}, salt=_SALT, compress=True)
-    return reverse("signed-media", kwargs={"token": token})
+    return public_url(request, reverse("signed-media", kwargs={"token": token}))
 
 
-def serve_signed_media(request: HttpRequest, token: str) -> FileResponse | JsonResponse:
+def serve_signed_media(request: HttpRequest, token: str) -> StreamingHttpResponse | JsonResponse:
     try:
         payload = signing.loads(token, salt=_SALT)
         payload = signing.loads(token, salt=_SALT, max_age=int(payload["ttl"]))
@@ -31,6 +52,16 @@ def serve_signed_media(request: HttpRequest, token: str) -> FileResponse | JsonR
     name = payload["name"]
     if not default_storage.exists(name):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
-    response = FileResponse(default_storage.open(name, "rb"))
+    size = default_storage.size(name)
+    # Stored media is never rewritten in place (a new render is a new name), so name, size and time
+    # identify this version for If-Range.
+    etag = f'"{size:x}-{int(default_storage.get_modified_time(name).timestamp() * 1e6):x}"'
+    response = ranged_file_response(
+        request,
+        default_storage.open(name, "rb"),
+        size=size,
+        content_type=mimetypes.guess_type(name)[0] or "application/octet-stream",
+        etag=etag,
+    )
     response["Cache-Control"] = "private, no-store"
     return response

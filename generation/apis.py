@@ -14,10 +14,11 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.fields import StrictCharField, StrictIntegerField
-from core.signed_media import signed_media_url
+from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from core.uploads import check_content_length
 from generation import selectors, services
 from generation.models import Generation, GenerationStatus
+from generation.serializers import PROVENANCE_MANIFEST_SCHEMA, SceneSpecSerializer
 from ml.prompt import MAX_PROMPT_CHARS
 
 
@@ -54,7 +55,9 @@ class GenerationSerializer(serializers.ModelSerializer):
         source="remix_of.requester.username", allow_null=True, read_only=True, default=None
     )
     cameos = serializers.SerializerMethodField()
+    spec = serializers.SerializerMethodField()
     engine = serializers.SerializerMethodField()
+    provenance = serializers.SerializerMethodField()
     video_url = serializers.SerializerMethodField()
     poster_url = serializers.SerializerMethodField()
 
@@ -83,11 +86,21 @@ class GenerationSerializer(serializers.ModelSerializer):
             "removed_at",
             "removed_reason",
         ]
+        # Output only: every field is always there, so the schema marks each one required.
+        read_only_fields = fields
 
     @extend_schema_field(GenerationCameoSerializer(many=True))
     def get_cameos(self, generation: Generation) -> list[dict[str, Any]]:
         uses = sorted(generation.cameo_uses.all(), key=lambda use: use.pk)
         return [{"mention": "@" + use.handle, "owner": use.owner.username} for use in uses]
+
+    @extend_schema_field(SceneSpecSerializer)
+    def get_spec(self, generation: Generation) -> dict[str, Any]:
+        return generation.spec
+
+    @extend_schema_field(PROVENANCE_MANIFEST_SCHEMA)
+    def get_provenance(self, generation: Generation) -> dict[str, Any] | None:
+        return generation.provenance or None
 
     @extend_schema_field(OpenApiTypes.OBJECT)
     def get_engine(self, generation: Generation) -> dict[str, Any]:
@@ -97,16 +110,32 @@ class GenerationSerializer(serializers.ModelSerializer):
     def _url(self, generation: Generation, name: str) -> str | None:
         if not name or not media_visible_to(generation, self.context["request"].user):
             return None
-        return signed_media_url(name, settings.MEDIA_URL_EXPIRY_SECONDS)
+        return signed_media_url(name, settings.MEDIA_URL_EXPIRY_SECONDS, request=self.context["request"])
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(
+        serializers.URLField(
+            allow_null=True, help_text="The H.264/AAC mp4, when you may play it. " + SIGNED_MEDIA_URL_HELP
+        )
+    )
     def get_video_url(self, generation: Generation) -> str | None:
-        """A signed, expiring link to the mp4, when you may play it."""
         return self._url(generation, generation.video.name if generation.video else "")
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(
+        serializers.URLField(allow_null=True, help_text="The poster frame (JPEG). " + SIGNED_MEDIA_URL_HELP)
+    )
     def get_poster_url(self, generation: Generation) -> str | None:
         return self._url(generation, generation.poster.name if generation.poster else "")
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": MAX_PROMPT_CHARS, "pattern": r"\S"})
+class PromptField(StrictCharField):
+    """A prompt with something in it, as the schema says; an empty or blank one still reaches the prompt
+    parser, which refuses it as `empty_prompt` (the code clients switch on) rather than a generic `blank`."""
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if isinstance(data, str) and not data.strip():
+            return data
+        return super().run_validation(data)
 
 
 def _output(generation: Generation, request: Request, code: int = status.HTTP_200_OK) -> Response:
@@ -120,9 +149,8 @@ class GenerationListCreateApi(ListAPIView):
     serializer_class = GenerationSerializer
 
     class InputSerializer(serializers.Serializer):
-        prompt = StrictCharField(
+        prompt = PromptField(
             max_length=MAX_PROMPT_CHARS,
-            allow_blank=True,
             trim_whitespace=False,
             help_text="What happens, who is in it (@mentions), dialogue, sound and settings.",
         )

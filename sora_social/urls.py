@@ -15,12 +15,13 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    # Unknown API paths answer in the API's error shape, in development too.
-    re_path(r"^.*$", api_not_found),
 ]
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    # Every unknown path under /api/ answers in the API's error shape, in development too (where Django
+    # would list the URL patterns in HTML). No `$` and no `.*`: a path with a newline in it (`%0A`) matches.
+    re_path(r"^api/", api_not_found),
     path("media-signed/<str:token>", serve_signed_media, name="signed-media"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -3,6 +3,7 @@ from datetime import date
 import factory
 
 from accounts.models import User
+from ml.prompt import parse_prompt
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -45,7 +46,8 @@ class GenerationFactory(factory.django.DjangoModelFactory):
 
     requester = factory.SubFactory(UserFactory)
     prompt = "@maya plays chess on the moon"
-    spec = factory.LazyFunction(dict)
+    # The scene its prompt parses to, as the service stores it (the API's schema types it exactly).
+    spec = factory.LazyAttribute(lambda generation: parse_prompt(generation.prompt).to_dict())
     status = "succeeded"
 
     @factory.post_generation

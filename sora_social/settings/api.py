@@ -44,7 +44,11 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.openapi.add_error_responses",
     ],
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        # `kind` names both a cameo's kind and an audio cue's kind.
+        "KindEnum": "cameos.models.CameoKind",
+        "SceneCueKindEnum": "ml.scene.CueKind",
+    },
 }
 
 SIMPLE_JWT = {

@@ -7,6 +7,10 @@ MEDIA_URL = "/media/"
 S3_BUCKET = env.str("S3_BUCKET", default="")
 # Private media (cameo recordings) is reached only through signed URLs that expire after this long.
 MEDIA_URL_EXPIRY_SECONDS = env.int("MEDIA_URL_EXPIRY_SECONDS", default=300)
+# Where clients reach this service (scheme, host, any path prefix, e.g. https://api.example.com): local
+# media links are made absolute on it. Unset: on the scheme and host each request came in on. Not
+# PUBLIC_BASE_URL, which is the web client's origin (e-mail links), possibly another host.
+MEDIA_LINK_BASE_URL = env.str("MEDIA_LINK_BASE_URL", default="")
 
 # The S3 storage as production configures it (the tests of the S3 path use this same dict).
 S3_STORAGE = {

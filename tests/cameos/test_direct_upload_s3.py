@@ -146,3 +146,25 @@ def test_with_a_public_endpoint_clients_get_urls_signed_for_that_name(
         and "X-Amz-Signature" in media["recording_url"]
     )
     assert requests.get(media["recording_url"], timeout=30).content == data
+
+
+def test_signed_s3_links_serve_byte_ranges_as_phones_seek(
+    client_for, user, recording, s3_storage, monkeypatch
+):
+    """The store answers ranges of a pre-signed GET itself (206 + Content-Range), like our local links."""
+    monkeypatch.setattr("cameos.tasks.verify_cameo_task.apply_async", lambda args, kwargs: None)
+    data = recording(recordings.GOOD).read_bytes()
+    client = client_for(user)
+    upload = start_direct(client, user, len(data))
+    assert post_to_bucket(upload, data).status_code in (200, 201, 204)
+    completed = client.post(f"/api/v1/cameos/uploads/{upload['id']}/complete/")
+    media = client.get(f"/api/v1/cameos/{completed.json()['id']}/media/").json()
+
+    first = requests.get(media["recording_url"], headers={"Range": "bytes=0-99"}, timeout=30)
+    last = requests.get(media["recording_url"], headers={"Range": "bytes=-10"}, timeout=30)
+    past = requests.get(media["recording_url"], headers={"Range": f"bytes={len(data)}-"}, timeout=30)
+
+    assert (first.status_code, first.headers["Content-Range"]) == (206, f"bytes 0-99/{len(data)}")
+    assert first.content == data[:100]
+    assert (last.status_code, last.content) == (206, data[-10:])
+    assert past.status_code == 416

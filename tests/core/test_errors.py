@@ -79,3 +79,24 @@ def test_session_login_without_csrf_is_403(make_user):
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
     assert "CSRF" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/generations/1%0A/",  # a segment ending in a newline: Django listed the URL patterns
+        "/api/v1/cameos/%0A/appearances/",
+        "/api/v1/nothing-here%0A",
+        "/api/v1/%0A",
+        "/api/v2/generations/",
+        "/api/",
+    ],
+)
+def test_unknown_api_paths_answer_the_json_error_in_debug_too(client, settings, path):
+    settings.DEBUG = True
+
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"code": "not_found", "message": "Not found.", "extra": {}}

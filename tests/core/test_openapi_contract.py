@@ -61,3 +61,40 @@ def test_hook_accepts_a_conforming_response():
         "following_count": 0,
     }
     assert_response_matches_schema(_response("/api/v1/users/maya/", body))
+
+
+ANONYMOUS_OPERATIONS = [
+    ("post", "/api/v1/auth/signup/"),
+    ("post", "/api/v1/auth/token/"),
+    ("post", "/api/v1/auth/token/refresh/"),
+    ("post", "/api/v1/auth/logout/"),
+    ("get", "/api/v1/auth/csrf/"),
+    ("post", "/api/v1/auth/session/login/"),
+    ("post", "/api/v1/auth/email/verify/"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ANONYMOUS_OPERATIONS)
+def test_anonymous_operations_declare_no_security_requirement(method, path):
+    """`security: []`: a generated client calls them without credentials (`[{}]` made generators demand an
+    authenticated client for signing up)."""
+    from tests.openapi_validation import openapi_schema
+
+    assert openapi_schema()["paths"][path][method]["security"] == []
+
+
+def test_every_other_operation_names_its_credentials():
+    from tests.openapi_validation import openapi_schema
+
+    for path, item in openapi_schema()["paths"].items():
+        for method, operation in item.items():
+            if (method, path) in ANONYMOUS_OPERATIONS or method not in {
+                "get",
+                "post",
+                "patch",
+                "put",
+                "delete",
+            }:
+                continue
+            schemes = {name for requirement in operation["security"] for name in requirement}
+            assert schemes & {"bearerAuth", "cookieAuth"}, (method, path, operation["security"])

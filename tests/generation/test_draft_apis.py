@@ -58,8 +58,8 @@ def url(generation, action=""):
 def test_the_requester_sees_their_draft_with_signed_media(client_for, leo, draft):
     body = client_for(leo).get(url(draft)).json()
     assert body["status"] == "succeeded"
-    assert body["video_url"].startswith("/media-signed/")
-    assert body["poster_url"].startswith("/media-signed/")
+    assert body["video_url"].startswith("http://testserver/media-signed/")
+    assert body["poster_url"].startswith("http://testserver/media-signed/")
     assert body["published_at"] is None
 
 
