@@ -77,6 +77,7 @@ class Clients:
     token: str
     statuses: dict[int, int] = field(default_factory=dict)
     refused: int = 0
+    extra_submitted: int = 0  # jobs a fault submitted itself
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def call(self, method: str, path: str, body: dict | None = None, key: str = "") -> tuple[int, dict]:
@@ -228,7 +229,7 @@ def run_fault(
     data_dir: Path,
     token: str,
     jobs: int,
-    inject: Callable[[Stack, list[int]], str],
+    inject: Callable[[Stack, list[int], Clients], str],
     *,
     gpu_pool: str = "solo",
     wait_s: float = 420,
@@ -262,7 +263,7 @@ def run_fault(
                 ids.append(generation_id)
         if ids:
             wait_for(lambda: running_with_progress(ids) or all_final(ids), 300, "a render under way", 0.2)
-        note = inject(stack, ids)
+        note = inject(stack, ids, clients)
         fault_over = time.monotonic()
         try:
             wait_for(lambda: all_final(ids), wait_s, "every job final", 0.5)
@@ -275,7 +276,8 @@ def run_fault(
         stack.stop()
         connections.close_all()
     rows = job_rows(ids)
-    lost = jobs - len(ids)
+    submitted = jobs + clients.extra_submitted
+    lost = submitted - len(ids)
     stored_twice = 0
     for job in rows:
         folder = f"generations/{job.requester_id}/{job.pk}"
@@ -288,7 +290,7 @@ def run_fault(
             stored_twice += 1
     return Outcome(
         fault=name,
-        submitted=jobs,
+        submitted=submitted,
         final=sum(1 for job in rows if job.status not in ("queued", "running")),
         lost=lost,
         rendered_again=sum(1 for job in rows if job.attempts > 1),
@@ -303,11 +305,11 @@ def run_fault(
 # --- The faults -------------------------------------------------------------------------------------------
 
 
-def no_fault(stack: Stack, ids: list[int]) -> str:
+def no_fault(stack: Stack, ids: list[int], clients: Clients) -> str:
     return "none"
 
 
-def kill_render_worker(stack: Stack, ids: list[int]) -> str:
+def kill_render_worker(stack: Stack, ids: list[int], clients: Clients) -> str:
     """kill -9 the whole solo worker mid-render; a supervisor starts a new one 2 s later."""
     from tests.faults import kill_group
 
@@ -317,7 +319,7 @@ def kill_render_worker(stack: Stack, ids: list[int]) -> str:
     return "worker restarted after 2 s"
 
 
-def kill_render_child(stack: Stack, ids: list[int]) -> str:
+def kill_render_child(stack: Stack, ids: list[int], clients: Clients) -> str:
     """kill -9 the prefork pool child mid-render; its parent starts a new child."""
     from tests.faults import children
 
@@ -327,15 +329,21 @@ def kill_render_child(stack: Stack, ids: list[int]) -> str:
     return f"killed {len(killed)} child"
 
 
-def kill_redis(stack: Stack, ids: list[int]) -> str:
-    """kill -9 Redis mid-load, back after 5 s on the same socket with its append-only file."""
+def kill_redis(stack: Stack, ids: list[int], clients: Clients) -> str:
+    """kill -9 Redis mid-load, back after 5 s on the same socket with its append-only file; one more job is
+    submitted while it is down (the outbox)."""
     stack.redis.kill()
-    time.sleep(5)
+    down = time.monotonic()
+    generation_id = clients.submit(100)
+    if generation_id is not None:
+        ids.append(generation_id)
+    clients.extra_submitted += 1
+    time.sleep(max(0.0, 5 - (time.monotonic() - down)))
     stack.redis.start()
-    return "Redis back after 5 s"
+    return f"Redis back after {time.monotonic() - down:.1f} s; 1 job submitted while it was down"
 
 
-def terminate_db_connections(stack: Stack, ids: list[int]) -> str:
+def terminate_db_connections(stack: Stack, ids: list[int], clients: Clients) -> str:
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -347,7 +355,7 @@ def terminate_db_connections(stack: Stack, ids: list[int]) -> str:
     return f"{terminated} connections terminated"
 
 
-def beat_down(stack: Stack, ids: list[int]) -> str:
+def beat_down(stack: Stack, ids: list[int], clients: Clients) -> str:
     """Beat stopped for 20 s while the render worker is killed: nothing can re-queue the job until beat is
     back (the sweep runs on beat); then it recovers like the worker kill."""
     from tests.faults import kill_group
@@ -408,7 +416,7 @@ def kill_cpu_worker_mid_verification(stack: Stack, data_dir: Path) -> Outcome:
     )
 
 
-FAULTS: dict[str, tuple[str, Callable[[Stack, list[int]], str], str]] = {
+FAULTS: dict[str, tuple[str, Callable[[Stack, list[int], Clients], str], str]] = {
     "none": ("none", no_fault, "solo"),
     "render_kill_solo": ("render worker `kill -9` mid-render (solo pool), restarted after 2 s", kill_render_worker, "solo"),
     "render_kill_prefork": ("render pool child `kill -9` mid-render (prefork)", kill_render_child, "prefork"),
@@ -499,8 +507,8 @@ def main() -> None:
     lines = [
         SECTION,
         "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `bench/faults.py --jobs {args.jobs}`"
-        f"{' --only ' + ' '.join(args.only) if args.only else ''}, {platform.machine()}, {os.cpu_count()} cores "
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `bench/faults.py --jobs {args.jobs}"
+        f"{' --only ' + ' '.join(args.only) if args.only else ''}`, {platform.machine()}, {os.cpu_count()} cores "
         f"(shared with other work), Python {platform.python_version()}: PostgreSQL at 127.0.0.1, a Redis of its "
         "own (append-only file), one uvicorn, a `cpu` worker, a `gpu` worker (reference engine) and beat, fresh "
         "processes per fault. Scaled: lease 10 s, heartbeat 1 s, sweep every 2 s, visibility timeout 30 s.",
