@@ -203,6 +203,7 @@ class Outcome:
     fivexx: int
     refused: int
     recover_s: float | None
+    resume_s: float | None = None
     note: str = ""
 
 
@@ -216,6 +217,24 @@ def running_with_progress(ids: list[int]) -> bool:
     from generation.models import Generation
 
     return Generation.objects.filter(pk__in=ids, status="running", progress__gte=0.1).exists()
+
+
+def running_job(ids: list[int]) -> tuple[int, str] | None:
+    """The job under way when the fault hits, and its lease holder."""
+    from generation.models import Generation
+
+    row = Generation.objects.filter(pk__in=ids, status="running").values_list("pk", "worker_id").first()
+    return (row[0], row[1]) if row else None
+
+
+def resumed(generation_id: int, worker_id: str) -> bool:
+    """The job is making progress under a holder that is not the one the fault hit, or has ended."""
+    from generation.models import Generation
+
+    row = Generation.objects.filter(pk=generation_id).values_list("status", "worker_id", "progress").first()
+    return (
+        row is None or row[0] not in ("queued", "running") or (row[1] not in ("", worker_id) and row[2] > 0)
+    )
 
 
 def all_final(ids: list[int]) -> bool:
@@ -254,7 +273,7 @@ def run_fault(
 
     reading = threading.Thread(target=reader, daemon=True)
     reading.start()
-    recover_s = None
+    recover_s = resume_s = None
     note = ""
     try:
         for index in range(jobs):
@@ -263,9 +282,13 @@ def run_fault(
                 ids.append(generation_id)
         if ids:
             wait_for(lambda: running_with_progress(ids) or all_final(ids), 300, "a render under way", 0.2)
+        victim = running_job(ids)
         note = inject(stack, ids, clients)
         fault_over = time.monotonic()
         try:
+            if victim is not None:
+                wait_for(lambda: resumed(*victim), wait_s, "the job under way to run again or end", 0.2)
+                resume_s = time.monotonic() - fault_over
             wait_for(lambda: all_final(ids), wait_s, "every job final", 0.5)
             recover_s = time.monotonic() - fault_over
         except AssertionError:
@@ -298,6 +321,7 @@ def run_fault(
         fivexx=clients.fivexx(),
         refused=clients.refused,
         recover_s=recover_s,
+        resume_s=resume_s,
         note=note + f"; final states {sorted({(j.status, j.failure_reason) for j in rows})}",
     )
 
@@ -516,17 +540,20 @@ def main() -> None:
         f"Per fault: `{args.jobs}` jobs (`{PROMPT!r}`) submitted through the API (a failed request retried with "
         "its Idempotency-Key), read every 0.5 s with the feed. *Lost*: not final after 7 minutes, or succeeded "
         "without its video. *Rendered again*: attempts > 1 (the killed attempt; never two at once, the lease). "
-        "*Recover*: seconds from the end of the fault until every job was final.",
+        "*Resumed*: seconds from the end of the fault until the job it hit was rendering again under a new "
+        "holder (or had ended). *All final*: seconds from the end of the fault until every job was final (the "
+        "render worker does one job at a time, so this includes rendering the jobs still queued).",
         "",
         "| fault | submitted | final | lost | rendered again | stored twice | 5xx (not 503) | refused connections "
-        "| recover (s) | notes |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| resumed (s) | all final (s) | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         recover = f"{o.recover_s:.1f}" if o.recover_s is not None else "did not"
+        resume = f"{o.resume_s:.1f}" if o.resume_s is not None else "n/a"
         lines.append(
             f"| {o.fault} | {o.submitted} | {o.final} | {o.lost} | {o.rendered_again} | {o.stored_twice} | "
-            f"{o.fivexx} | {o.refused} | {recover} | {o.note} |"
+            f"{o.fivexx} | {o.refused} | {resume} | {recover} | {o.note} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)
