@@ -77,6 +77,7 @@ class Clients:
     token: str
     statuses: dict[int, int] = field(default_factory=dict)
     refused: int = 0
+    extra_submitted: int = 0  # jobs a fault submitted itself
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def call(self, method: str, path: str, body: dict | None = None, key: str = "") -> tuple[int, dict]:
@@ -202,6 +203,7 @@ class Outcome:
     fivexx: int
     refused: int
     recover_s: float | None
+    resume_s: float | None = None
     note: str = ""
 
 
@@ -217,6 +219,24 @@ def running_with_progress(ids: list[int]) -> bool:
     return Generation.objects.filter(pk__in=ids, status="running", progress__gte=0.1).exists()
 
 
+def running_job(ids: list[int]) -> tuple[int, str] | None:
+    """The job under way when the fault hits, and its lease holder."""
+    from generation.models import Generation
+
+    row = Generation.objects.filter(pk__in=ids, status="running").values_list("pk", "worker_id").first()
+    return (row[0], row[1]) if row else None
+
+
+def resumed(generation_id: int, worker_id: str) -> bool:
+    """The job is making progress under a holder that is not the one the fault hit, or has ended."""
+    from generation.models import Generation
+
+    row = Generation.objects.filter(pk=generation_id).values_list("status", "worker_id", "progress").first()
+    return (
+        row is None or row[0] not in ("queued", "running") or (row[1] not in ("", worker_id) and row[2] > 0)
+    )
+
+
 def all_final(ids: list[int]) -> bool:
     from generation.models import Generation
 
@@ -228,7 +248,7 @@ def run_fault(
     data_dir: Path,
     token: str,
     jobs: int,
-    inject: Callable[[Stack, list[int]], str],
+    inject: Callable[[Stack, list[int], Clients], str],
     *,
     gpu_pool: str = "solo",
     wait_s: float = 420,
@@ -253,7 +273,7 @@ def run_fault(
 
     reading = threading.Thread(target=reader, daemon=True)
     reading.start()
-    recover_s = None
+    recover_s = resume_s = None
     note = ""
     try:
         for index in range(jobs):
@@ -262,9 +282,13 @@ def run_fault(
                 ids.append(generation_id)
         if ids:
             wait_for(lambda: running_with_progress(ids) or all_final(ids), 300, "a render under way", 0.2)
-        note = inject(stack, ids)
+        victim = running_job(ids)
+        note = inject(stack, ids, clients)
         fault_over = time.monotonic()
         try:
+            if victim is not None:
+                wait_for(lambda: resumed(*victim), wait_s, "the job under way to run again or end", 0.2)
+                resume_s = time.monotonic() - fault_over
             wait_for(lambda: all_final(ids), wait_s, "every job final", 0.5)
             recover_s = time.monotonic() - fault_over
         except AssertionError:
@@ -275,7 +299,8 @@ def run_fault(
         stack.stop()
         connections.close_all()
     rows = job_rows(ids)
-    lost = jobs - len(ids)
+    submitted = jobs + clients.extra_submitted
+    lost = submitted - len(ids)
     stored_twice = 0
     for job in rows:
         folder = f"generations/{job.requester_id}/{job.pk}"
@@ -288,7 +313,7 @@ def run_fault(
             stored_twice += 1
     return Outcome(
         fault=name,
-        submitted=jobs,
+        submitted=submitted,
         final=sum(1 for job in rows if job.status not in ("queued", "running")),
         lost=lost,
         rendered_again=sum(1 for job in rows if job.attempts > 1),
@@ -296,6 +321,7 @@ def run_fault(
         fivexx=clients.fivexx(),
         refused=clients.refused,
         recover_s=recover_s,
+        resume_s=resume_s,
         note=note + f"; final states {sorted({(j.status, j.failure_reason) for j in rows})}",
     )
 
@@ -303,11 +329,11 @@ def run_fault(
 # --- The faults -------------------------------------------------------------------------------------------
 
 
-def no_fault(stack: Stack, ids: list[int]) -> str:
+def no_fault(stack: Stack, ids: list[int], clients: Clients) -> str:
     return "none"
 
 
-def kill_render_worker(stack: Stack, ids: list[int]) -> str:
+def kill_render_worker(stack: Stack, ids: list[int], clients: Clients) -> str:
     """kill -9 the whole solo worker mid-render; a supervisor starts a new one 2 s later."""
     from tests.faults import kill_group
 
@@ -317,7 +343,7 @@ def kill_render_worker(stack: Stack, ids: list[int]) -> str:
     return "worker restarted after 2 s"
 
 
-def kill_render_child(stack: Stack, ids: list[int]) -> str:
+def kill_render_child(stack: Stack, ids: list[int], clients: Clients) -> str:
     """kill -9 the prefork pool child mid-render; its parent starts a new child."""
     from tests.faults import children
 
@@ -327,15 +353,21 @@ def kill_render_child(stack: Stack, ids: list[int]) -> str:
     return f"killed {len(killed)} child"
 
 
-def kill_redis(stack: Stack, ids: list[int]) -> str:
-    """kill -9 Redis mid-load, back after 5 s on the same socket with its append-only file."""
+def kill_redis(stack: Stack, ids: list[int], clients: Clients) -> str:
+    """kill -9 Redis mid-load, back after 5 s on the same socket with its append-only file; one more job is
+    submitted while it is down (the outbox)."""
     stack.redis.kill()
-    time.sleep(5)
+    down = time.monotonic()
+    generation_id = clients.submit(100)
+    if generation_id is not None:
+        ids.append(generation_id)
+    clients.extra_submitted += 1
+    time.sleep(max(0.0, 5 - (time.monotonic() - down)))
     stack.redis.start()
-    return "Redis back after 5 s"
+    return f"Redis back after {time.monotonic() - down:.1f} s; 1 job submitted while it was down"
 
 
-def terminate_db_connections(stack: Stack, ids: list[int]) -> str:
+def terminate_db_connections(stack: Stack, ids: list[int], clients: Clients) -> str:
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -347,7 +379,7 @@ def terminate_db_connections(stack: Stack, ids: list[int]) -> str:
     return f"{terminated} connections terminated"
 
 
-def beat_down(stack: Stack, ids: list[int]) -> str:
+def beat_down(stack: Stack, ids: list[int], clients: Clients) -> str:
     """Beat stopped for 20 s while the render worker is killed: nothing can re-queue the job until beat is
     back (the sweep runs on beat); then it recovers like the worker kill."""
     from tests.faults import kill_group
@@ -408,7 +440,7 @@ def kill_cpu_worker_mid_verification(stack: Stack, data_dir: Path) -> Outcome:
     )
 
 
-FAULTS: dict[str, tuple[str, Callable[[Stack, list[int]], str], str]] = {
+FAULTS: dict[str, tuple[str, Callable[[Stack, list[int], Clients], str], str]] = {
     "none": ("none", no_fault, "solo"),
     "render_kill_solo": ("render worker `kill -9` mid-render (solo pool), restarted after 2 s", kill_render_worker, "solo"),
     "render_kill_prefork": ("render pool child `kill -9` mid-render (prefork)", kill_render_child, "prefork"),
@@ -499,8 +531,8 @@ def main() -> None:
     lines = [
         SECTION,
         "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `bench/faults.py --jobs {args.jobs}`"
-        f"{' --only ' + ' '.join(args.only) if args.only else ''}, {platform.machine()}, {os.cpu_count()} cores "
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `bench/faults.py --jobs {args.jobs}"
+        f"{' --only ' + ' '.join(args.only) if args.only else ''}`, {platform.machine()}, {os.cpu_count()} cores "
         f"(shared with other work), Python {platform.python_version()}: PostgreSQL at 127.0.0.1, a Redis of its "
         "own (append-only file), one uvicorn, a `cpu` worker, a `gpu` worker (reference engine) and beat, fresh "
         "processes per fault. Scaled: lease 10 s, heartbeat 1 s, sweep every 2 s, visibility timeout 30 s.",
@@ -508,17 +540,20 @@ def main() -> None:
         f"Per fault: `{args.jobs}` jobs (`{PROMPT!r}`) submitted through the API (a failed request retried with "
         "its Idempotency-Key), read every 0.5 s with the feed. *Lost*: not final after 7 minutes, or succeeded "
         "without its video. *Rendered again*: attempts > 1 (the killed attempt; never two at once, the lease). "
-        "*Recover*: seconds from the end of the fault until every job was final.",
+        "*Resumed*: seconds from the end of the fault until the job it hit was rendering again under a new "
+        "holder (or had ended). *All final*: seconds from the end of the fault until every job was final (the "
+        "render worker does one job at a time, so this includes rendering the jobs still queued).",
         "",
         "| fault | submitted | final | lost | rendered again | stored twice | 5xx (not 503) | refused connections "
-        "| recover (s) | notes |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| resumed (s) | all final (s) | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         recover = f"{o.recover_s:.1f}" if o.recover_s is not None else "did not"
+        resume = f"{o.resume_s:.1f}" if o.resume_s is not None else "n/a"
         lines.append(
             f"| {o.fault} | {o.submitted} | {o.final} | {o.lost} | {o.rendered_again} | {o.stored_twice} | "
-            f"{o.fivexx} | {o.refused} | {recover} | {o.note} |"
+            f"{o.fivexx} | {o.refused} | {resume} | {recover} | {o.note} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)

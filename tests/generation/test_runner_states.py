@@ -205,3 +205,27 @@ def test_a_worker_that_lost_its_lease_keeps_nothing(job, monkeypatch):
     job.refresh_from_db()
     assert (job.status, job.worker_id, job.failure_reason) == ("running", "another-host:1234:new0", "")
     assert not job.video
+
+
+def test_a_starting_worker_removes_the_scratch_folders_of_dead_render_processes(settings, tmp_path):
+    """A worker killed mid-render never ran its cleanup; the next worker (or prefork child) of this host
+    removes that folder when it starts, and leaves live processes' and other hosts' folders alone."""
+    import os
+    import socket
+
+    from celery.signals import worker_process_init
+
+    settings.GENERATION_WORK_DIR = tmp_path / "render-work"
+    host = socket.gethostname()[:60]
+    dead = settings.GENERATION_WORK_DIR / f"generation-7-{dead_pid()}@{host}-abc123"
+    live = settings.GENERATION_WORK_DIR / f"generation-8-{os.getppid()}@{host}-def456"
+    elsewhere = settings.GENERATION_WORK_DIR / f"generation-9-{dead_pid()}@another-host-0a1b2c"
+    for folder in (dead, live, elsewhere):
+        (folder / "frames").mkdir(parents=True)
+        (folder / "frames" / "0001.png").write_bytes(b"x")
+
+    worker_process_init.send(sender=None)
+
+    assert sorted(p.name for p in settings.GENERATION_WORK_DIR.iterdir()) == sorted(
+        [live.name, elsewhere.name]
+    )
