@@ -132,7 +132,10 @@ class LogoutApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         refresh = StrictCharField()
-        everywhere = StrictBooleanField(default=False, help_text="Revoke every token of this account.")
+        everywhere = StrictBooleanField(
+            default=False,
+            help_text="Revoke every token of this account, end its web sessions and close its open sockets.",
+        )
 
     @extend_schema(request=InputSerializer, responses={204: None}, operation_id="auth_logout")
     def post(self, request: Request) -> Response:

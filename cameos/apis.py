@@ -400,7 +400,14 @@ class AccessRequestSerializer(serializers.ModelSerializer):
 
 class AccessRequestCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        message = StrictCharField(max_length=200, required=False, allow_blank=True, default="")
+        message = StrictCharField(
+            max_length=200,
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="A note to the owner. Refused (`message_to_minor_not_allowed`, 403) when the owner is "
+            "a minor and you do not follow each other: send the request without one.",
+        )
 
     @extend_schema(
         request=InputSerializer,

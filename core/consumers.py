@@ -29,6 +29,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
     group_name: str | None = None
     _recheck: asyncio.Task | None = None
     accepted = False
+    _closing = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         try:
@@ -37,7 +38,7 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             # The channel layer failed while this socket listened on it: close it properly (1011) rather than
             # drop the TCP connection without a close frame.
             logger.warning("socket closed with 1011: the channel layer failed", exc_info=True)
-            if self.accepted:
+            if self.accepted and not self._closing:
                 await send({"type": "websocket.close", "code": CLOSE_INTERNAL_ERROR})
 
     async def connect(self) -> None:
@@ -87,16 +88,27 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "pong", "data": {}})
 
     async def realtime_event(self, message: dict[str, Any]) -> None:
+        if self._closing:
+            return
         close_code = await self._revoked_close_code()
         if close_code is not None:
-            await self.close(code=close_code)
+            await self._close_once(close_code)
             return
         await self.send_json(message["event"])
 
     async def realtime_close(self, message: dict[str, Any]) -> None:
         """Sent by `core.realtime.user_sockets_close`: say why, then close with the application code."""
+        if self._closing:
+            return
         await self.send_json({"type": "connection.closed", "data": {"reason": message["reason"]}})
-        await self.close(code=message["code"])
+        await self._close_once(message["code"])
+
+    async def _close_once(self, code: int) -> None:
+        """Events and close messages already queued keep arriving until the client is gone; a socket is
+        closed once (a second close frame is a protocol error)."""
+        if not self._closing:
+            self._closing = True
+            await self.close(code=code)
 
     async def _revoked_close_code(self) -> int | None:
         """None while the credentials that opened this socket still hold; else the code to close with.
@@ -112,10 +124,15 @@ class RealtimeConsumer(AsyncJsonWebsocketConsumer):
         return None if current == opened_with else CLOSE_NOT_AUTHENTICATED
 
     async def _recheck_periodically(self) -> None:
-        """Idle sockets receive no events to re-check on; this catches them too."""
+        """Idle sockets receive no events to re-check on; this catches them too. A re-check that fails
+        (database unreachable) closes the socket: one whose credentials cannot be checked is not kept."""
         while True:
             await asyncio.sleep(settings.WEBSOCKET_CREDENTIAL_RECHECK_SECONDS)
-            close_code = await self._revoked_close_code()
+            try:
+                close_code = await self._revoked_close_code()
+            except Exception:
+                logger.exception("socket credential re-check failed for user %s", self.user_id)
+                close_code = CLOSE_INTERNAL_ERROR
             if close_code is not None:
-                await self.close(code=close_code)
+                await self._close_once(close_code)
                 return

@@ -41,6 +41,9 @@ class CameoIdentity:
     reference_png: bytes  # the aligned face crop (person) or the character image
     face_embedding: bytes | None  # float32 little-endian (128,); None for a character without a face
     voice_embedding: bytes | None  # float32 little-endian (256,); None when no voice was enrolled
+    # the owner's screened free-text guidance (cameos.preferences); only its colour words reach the engine,
+    # as this cameo's look (`scene_for_render`)
+    guidance: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,26 @@ def _signing() -> Any:
     return SigningConfig(dev_dir=Path(settings.C2PA_DEV_DIR))
 
 
+def scene_for_render(spec: Mapping[str, Any], identities: Sequence[CameoIdentity]) -> Any:
+    """The stored spec (an `ml.scene.SceneSpec`) with each cameo owner's look attached to that cameo alone.
+
+    The owner's guidance is untrusted text: it becomes an `ml.scene.CameoAppearance` (a few colours from a
+    closed vocabulary) bound to the owner's own cameo, never words in the prompt, so it cannot add a
+    mention, change a setting or reach another cameo. Looks are set here from the owners' current guidance
+    and replace whatever the spec carried: the prompt's writer cannot set one."""
+    from dataclasses import replace
+
+    from ml.scene import CameoAppearance, SceneSpec
+
+    scene = SceneSpec.from_dict(dict(spec))
+    looks = (
+        CameoAppearance.from_guidance(identity.handle, identity.guidance)
+        for identity in identities
+        if identity.handle in scene.mentions
+    )
+    return replace(scene, appearance=tuple(look for look in looks if look is not None))
+
+
 def render(
     *,
     spec: Mapping[str, Any],
@@ -131,10 +154,9 @@ def render(
     RenderCanceled, TransientRenderError or RenderRejected; anything else is a bug in the engine."""
     import ml.generate
     from ml.generation.engine import GenerationCanceled
-    from ml.scene import SceneSpec
 
     try:
-        scene = SceneSpec.from_dict(dict(spec))
+        scene = scene_for_render(spec, identities)
         by_handle = {identity.handle: _identity(identity) for identity in identities}
         engine = _engine()
         rendered = ml.generate.generate(

@@ -304,6 +304,7 @@ def _identities(generation: Generation) -> list[inference.CameoIdentity]:
                 reference_png=reference,
                 face_embedding=embeddings.get(cameo.pk),
                 voice_embedding=bytes(cameo.voice_embedding) if cameo.voice_embedding else None,
+                guidance=cameo.guidance,
             )
         )
     return identities

@@ -137,6 +137,47 @@ class AudioCue:
         return int(match.group(1)) if match else None
 
 
+# The closed vocabulary of a cameo's appearance: wardrobe colours (sRGB), the only thing an owner's free-text
+# guidance can become in a spec. A closed set, not text: whatever the guidance says, it can add nothing
+# else (no words reach the prompt, no mention, no setting).
+WARDROBE_COLOURS: dict[str, tuple[int, int, int]] = {
+    "black": (20, 20, 20),
+    "white": (235, 235, 235),
+    "grey": (128, 128, 128),
+    "red": (200, 30, 30),
+    "orange": (235, 130, 20),
+    "yellow": (240, 210, 30),
+    "green": (40, 150, 60),
+    "blue": (30, 70, 200),
+    "purple": (120, 50, 160),
+    "pink": (240, 130, 170),
+    "brown": (120, 75, 40),
+}
+_COLOUR_SPELLINGS = {"gray": "grey", "violet": "purple"}
+MAX_APPEARANCE_COLOURS = 3
+_WORD_RE = re.compile(r"[a-z]+")
+
+
+@dataclass(frozen=True)
+class CameoAppearance:
+    """How one mentioned cameo looks, as its owner set it: scoped to that cameo. The engine may use it only
+    when drawing this person (e.g. a wardrobe tint); it is never prompt text and mentions no one."""
+
+    handle: str  # lower-case, without `@`; one of the scene's mentions
+    colours: tuple[str, ...]  # wardrobe colours, keys of WARDROBE_COLOURS, at most MAX_APPEARANCE_COLOURS
+
+    @classmethod
+    def from_guidance(cls, handle: str, guidance: str) -> CameoAppearance | None:
+        """The colours named in an owner's free-text guidance ("always wears a red scarf" -> red), in order
+        of first appearance; None when it names none. Everything else in the text is dropped."""
+        colours: list[str] = []
+        for word in _WORD_RE.findall(guidance.lower()):
+            colour = _COLOUR_SPELLINGS.get(word, word)
+            if colour in WARDROBE_COLOURS and colour not in colours:
+                colours.append(colour)
+        return cls(handle=handle, colours=tuple(colours[:MAX_APPEARANCE_COLOURS])) if colours else None
+
+
 @dataclass(frozen=True)
 class SceneSpec:
     """A validated scene: everything the engine needs, nothing about who may use which cameo (the
@@ -152,6 +193,9 @@ class SceneSpec:
     aspect: Aspect = Aspect.PORTRAIT
     style: str | None = None  # a look applied to everything ("claymation"); None: the engine's own
     seed: int = 0  # 0 to MAX_SEED; same spec + seed + identities give the same video on one machine
+    # Per-cameo looks set by the cameos' owners (not by the prompt's writer), at most one per mention; not
+    # text, so they add no mention and change nothing else in the scene.
+    appearance: tuple[CameoAppearance, ...] = ()
 
     def __post_init__(self) -> None:
         self.check()
@@ -198,6 +242,7 @@ class SceneSpec:
         _check_shots(self)
         _check_dialogue(self)
         _check_cues(self)
+        _check_appearance(self)
         if not (self.text or self.shots or self.dialogue):
             raise SceneError("empty_prompt", "The scene shows nothing: describe what happens.")
         if len(self.mentions) > MAX_MENTIONS:
@@ -227,6 +272,12 @@ class SceneSpec:
             "style": self.style,
             "seed": self.seed,
             "mentions": list(self.mentions),
+            # only when set: the looks are attached for rendering, and a stored spec has none
+            **(
+                {"appearance": [{"handle": a.handle, "colours": list(a.colours)} for a in self.appearance]}
+                if self.appearance
+                else {}
+            ),
         }
 
     @classmethod
@@ -268,6 +319,13 @@ class SceneSpec:
                 aspect=Aspect(_typed(data, "aspect", str)),
                 style=None if data.get("style") is None else _typed(data, "style", str),
                 seed=_typed(data, "seed", int),
+                appearance=tuple(
+                    CameoAppearance(
+                        handle=_typed(d, "handle", str),
+                        colours=tuple(_typed(d, "colours", list)),
+                    )
+                    for d in (_typed(data, "appearance", list) if "appearance" in data else [])
+                ),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a scene spec dict: {exc!r}") from exc
@@ -424,3 +482,36 @@ def _check_cues(spec: SceneSpec) -> None:
             raise SceneError("bad_field", f"cue kind {cue.kind!r} is not a CueKind", where)
         _check_text(cue.description, where, f"{cue.kind.value} cue {index + 1}")
         _check_span(cue.start, cue.end, spec.duration, where, f"{cue.kind.value} cue")
+
+
+def _check_appearance(spec: SceneSpec) -> None:
+    if not isinstance(spec.appearance, tuple):
+        raise SceneError(
+            "bad_field",
+            f"appearance must be a tuple, not {type(spec.appearance).__name__}",
+            ("appearance", None),
+        )
+    seen: set[str] = set()
+    for index, look in enumerate(spec.appearance):
+        where = ("appearance", index)
+        if not isinstance(look, CameoAppearance):
+            raise SceneError("bad_field", f"appearance {index + 1} is not a CameoAppearance", where)
+        if look.handle not in spec.mentions:
+            raise SceneError(
+                "bad_mention", f"appearance for @{str(look.handle)[:40]}, who is not in the scene", where
+            )
+        if look.handle in seen:
+            raise SceneError("bad_field", f"a second appearance for @{look.handle}", where)
+        seen.add(look.handle)
+        colours = look.colours
+        if (
+            not isinstance(colours, tuple)
+            or not 0 < len(colours) <= MAX_APPEARANCE_COLOURS
+            or any(not isinstance(colour, str) or colour not in WARDROBE_COLOURS for colour in colours)
+        ):
+            raise SceneError(
+                "bad_field",
+                f"@{look.handle}'s colours {colours!r} are not 1 to {MAX_APPEARANCE_COLOURS} of "
+                f"{', '.join(WARDROBE_COLOURS)}",
+                where,
+            )

@@ -2,13 +2,16 @@
 whatever the case, and a race between a sign-up and a character creation is settled by a unique index."""
 
 import io
+import threading
+from datetime import date
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, connections, transaction
 from PIL import Image
 from skimage import data as skimage_data
 
 from accounts.models import Handle
+from accounts.services import user_create
 from cameos.services import character_create
 from core.exceptions import ApplicationError
 
@@ -50,3 +53,49 @@ def test_both_services_claim_the_name_so_the_index_settles_a_race(api_client, us
     for taken in ("nova", "REX"):
         with pytest.raises(IntegrityError), transaction.atomic():
             Handle.objects.create(name=taken)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_up_and_a_character_racing_for_one_name_cannot_both_win(user):
+    """PostgreSQL, READ COMMITTED: a sign-up that has not committed yet is invisible to the character's
+    check, so only the shared unique index can stop the second name."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs concurrent writers (PostgreSQL); SQLite serialises whole transactions")
+    image = cat_png()
+    signed_up, character_done = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def sign_up() -> None:
+        try:
+            with transaction.atomic():
+                user_create(
+                    username="Rex",
+                    email="rex@example.com",
+                    password=SIGNUP["password"],
+                    birth_date=date(1995, 4, 12),
+                )
+                signed_up.set()
+                character_done.wait(timeout=2)  # still uncommitted while the character tries
+            outcome["user"] = "created"
+        finally:
+            connections.close_all()
+
+    def make_character() -> None:
+        signed_up.wait(timeout=10)
+        try:
+            character_create(owner=user, handle="rex", display_name="Rex", image=image)
+            outcome["character"] = "created"
+        except ApplicationError as exc:
+            outcome["character"] = exc.code
+        finally:
+            character_done.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=sign_up), threading.Thread(target=make_character)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert outcome == {"user": "created", "character": "handle_taken"}
+    assert Handle.objects.filter(name__iexact="rex").count() == 1

@@ -218,3 +218,15 @@ class TestASocketThatMissedTheCloseMessageStillStops:
 
         assert (await socket.receive_json_from(timeout=10))["data"] == {"n": 1}
         await socket.disconnect()
+
+
+async def test_a_revoked_socket_sends_one_close_frame_whatever_else_is_queued(maya):
+    socket = await open_socket(maya)
+    await database_sync_to_async(User.objects.filter(pk=maya.pk).update)(token_version=F("token_version") + 1)
+
+    for n in range(2):
+        await database_sync_to_async(push_to_user)(user_id=maya.pk, event_type="secret.event", data={"n": n})
+    await database_sync_to_async(user_sockets_close)(user_id=maya.pk, reason=SocketCloseReason.SUSPENDED)
+
+    assert await close_code(socket) == 4401
+    assert await socket.receive_nothing(timeout=1)

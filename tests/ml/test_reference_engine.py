@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import zlib
 from pathlib import Path
@@ -17,7 +18,7 @@ from ml.generation.reference import ReferenceEngine, corpus, faces
 from ml.generation.reference.engine import MODEL_NAME, load_checkpoint
 from ml.generation.reference.model import ReferenceDiT, ReferenceDiTConfig
 from ml.generation.reference.sampler import FlowEulerConfig, sample, timesteps
-from ml.scene import SceneSpec
+from ml.scene import CameoAppearance, SceneSpec
 
 TINY = ReferenceDiTConfig(
     frames=4, size=16, patch=4, tubelet=2, face_size=8, hidden=32, depth=1, heads=2, text_tokens=2, copy_dim=8
@@ -248,3 +249,22 @@ def test_an_altered_checkpoint_is_refused_with_its_path(
     with pytest.raises(registry.ModelError, match=r"model\.safetensors has sha256"):
         ReferenceEngine.from_registry()
     registry.clear_loaded()
+
+
+def test_an_owners_wardrobe_colour_tints_that_persons_reference_only(engine: ReferenceEngine) -> None:
+    spec = SceneSpec(text="@maya and @leo bounce on the moon under a blue sky, the camera is still", seed=3)
+    looked = dataclasses.replace(spec, appearance=(CameoAppearance("maya", ("red",)),))
+    people = {"maya": MAYA, "leo": LEO}
+
+    plain, tinted = engine.conditioning(spec, people), engine.conditioning(looked, people)
+
+    assert ReferenceEngine.prompt(looked) == ReferenceEngine.prompt(spec)  # never text
+    assert torch.equal(tinted["text"], plain["text"])
+    assert torch.equal(tinted["faces"][0, 1], plain["faces"][0, 1])  # leo's slot untouched
+    maya_plain, maya_tinted = plain["faces"][0, 0], tinted["faces"][0, 0]  # (3, f, f)
+    rows = TINY.face_size // 4
+    assert torch.equal(maya_tinted[:, :-rows], maya_plain[:, :-rows])  # the face itself untouched
+    red_shift = (maya_tinted[0, -rows:] - maya_plain[0, -rows:]).mean()
+    blue_shift = (maya_tinted[2, -rows:] - maya_plain[2, -rows:]).mean()
+    assert red_shift > blue_shift
+    assert not np.array_equal(engine.generate(looked, people).frames, engine.generate(spec, people).frames)

@@ -13,6 +13,8 @@ How a spec maps onto the model:
 * identities: the first ``max_identities`` (2) mentions, in mention order, each by its first reference face
   (centre-cropped to a square, resized to the model's face size) and its 128-D embedding; a scene that
   mentions more people is refused (ValueError), never silently trimmed;
+* appearance: an owner's wardrobe colour (``SceneSpec.appearance``) tints the lower quarter of that
+  person's reference face only; it never reaches the text;
 * frames: ``config.frames`` (8) square frames of ``config.size`` (64) pixels whatever the spec's aspect and
   resolution (``metadata.native_resolution``), spanning the spec's duration (``metadata.fps``); upscaling
   and frame interpolation are later stages of the pipeline;
@@ -48,7 +50,7 @@ from ml.generation.engine import (
 )
 from ml.generation.reference.model import ReferenceDiT, ReferenceDiTConfig
 from ml.generation.reference.sampler import FlowEulerConfig, sample
-from ml.scene import MENTION_TOKEN_RE, SceneSpec
+from ml.scene import MENTION_TOKEN_RE, WARDROBE_COLOURS, SceneSpec
 
 ENGINE_NAME = "reference_dit"
 MODEL_NAME = "reference_dit"  # registry name of the shipped checkpoint
@@ -73,6 +75,16 @@ def square_face(face: np.ndarray, size: int) -> np.ndarray:
     top, left = (h - side) // 2, (w - side) // 2
     square = np.ascontiguousarray(face[top : top + side, left : left + side])
     return np.asarray(Image.fromarray(square).resize((size, size), Image.Resampling.BICUBIC))
+
+
+def wardrobe_tint(face: np.ndarray, colour: str) -> np.ndarray:
+    """(S, S, 3) uint8 reference -> the same with its lower quarter (where the shoulders are) blended
+    half-way toward ``colour`` (a key of ``ml.scene.WARDROBE_COLOURS``)."""
+    tinted = face.copy()
+    shoulders = tinted[-max(1, face.shape[0] // 4) :]  # (S/4, S, 3), a view
+    rgb = np.asarray(WARDROBE_COLOURS[colour], dtype=np.float32)  # (3,)
+    shoulders[:] = (shoulders.astype(np.float32) * 0.5 + rgb * 0.5).round()
+    return tinted
 
 
 class ReferenceEngine:
@@ -147,9 +159,12 @@ class ReferenceEngine:
         faces = np.zeros((c.max_identities, c.face_size, c.face_size, 3), np.uint8)  # (K, face, face, 3)
         embeddings = np.zeros((c.max_identities, FACE_EMBEDDING_DIM), np.float32)  # (K, 128)
         present = np.zeros(c.max_identities, bool)  # (K,)
+        looks = {look.handle: look for look in spec.appearance}
         for slot, handle in enumerate(spec.mentions):
             identity = identities[handle]
             faces[slot] = square_face(identity.reference_faces[0], c.face_size)
+            if handle in looks:  # the owner's wardrobe colour, on this person's reference only
+                faces[slot] = wardrobe_tint(faces[slot], looks[handle].colours[0])
             embeddings[slot] = identity.face_embedding
             present[slot] = True
         text = self.encode_text([self.prompt(spec)]).float()  # (1, text_dim)
