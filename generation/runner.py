@@ -32,6 +32,7 @@ from generation import inference, output_checks
 from generation.models import IN_FLIGHT, Generation, GenerationStatus
 from generation.selectors import generation_consent_refusals
 from generation.services import delete_media, push_status
+from generation.signals import generation_flagged
 
 logger = logging.getLogger(__name__)
 
@@ -274,9 +275,7 @@ def _store(
             generation.finished_at = timezone.now()
             generation.save()
             if verdict.flag is not None:
-                from moderation.services import flag_target
-
-                flag_target(target=generation, **verdict.flag)
+                generation_flagged.send(sender=Generation, generation=generation, **verdict.flag)
             push_status(generation, "generation.finished")
             _notify_owners(generation)
     except BaseException:
