@@ -226,6 +226,19 @@ class AppearanceListApi(ListAPIView):
         return selectors.appearances_of_cameo(owner=self.request.user, cameo_id=self.kwargs["cameo_id"])
 
 
+class AppearanceListAllApi(ListAPIView):
+    """Every generation that used any of your cameos, including cameos you deleted since."""
+
+    serializer_class = AppearanceSerializer
+
+    @extend_schema(operation_id="cameos_appearances_list_all")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        return selectors.appearances_of_owner(owner=self.request.user)
+
+
 class AppearanceRemoveApi(APIView):
     """Take down a generation that uses your cameo: its media is deleted and it can never be published."""
 

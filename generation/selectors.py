@@ -132,6 +132,13 @@ def appearances_of_cameo(*, owner: User, cameo_id: int) -> QuerySet[Generation]:
     return Generation.objects.filter(cameo_uses__cameo=cameo).select_related("requester").order_by("-id")
 
 
+def appearances_of_owner(*, owner: User) -> QuerySet[Generation]:
+    """Every generation that used any cameo of `owner`, those of cameos deleted and erased since included
+    (the appearance record outlives the likeness)."""
+    uses = GenerationCameo.objects.filter(generation=OuterRef("pk"), owner=owner)
+    return Generation.objects.filter(Exists(uses)).select_related("requester").order_by("-id")
+
+
 def generation_consent_refusals(*, generation: Generation) -> list[ApplicationError]:
     """Why each cameo in `generation` may not be used by its requester now (empty when all may). The job
     runner asks this when it starts and before it stores a result; publishing asks it too."""

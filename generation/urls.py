@@ -4,6 +4,7 @@ from generation import apis
 
 urlpatterns = [
     # A cameo owner's appearances: under /cameos/ for the client, served here (they are generations).
+    path("cameos/appearances/", apis.AppearanceListAllApi.as_view(), name="cameos-appearances-all"),
     path(
         "cameos/appearances/<int:generation_id>/",
         apis.AppearanceRemoveApi.as_view(),

@@ -53,6 +53,28 @@ def test_the_appearance_survives_the_requesters_delete(
     assert not default_storage.exists(video)  # the media went; the record stayed
 
 
+def test_the_owner_lists_appearances_of_all_her_cameos_even_deleted_ones(
+    client_for, user, other_user, cameo, django_capture_on_commit_callbacks
+):
+    character = CameoFactory(owner=user, kind="character", handle="rex", permission="everyone")
+    both = GenerationFactory(requester=other_user, cameos=[cameo, character])
+    with_rex = GenerationFactory(requester=other_user, cameos=[character])
+    GenerationFactory(requester=user)  # no cameo of hers
+    with django_capture_on_commit_callbacks(execute=True):  # deleted, and erased by the job on commit
+        cameo_services.cameo_delete(cameo=cameo)
+
+    listed = client_for(user).get("/api/v1/cameos/appearances/").json()["results"]
+
+    assert [item["id"] for item in listed] == [with_rex.pk, both.pk]  # once each, newest first
+
+
+def test_everyone_lists_only_their_own_appearances(client_for, api_client, other_user, cameo):
+    GenerationFactory(requester=other_user, cameos=[cameo])
+
+    assert client_for(other_user).get("/api/v1/cameos/appearances/").json()["results"] == []
+    assert api_client.get("/api/v1/cameos/appearances/").status_code == 401
+
+
 def test_owner_takes_down_someone_elses_draft(
     client_for, user, other_user, cameo, django_capture_on_commit_callbacks
 ):

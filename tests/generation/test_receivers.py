@@ -212,9 +212,9 @@ def test_cameo_deleted(client_for, maya, leo, viewer, listen, django_capture_on_
     own.refresh_from_db()
     assert own.removed_reason == "consent_withdrawn"  # her own videos with it go too: the likeness is gone
     # the record of each appearance stays with her, without the erased cameo
-    assert sorted(
-        GenerationCameo.objects.filter(owner=maya).values_list("generation_id", flat=True)
-    ) == sorted([*videos.ids, own.pk])
+    listed = client_for(maya).get("/api/v1/cameos/appearances/").json()["results"]
+    assert sorted(item["id"] for item in listed) == sorted([*videos.ids, own.pk])
+    assert {item["removed_reason"] for item in listed} == {"consent_withdrawn"}
 
 
 def test_account_deleted(client_for, maya, leo, viewer, listen, django_capture_on_commit_callbacks):
