@@ -16,6 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts.authentication import refresh_token_for
 from accounts.models import Block, Follow, Handle, Mute, User, age_on
 from accounts.selectors import is_blocked_between
+from accounts.signals import follow_removed, user_blocked, user_deactivated, user_erasure_requested
 from core.exceptions import ApplicationError
 from core.realtime import SocketCloseReason, user_sockets_close
 from core.tasks import enqueue_on_commit
@@ -173,8 +174,11 @@ def follow_create(*, follower: User, followee: User) -> Follow:
     return follow
 
 
+@transaction.atomic
 def follow_delete(*, follower: User, followee: User) -> None:
-    Follow.objects.filter(follower=follower, followee=followee).delete()
+    deleted, _ = Follow.objects.filter(follower=follower, followee=followee).delete()
+    if deleted:
+        follow_removed.send(sender=User, follower=follower, followee=followee)
 
 
 @transaction.atomic
@@ -186,6 +190,7 @@ def block_create(*, blocker: User, blocked: User) -> Block:
     Follow.objects.filter(
         Q(follower=blocker, followee=blocked) | Q(follower=blocked, followee=blocker)
     ).delete()
+    user_blocked.send(sender=User, blocker=blocker, blocked=blocked)
     return block
 
 
@@ -220,6 +225,7 @@ def account_delete(*, user: User, password: str) -> None:
     user.is_active = False
     user.save(update_fields=["is_active"])
     tokens_revoke_all(user=user, reason=SocketCloseReason.ACCOUNT_DELETED)
+    user_deactivated.send(sender=User, user=user)
     from accounts.tasks import erase_account_task
 
     enqueue_on_commit(erase_account_task, user.pk)
@@ -227,16 +233,12 @@ def account_delete(*, user: User, password: str) -> None:
 
 def account_erase(*, user_id: int) -> None:
     """Erase a deactivated account's likeness and profile data. Idempotent. The row stays (deactivated,
-    scrubbed) so the username is not handed to someone else who could then be mistaken for them."""
-    from cameos.services import cameo_delete, cameo_erase, owner_uploads_discard
-
+    scrubbed) so the username is not handed to someone else who could then be mistaken for them. The
+    likeness is erased by the cameos app, which receives `user_erasure_requested`."""
     user = User.objects.filter(pk=user_id, is_active=False).first()
     if user is None:
         return
-    for cameo in list(user.cameos.all()):
-        cameo_delete(cameo=cameo, reason="account_deleted")
-        cameo_erase(cameo_id=cameo.pk)
-    owner_uploads_discard(owner=user)
+    user_erasure_requested.send(sender=User, user=user)
     if user.avatar:
         user.avatar.delete(save=False)
     User.objects.filter(pk=user.pk).update(

@@ -359,10 +359,10 @@ class CameoMediaApi(APIView):
         recording, reference = cameo.recording, cameo.reference_image
         return Response(
             {
-                "recording_url": signed_media_url(recording.name, expiry, request=request)
+                "recording_url": signed_media_url(recording.name, expiry, request=request, viewer_id=request.user.pk)
                 if recording
                 else None,
-                "reference_image_url": signed_media_url(reference.name, expiry, request=request)
+                "reference_image_url": signed_media_url(reference.name, expiry, request=request, viewer_id=request.user.pk)
                 if reference
                 else None,
                 "expires_in_seconds": expiry,
@@ -472,39 +472,4 @@ class AccessRequestRemoveApi(APIView):
     @extend_schema(request=None, responses={204: None}, operation_id="cameos_access_request_remove")
     def delete(self, request: Request, request_id: int) -> Response:
         services.access_request_remove(owner=request.user, request_id=request_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-class AppearanceSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    requester = serializers.CharField(source="requester.username")
-    prompt = serializers.CharField()
-    status = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    removed_at = serializers.DateTimeField(allow_null=True)
-
-
-class AppearanceListApi(ListAPIView):
-    """Every generation that used your cameo, whoever made it and whether published or not."""
-
-    serializer_class = AppearanceSerializer
-
-    @extend_schema(operation_id="cameos_appearances_list")
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    def get_queryset(self) -> Any:
-        from generation.selectors import appearances_of_cameo
-
-        return appearances_of_cameo(owner=self.request.user, cameo_id=self.kwargs["cameo_id"])
-
-
-class AppearanceRemoveApi(APIView):
-    """Take down a generation that uses your cameo: its media is deleted and it can never be published."""
-
-    @extend_schema(request=None, responses={204: None}, operation_id="cameos_appearance_remove")
-    def delete(self, request: Request, generation_id: int) -> Response:
-        from generation.services import appearance_remove
-
-        appearance_remove(owner=request.user, generation_id=generation_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -33,8 +33,9 @@ from cameos.models import (
     HeadTurn,
     LivenessChallenge,
 )
+from cameos.signals import cameo_consent_narrowed, cameo_held_for_review, cameo_withdrawn
 from core.exceptions import ApplicationError
-from core.realtime import push_to_user
+from core.realtime import push_to_user, push_to_user_on_commit
 from core.tasks import enqueue_on_commit
 
 logger = logging.getLogger(__name__)
@@ -491,10 +492,9 @@ def _finish(
 
             transaction.on_commit(lambda: likeness.index_cameo(cameo))
         if lookalikes or flag_reason:
-            from moderation.services import flag_target
-
-            flag_target(
-                target=cameo,
+            cameo_held_for_review.send(
+                sender=Cameo,
+                cameo=cameo,
                 source="likeness_match",
                 reason=flag_reason or "possible_impersonation",
                 evidence={
@@ -545,6 +545,7 @@ def cameo_review_decide(*, cameo_id: int, approve: bool) -> Cameo:
 # --- Permissions, access requests, preferences ------------------------------------------------------------
 
 
+@transaction.atomic
 def cameo_update_settings(
     *,
     cameo: Cameo,
@@ -574,6 +575,10 @@ def cameo_update_settings(
         fields.append("forbidden_words")
     if fields:
         cameo.save(update_fields=[*fields, "updated_at"])
+    if "permission" in fields:
+        # Any change, not only a move towards "only me": the levels are not nested for everyone (a minor
+        # mutual may use a "mutuals" cameo but not an "everyone" one), so the consent rule decides who lost.
+        cameo_consent_narrowed.send(sender=Cameo, cameo=cameo, requester=None)
     return cameo
 
 
@@ -605,7 +610,7 @@ def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -
     if not created and request.status == AccessRequestStatus.DENIED:
         raise ApplicationError("access_request_denied", "The owner declined your request.", status=409)
     if created:
-        push_to_user(
+        push_to_user_on_commit(
             user_id=cameo.owner_id,
             event_type="cameo.access_requested",
             data={"cameo_id": cameo.pk, "request_id": request.pk, "requester": requester.username},
@@ -613,18 +618,26 @@ def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -
     return request
 
 
+@transaction.atomic
 def access_request_decide(*, owner: User, request_id: int, approve: bool) -> CameoAccessRequest:
+    """Approve or deny a request; denying one approved before ends the grant like removing it."""
     request = (
-        CameoAccessRequest.objects.select_related("cameo").filter(pk=request_id, cameo__owner=owner).first()
+        CameoAccessRequest.objects.select_for_update()
+        .select_related("cameo")
+        .filter(pk=request_id, cameo__owner=owner)
+        .first()
     )
     if request is None:
         raise ApplicationError(
             "access_request_not_found", f"No access request {request_id} for your cameos.", status=404
         )
+    was_approved = request.status == AccessRequestStatus.APPROVED
     request.status = AccessRequestStatus.APPROVED if approve else AccessRequestStatus.DENIED
     request.decided_at = timezone.now()
     request.save(update_fields=["status", "decided_at"])
-    push_to_user(
+    if was_approved and not approve:
+        cameo_consent_narrowed.send(sender=Cameo, cameo=request.cameo, requester=request.requester)
+    push_to_user_on_commit(
         user_id=request.requester_id,
         event_type="cameo.access_decided",
         data={"cameo_id": request.cameo_id, "request_id": request.pk, "status": request.status},
@@ -632,13 +645,22 @@ def access_request_decide(*, owner: User, request_id: int, approve: bool) -> Cam
     return request
 
 
+@transaction.atomic
 def access_request_remove(*, owner: User, request_id: int) -> None:
-    """Withdraw an approval (or forget a request): the grant ends at the requester's very next use."""
-    deleted, _ = CameoAccessRequest.objects.filter(pk=request_id, cameo__owner=owner).delete()
-    if not deleted:
+    """Withdraw an approval (or forget a request): the grant ends at once, for the requester's next use
+    and for the videos they already made with it."""
+    request = (
+        CameoAccessRequest.objects.select_related("cameo", "requester")
+        .filter(pk=request_id, cameo__owner=owner)
+        .first()
+    )
+    if request is None:
         raise ApplicationError(
             "access_request_not_found", f"No access request {request_id} for your cameos.", status=404
         )
+    request.delete()
+    if request.status == AccessRequestStatus.APPROVED:
+        cameo_consent_narrowed.send(sender=Cameo, cameo=request.cameo, requester=request.requester)
 
 
 # --- Deletion and erasure ---------------------------------------------------------------------------------
@@ -651,8 +673,10 @@ def cameo_delete(*, cameo: Cameo, reason: str = "owner_deleted") -> ErasureRecor
         cameo_id=cameo.pk,
         defaults={"owner_id": cameo.owner_id, "reason": reason, "requested_at": timezone.now()},
     )
-    # Out of use immediately: the consent selector refuses anything not verified.
+    # Out of use immediately: the consent selector refuses anything not verified, and the videos made with
+    # it come down now (the receivers of `cameo_withdrawn`), not when the erasure job gets to run.
     Cameo.objects.filter(pk=cameo.pk).update(status=CameoStatus.REJECTED, rejection_reason="deleted")
+    cameo_withdrawn.send(sender=Cameo, cameo_id=cameo.pk)
     from cameos.tasks import erase_cameo_task
 
     enqueue_on_commit(erase_cameo_task, cameo.pk)
@@ -670,9 +694,8 @@ def cameo_erase(*, cameo_id: int) -> None:
                 default_storage.delete(field_file.name)
                 files_deleted += 1
         from cameos import likeness
-        from generation.services import generations_take_down_for_cameo
 
-        generations_take_down_for_cameo(cameo_id=cameo_id, reason="cameo_erased")
+        cameo_withdrawn.send(sender=Cameo, cameo_id=cameo_id)
         likeness.unindex_cameo(cameo_id)
         cameo.delete()  # cascades to the face embedding and access requests
     ErasureRecord.objects.filter(cameo_id=cameo_id, completed_at__isnull=True).update(

@@ -29,13 +29,7 @@ urlpatterns = [
         apis.AccessRequestDenyApi.as_view(),
         name="cameos-access-request-deny",
     ),
-    path(
-        "cameos/appearances/<int:generation_id>/",
-        apis.AppearanceRemoveApi.as_view(),
-        name="cameos-appearance-remove",
-    ),
     path("cameos/<int:cameo_id>/", apis.CameoDetailApi.as_view(), name="cameos-detail"),
-    path("cameos/<int:cameo_id>/appearances/", apis.AppearanceListApi.as_view(), name="cameos-appearances"),
     path("cameos/<int:cameo_id>/card/", apis.CameoCardApi.as_view(), name="cameos-card"),
     path("cameos/<int:cameo_id>/media/", apis.CameoMediaApi.as_view(), name="cameos-media"),
     path(

@@ -63,6 +63,12 @@ def push_to_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None
         logger.warning("push %s to user %s dropped: %r", event_type, user_id, exc)
 
 
+def push_to_user_on_commit(*, user_id: int, event_type: str, data: dict[str, Any]) -> None:
+    """`push_to_user` once the current transaction commits (at once outside one): a change that rolls back
+    tells nobody about itself."""
+    transaction.on_commit(lambda: push_to_user(user_id=user_id, event_type=event_type, data=data))
+
+
 async def apush_to_user(*, user_id: int, event_type: str, data: dict[str, Any]) -> None:
     try:
         await get_channel_layer().group_send(user_group(user_id), _message(event_type, data))

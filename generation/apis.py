@@ -1,4 +1,5 @@
-"""Generation API: start a video from a prompt, follow it, cancel it, publish it, remix a published one."""
+"""Generation API: start a video from a prompt, follow it, cancel it, publish it, remix a published one; a
+cameo owner's appearances (the videos that used their cameo, under /cameos/ for the client)."""
 
 from typing import Any
 
@@ -20,20 +21,6 @@ from generation import selectors, services
 from generation.models import Generation, GenerationStatus
 from generation.serializers import PROVENANCE_MANIFEST_SCHEMA, SceneSpecSerializer
 from ml.prompt import MAX_PROMPT_CHARS
-
-
-def media_visible_to(generation: Generation, user: Any) -> bool:
-    """Whether `user` may play this video: a finished, checked, not taken-down result, seen by its requester,
-    an owner of a cameo in it, anyone once published; held or blocked videos by moderators only."""
-    if not generation.video or generation.removed_at is not None:
-        return False
-    if generation.status in (GenerationStatus.BLOCKED, GenerationStatus.NEEDS_REVIEW):
-        return bool(user.is_staff)
-    if generation.status != GenerationStatus.SUCCEEDED:
-        return False
-    if generation.requester_id == user.pk or generation.published_at is not None:
-        return True
-    return any(use.owner_id == user.pk for use in generation.cameo_uses.all())
 
 
 class GenerationCameoSerializer(serializers.Serializer):
@@ -108,9 +95,12 @@ class GenerationSerializer(serializers.ModelSerializer):
         return {key: value for key, value in generation.engine_metadata.items() if key != "timings"}
 
     def _url(self, generation: Generation, name: str) -> str | None:
-        if not name or not media_visible_to(generation, self.context["request"].user):
+        viewer = self.context["request"].user
+        if not name or not selectors.generation_media_playable_by(generation=generation, viewer=viewer):
             return None
-        return signed_media_url(name, settings.MEDIA_URL_EXPIRY_SECONDS, request=self.context["request"])
+        return signed_media_url(
+            name, settings.MEDIA_URL_EXPIRY_SECONDS, request=self.context["request"], viewer_id=viewer.pk
+        )
 
     @extend_schema_field(
         serializers.URLField(
@@ -234,6 +224,58 @@ class GenerationPublishApi(APIView):
     def delete(self, request: Request, generation_id: int) -> Response:
         generation = services.generation_unpublish(requester=request.user, generation_id=generation_id)
         return _output(generation, request)
+
+
+class AppearanceSerializer(serializers.Serializer):
+    """A video that used your cameo, as its owner's record: kept when its requester deletes it."""
+
+    id = serializers.IntegerField()
+    requester = serializers.CharField(source="requester.username")
+    prompt = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    removed_at = serializers.DateTimeField(allow_null=True)
+    removed_reason = serializers.CharField(help_text="Why it was taken down; empty while it is up.")
+    deleted_at = serializers.DateTimeField(
+        allow_null=True, help_text="When its requester deleted it (its media is gone)."
+    )
+
+
+class AppearanceListApi(ListAPIView):
+    """Every generation that used your cameo, whoever made it, whether published or not, and whether taken
+    down or deleted by its requester since."""
+
+    serializer_class = AppearanceSerializer
+
+    @extend_schema(operation_id="cameos_appearances_list")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        return selectors.appearances_of_cameo(owner=self.request.user, cameo_id=self.kwargs["cameo_id"])
+
+
+class AppearanceListAllApi(ListAPIView):
+    """Every generation that used any of your cameos, including cameos you deleted since."""
+
+    serializer_class = AppearanceSerializer
+
+    @extend_schema(operation_id="cameos_appearances_list_all")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        return selectors.appearances_of_owner(owner=self.request.user)
+
+
+class AppearanceRemoveApi(APIView):
+    """Take down a generation that uses your cameo: its media is deleted and it can never be published."""
+
+    @extend_schema(request=None, responses={204: None}, operation_id="cameos_appearance_remove")
+    def delete(self, request: Request, generation_id: int) -> Response:
+        services.appearance_remove(owner=request.user, generation_id=generation_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class ProvenanceC2paSerializer(serializers.Serializer):

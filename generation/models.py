@@ -73,6 +73,9 @@ class Generation(models.Model):
     # can never be published; the row stays so the requester sees what happened.
     removed_at = models.DateTimeField(null=True, blank=True)
     removed_reason = models.CharField(max_length=40, blank=True)
+    # Deleted by its requester: the media is gone and nobody but the owners of its cameos sees the row, which
+    # stays as their record of the appearance (who, when, the prompt, that it was deleted).
+    deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -101,8 +104,9 @@ class Generation(models.Model):
 
 
 class GenerationCameo(models.Model):
-    """A cameo used by a generation. Kept (with the cameo set to null) after the cameo is erased, so the
-    generation still shows that it was taken down because of it."""
+    """A cameo used by a generation: its owner's record of the appearance. Kept (with the cameo set to
+    null) after the cameo is erased, so the generation still shows that it was taken down because of it,
+    and kept when the requester deletes the video (a generation is only ever soft-deleted)."""
 
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="cameo_uses")
     cameo = models.ForeignKey("cameos.Cameo", null=True, on_delete=models.SET_NULL, related_name="uses")

@@ -6,8 +6,8 @@
 * Every face found in sampled frames against the likeness gallery: a protected public figure, or a verified
   cameo of someone who was not part of the request (closer to them than to anyone consented), blocks it.
 
-A blocked or held video opens a moderation case through `moderation.services.flag_target`, as the cameos
-app does for a suspicious upload.
+A blocked or held video opens a moderation case: the runner sends `generation.signals.generation_flagged`,
+which moderation receives and passes to `flag_target`, as the cameos app does for a suspicious upload.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Verdict:
 
     @property
     def flag(self) -> dict[str, Any] | None:
-        """Arguments for `flag_target` when the video must go to a moderator."""
+        """Arguments for `generation_flagged` (then `flag_target`) when the video must go to a moderator."""
         if self.status == GenerationStatus.SUCCEEDED:
             return None
         return {

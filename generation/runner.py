@@ -47,6 +47,7 @@ from generation import inference, output_checks
 from generation.models import IN_FLIGHT, Generation, GenerationStatus
 from generation.selectors import generation_consent_refusals
 from generation.services import generation_dispatch, push_status
+from generation.signals import generation_flagged
 
 logger = logging.getLogger(__name__)
 
@@ -495,9 +496,7 @@ def _store_under_lock(
         generation.heartbeat_at = None
         generation.save()
         if verdict.flag is not None:
-            from moderation.services import flag_target
-
-            flag_target(target=generation, **verdict.flag)
+            generation_flagged.send(sender=Generation, generation=generation, **verdict.flag)
         # What an earlier attempt killed between its upload and its commit left behind.
         folder = uploaded[0].rpartition("/")[0]
         transaction.on_commit(lambda: _delete_unreferenced(folder, keep=uploaded), robust=True)

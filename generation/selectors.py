@@ -1,16 +1,142 @@
-from django.db.models import QuerySet
+"""Reads of the generation app.
 
-from accounts.models import User
-from accounts.selectors import is_blocked_between
+Who may see a video is decided in one place, `generations_visible_to(viewer)`: a queryset-level rule that
+every list (the requester's videos, the feed, share pages) and every single read (`generation_get_visible`:
+detail, signed media, provenance answers; `remix_source_get`) is built on. It is one SQL query whatever the
+page size: blocks are `EXISTS` subqueries, and consent that was withdrawn is already on the row
+(`removed_at`, written by `generation.services.generations_withdraw_consent` when the right was lost)."""
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from accounts.models import Block, User
 from cameos.selectors import cameo_get_owned, cameo_use_refusal
 from core.exceptions import ApplicationError
-from generation.models import Generation, GenerationStatus
+from generation.models import Generation, GenerationCameo, GenerationStatus
+
+
+def _blocked_with(viewer: User, user_field: str) -> Exists:
+    """A block, either way, between `viewer` and the user in `user_field` of the outer row."""
+    return Exists(
+        Block.objects.filter(
+            Q(blocker=viewer, blocked=OuterRef(user_field)) | Q(blocker=OuterRef(user_field), blocked=viewer)
+        )
+    )
+
+
+def _is_up() -> Q:
+    """Published and still up: finished cleanly, not taken down (by an owner, a withdrawn consent or an
+    erasure), not deleted, by an active account."""
+    return Q(
+        published_at__isnull=False,
+        removed_at__isnull=True,
+        deleted_at__isnull=True,
+        status=GenerationStatus.SUCCEEDED,
+        requester__is_active=True,
+    )
+
+
+def generations_visible_to(viewer: Any) -> QuerySet[Generation]:
+    """Every generation `viewer` (a user, or anonymous) may see:
+
+    - their own, in any state (a taken-down one shows why; a deleted one is gone);
+    - one that uses their cameo (their appearance, drafts included);
+    - a published one that is still up;
+
+    except that a block either way with any cameo owner in a video hides it (the owner's likeness is hidden
+    from the blocked person everywhere), and a block with the requester hides their published videos. The
+    requester's own videos are never hidden from them: a block with a cameo owner has already taken those
+    down (`generations_withdraw_consent`)."""
+    live = Generation.objects.filter(deleted_at__isnull=True)
+    if viewer is None or not viewer.is_authenticated:
+        return live.filter(_is_up())
+    shows_a_blocked_owner = Exists(
+        GenerationCameo.objects.filter(generation=OuterRef("pk")).filter(_blocked_with(viewer, "owner"))
+    )
+    appearance = Exists(GenerationCameo.objects.filter(generation=OuterRef("pk"), owner=viewer))
+    published = _is_up() & ~_blocked_with(viewer, "requester")
+    return live.filter(Q(requester=viewer) | (~shows_a_blocked_owner & (appearance | published)))
+
+
+def published_generations_visible_to(viewer: Any) -> QuerySet[Generation]:
+    """The published videos still up that `viewer` may see: what feeds and share pages list."""
+    return generations_visible_to(viewer).filter(_is_up())
+
+
+def generation_get_visible(*, viewer: Any, generation_id: int) -> Generation:
+    """A generation `viewer` may see (`generations_visible_to`), else "not found", so nobody learns that a
+    draft exists or that a block hides it."""
+    generation = (
+        generations_visible_to(viewer)
+        .select_related("requester", "remix_of__requester")
+        .filter(pk=generation_id)
+        .first()
+    )
+    if generation is None:
+        raise ApplicationError(
+            "generation_not_found", f"No generation {generation_id} that you can see.", status=404
+        )
+    return generation
+
+
+def generation_media_playable_by(*, generation: Generation, viewer: Any) -> bool:
+    """Whether `viewer`, who may see this generation, may play its media: a finished, checked, not
+    taken-down result, seen by its requester, an owner of a cameo in it, anyone once published; held or
+    blocked videos by moderators only."""
+    if not generation.video or generation.removed_at is not None or generation.deleted_at is not None:
+        return False
+    if generation.status in (GenerationStatus.BLOCKED, GenerationStatus.NEEDS_REVIEW):
+        return bool(viewer.is_staff)
+    if generation.status != GenerationStatus.SUCCEEDED:
+        return False
+    if generation.requester_id == viewer.pk or generation.published_at is not None:
+        return True
+    return any(use.owner_id == viewer.pk for use in generation.cameo_uses.all())
+
+
+def generation_for_media(*, viewer: Any, name: str) -> Generation | None:
+    """The generation whose video or poster is stored under `name`, if `viewer` may play it now: what the
+    signed media route asks before it serves a byte (a link handed out earlier is no grant)."""
+    candidates = generations_visible_to(viewer).filter(Q(video=name) | Q(poster=name))
+    generation = candidates.prefetch_related("cameo_uses").first()
+    if generation is None or not generation_media_playable_by(generation=generation, viewer=viewer):
+        return None
+    return generation
+
+
+def remix_source_get(*, viewer: User, generation_id: int) -> Generation:
+    """The published video a remix starts from: up, and visible to `viewer` (no block with its requester or
+    with any cameo owner in it)."""
+    source = (
+        published_generations_visible_to(viewer).select_related("requester").filter(pk=generation_id).first()
+    )
+    if source is None:
+        raise ApplicationError(
+            "remix_source_not_found", f"No published video {generation_id} that you can remix.", status=404
+        )
+    return source
+
+
+def generations_of_requester(*, requester: User, status: str | None = None) -> QuerySet[Generation]:
+    """The requester's own videos, drafts and published, newest first (deleted ones are gone)."""
+    generations = Generation.objects.filter(requester=requester, deleted_at__isnull=True)
+    generations = generations.select_related("remix_of__requester").prefetch_related("cameo_uses__owner")
+    return (generations.filter(status=status) if status else generations).order_by("-id")
 
 
 def appearances_of_cameo(*, owner: User, cameo_id: int) -> QuerySet[Generation]:
-    """Every generation that used this cameo, drafts by other people included: its owner sees them all."""
+    """Every generation that used this cameo, drafts by other people included, and those taken down or
+    deleted by their requester since: its owner sees them all."""
     cameo = cameo_get_owned(owner=owner, cameo_id=cameo_id)
     return Generation.objects.filter(cameo_uses__cameo=cameo).select_related("requester").order_by("-id")
+
+
+def appearances_of_owner(*, owner: User) -> QuerySet[Generation]:
+    """Every generation that used any cameo of `owner`, those of cameos deleted and erased since included
+    (the appearance record outlives the likeness)."""
+    uses = GenerationCameo.objects.filter(generation=OuterRef("pk"), owner=owner)
+    return Generation.objects.filter(Exists(uses)).select_related("requester").order_by("-id")
 
 
 def generation_consent_refusals(*, generation: Generation) -> list[ApplicationError]:
@@ -33,52 +159,6 @@ def generation_is_publishable(*, generation: Generation) -> bool:
     return (
         generation.status == GenerationStatus.SUCCEEDED
         and generation.removed_at is None
+        and generation.deleted_at is None
         and not generation_consent_refusals(generation=generation)
     )
-
-
-def published_generations() -> QuerySet[Generation]:
-    return Generation.objects.filter(
-        published_at__isnull=False,
-        removed_at__isnull=True,
-        status=GenerationStatus.SUCCEEDED,
-        requester__is_active=True,
-    )
-
-
-def generation_get_visible(*, viewer: User, generation_id: int) -> Generation:
-    """A generation `viewer` may see: their own (any state), one that uses their cameo (their appearance,
-    drafts included), or a published one by someone not blocked either way. Otherwise "not found", so
-    nobody learns that a draft exists."""
-    generation = (
-        Generation.objects.select_related("requester", "remix_of__requester").filter(pk=generation_id).first()
-    )
-    not_found = ApplicationError(
-        "generation_not_found", f"No generation {generation_id} that you can see.", status=404
-    )
-    if generation is None:
-        raise not_found
-    if generation.requester_id == viewer.pk or generation.cameo_uses.filter(owner=viewer).exists():
-        return generation
-    if published_generations().filter(pk=generation.pk).exists() and not is_blocked_between(
-        viewer, generation.requester
-    ):
-        return generation
-    raise not_found
-
-
-def remix_source_get(*, viewer: User, generation_id: int) -> Generation:
-    """The published video a remix starts from: visible to `viewer`, still up, and not taken down."""
-    source = published_generations().select_related("requester").filter(pk=generation_id).first()
-    if source is None or is_blocked_between(viewer, source.requester):
-        raise ApplicationError(
-            "remix_source_not_found", f"No published video {generation_id} that you can remix.", status=404
-        )
-    return source
-
-
-def generations_of_requester(*, requester: User, status: str | None = None) -> QuerySet[Generation]:
-    """The requester's own videos, drafts and published, newest first."""
-    generations = Generation.objects.filter(requester=requester).select_related("remix_of__requester")
-    generations = generations.prefetch_related("cameo_uses__owner")
-    return (generations.filter(status=status) if status else generations).order_by("-id")

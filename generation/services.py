@@ -1,5 +1,8 @@
 """Writes of the generation app: a prompt becomes a job (every check before any compute), a job is
-canceled, published, deleted, taken down by a cameo owner. The render itself is `generation.runner`."""
+canceled, published, deleted, taken down by a cameo owner, or withdrawn when its requester loses the right
+to use a cameo in it. The render itself is `generation.runner`.
+
+Irreversible effects (storage deletes, socket pushes) run only once the transaction commits."""
 
 import logging
 import secrets
@@ -13,9 +16,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from cameos.models import Cameo, CameoKind, ProtectedLikeness
-from cameos.selectors import cameo_get_by_mention, cameo_mention
+from cameos.selectors import cameo_get_by_mention, cameo_mention, cameo_use_refusal
 from core.exceptions import ApplicationError
-from core.realtime import push_to_user
+from core.realtime import push_to_user, push_to_user_on_commit
 from core.tasks import enqueue_on_commit
 from generation import policy
 from generation.models import IN_FLIGHT, Generation, GenerationCameo, GenerationStatus
@@ -28,29 +31,33 @@ IDEMPOTENCY_KEY_MAX_CHARS = 64
 logger = logging.getLogger(__name__)
 
 
-def _take_down(generation: Generation, *, reason: str) -> None:
-    """Delete the media, mark the row removed (never publishable again), and stop it if still running: the
-    runner re-reads the row between steps and gives up on a canceled job."""
+def _stop_and_strip(generation: Generation, *, reason: str) -> list[str]:
+    """Delete the media (after commit), unpublish, and stop the job if still in flight: the runner re-reads
+    the row between steps and gives up on a canceled job. Returns the fields changed; the caller saves."""
     delete_media(generation)
     generation.video = ""
     generation.poster = ""
-    generation.removed_at = timezone.now()
-    generation.removed_reason = reason
-    fields = ["video", "poster", "removed_at", "removed_reason"]
+    generation.published_at = None
+    fields = ["video", "poster", "published_at"]
     if generation.status in IN_FLIGHT:
         generation.status = GenerationStatus.CANCELED
         generation.failure_reason = reason
         generation.finished_at = timezone.now()
         fields += ["status", "failure_reason", "finished_at"]
-    generation.published_at = None
-    fields.append("published_at")
-    generation.save(update_fields=fields)
-    transaction.on_commit(
-        lambda: push_to_user(
-            user_id=generation.requester_id,
-            event_type="generation.removed",
-            data={"generation_id": generation.pk, "reason": reason},
-        )
+    return fields
+
+
+def _take_down(generation: Generation, *, reason: str) -> None:
+    """Strip the media and mark the row removed, never publishable again; its requester is told (after
+    commit). The caller holds the row lock."""
+    fields = _stop_and_strip(generation, reason=reason)
+    generation.removed_at = timezone.now()
+    generation.removed_reason = reason
+    generation.save(update_fields=[*fields, "removed_at", "removed_reason"])
+    push_to_user_on_commit(
+        user_id=generation.requester_id,
+        event_type="generation.removed",
+        data={"generation_id": generation.pk, "reason": reason},
     )
 
 
@@ -63,19 +70,66 @@ def appearance_remove(*, owner: User, generation_id: int) -> None:
         raise ApplicationError(
             "appearance_not_found", f"No generation {generation_id} uses your cameo.", status=404
         )
-    if generation.removed_at is None:
+    if generation.removed_at is None and generation.deleted_at is None:
         _take_down(generation, reason="removed_by_cameo_owner")
 
 
+CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
 @transaction.atomic
-def generations_take_down_for_cameo(*, cameo_id: int, reason: str) -> int:
-    """Take down every generation that used a cameo (its erasure): returns how many."""
-    ids = GenerationCameo.objects.filter(cameo_id=cameo_id).values_list("generation_id", flat=True)
+def generations_withdraw_consent(
+    *, cameo_id: int | None = None, owner_id: int | None = None, requester_id: int | None = None
+) -> int:
+    """The one place where losing the right to use a cameo reaches videos that already exist.
+
+    Among the live (not taken down, not deleted) generations using the cameos selected by `cameo_id` and/or
+    `owner_id` (made by `requester_id`, when given), those whose requester may no longer use one of them
+    (`cameos.selectors.cameo_use_refusal`, the one consent decision, asked once per requester and cameo)
+    are taken down: media deleted after commit, unpublished, never publishable again, an in-flight job
+    stopped. The requester hears `generation.removed` and each owner whose consent went
+    `appearance.removed` (reason `consent_withdrawn` either way, which does not say whether a block, a
+    narrowed permission or a deletion did it); the owners keep the row in their appearances.
+
+    Called, through the lower apps' signals (generation/receivers.py), when a permission changes, an
+    approval ends, a block or an unfollow happens, a cameo is deleted or erased, an account is deactivated.
+    Returns how many generations came down."""
+    if cameo_id is None and owner_id is None:
+        raise ValueError("generations_withdraw_consent needs a cameo_id or an owner_id")
+    uses = GenerationCameo.objects.filter(
+        generation__removed_at__isnull=True, generation__deleted_at__isnull=True
+    )
+    if cameo_id is not None:
+        uses = uses.filter(cameo_id=cameo_id)
+    if owner_id is not None:
+        uses = uses.filter(owner_id=owner_id)
+    if requester_id is not None:
+        uses = uses.filter(generation__requester_id=requester_id)
+    rows = list(uses.values_list("generation_id", "generation__requester_id", "cameo_id", "owner_id"))
+    pairs = {(requester, cameo) for _, requester, cameo, _ in rows}
+    requesters = User.objects.in_bulk({requester for requester, _ in pairs})
+    cameos = Cameo.objects.select_related("owner").in_bulk({cameo for _, cameo in pairs if cameo is not None})
+    lost = {
+        (requester, cameo)
+        for requester, cameo in pairs
+        if cameo not in cameos
+        or cameo_use_refusal(user=requesters[requester], cameo=cameos[cameo]) is not None
+    }
+    owners_by_generation: dict[int, set[int]] = {}
+    for generation_id, requester, cameo, owner in rows:
+        if (requester, cameo) in lost:
+            owners_by_generation.setdefault(generation_id, set()).add(owner)
     taken = 0
     for generation in Generation.objects.select_for_update().filter(
-        pk__in=list(ids), removed_at__isnull=True
+        pk__in=list(owners_by_generation), removed_at__isnull=True, deleted_at__isnull=True
     ):
-        _take_down(generation, reason=reason)
+        _take_down(generation, reason=CONSENT_WITHDRAWN)
+        for owner in owners_by_generation[generation.pk] - {generation.requester_id}:
+            push_to_user_on_commit(
+                user_id=owner,
+                event_type="appearance.removed",
+                data={"generation_id": generation.pk, "reason": CONSENT_WITHDRAWN},
+            )
         taken += 1
     return taken
 
@@ -267,7 +321,11 @@ def generation_dispatch(*, generation_id: int) -> None:
 
 
 def _own_generation_for_update(*, requester: User, generation_id: int) -> Generation:
-    generation = Generation.objects.select_for_update().filter(pk=generation_id, requester=requester).first()
+    generation = (
+        Generation.objects.select_for_update()
+        .filter(pk=generation_id, requester=requester, deleted_at__isnull=True)
+        .first()
+    )
     if generation is None:
         raise ApplicationError("generation_not_found", f"You have no generation {generation_id}.", status=404)
     return generation
@@ -345,15 +403,25 @@ def generation_unpublish(*, requester: User, generation_id: int) -> Generation:
 
 
 def delete_media(generation: Generation) -> None:
-    for field_file in (generation.video, generation.poster):
-        if field_file and default_storage.exists(field_file.name):
-            default_storage.delete(field_file.name)
+    """Delete the files the row names now, once the transaction commits: a change that rolls back leaves
+    them in place (and a new file stored meanwhile under the same row gets a name of its own)."""
+    names = [field_file.name for field_file in (generation.video, generation.poster) if field_file]
+
+    def delete() -> None:
+        for name in names:
+            if default_storage.exists(name):
+                default_storage.delete(name)
+
+    transaction.on_commit(delete)
 
 
 @transaction.atomic
 def generation_delete(*, requester: User, generation_id: int) -> None:
-    """The requester deletes their video (draft or published) and its media; a running render is stopped
-    (it finds its row gone at the next step and keeps nothing)."""
+    """The requester deletes their video (draft or published): its media goes (after commit) and a running
+    render is stopped, but the row stays, marked deleted, as the cameo owners' record of the appearance
+    (who, when, the prompt); nobody else sees it any more. Its Idempotency-Key is released."""
     generation = _own_generation_for_update(requester=requester, generation_id=generation_id)
-    delete_media(generation)
-    generation.delete()
+    fields = _stop_and_strip(generation, reason="deleted_by_requester")
+    generation.deleted_at = timezone.now()
+    generation.idempotency_key = ""
+    generation.save(update_fields=[*fields, "deleted_at", "idempotency_key"])

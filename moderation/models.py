@@ -1,5 +1,7 @@
 """The core of moderation: a case on a target (a cameo, a video, a comment, an account) with the flags and
-evidence that opened it. Any app opens or adds to a case through `moderation.services.flag_target`."""
+evidence that opened it. A case is opened or added to through `moderation.services.flag_target`: by
+moderation itself, and for the apps below it (which may not import it) by the receivers of their signals
+(`moderation/receivers.py`)."""
 
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType

@@ -12,6 +12,7 @@ from django.test import RequestFactory
 
 from core.byte_ranges import MAX_RANGES, ByteRange, RangeNotSatisfiable, parse_range_header
 from core.signed_media import signed_media_url
+from tests.factories import GenerationFactory
 from tests.processes import web_server
 
 SIZE = 1000
@@ -81,21 +82,32 @@ def test_huge_numbers_are_just_past_the_end():
 # -- through the signed media view ----------------------------------------------------------------------------
 
 
+def _video_of_a_draft() -> tuple[str, int]:
+    """A draft's stored video, and its requester's id (the viewer its link is handed to)."""
+    generation = GenerationFactory()
+    name = default_storage.save(f"generations/{generation.requester_id}/{generation.pk}/video.mp4", ContentFile(BODY))
+    generation.video = name
+    generation.save(update_fields=["video"])
+    return name, generation.requester_id
+
+
 @pytest.fixture
-def media_url(settings):
-    name = default_storage.save("generations/1/1/video.mp4", ContentFile(BODY))
-    return signed_media_url(name, 300, request=RequestFactory().get("/"))
+def media_url(db):
+    name, viewer_id = _video_of_a_draft()
+    return signed_media_url(name, 300, request=RequestFactory().get("/"), viewer_id=viewer_id)
 
 
 def test_the_link_is_absolute(media_url):
     assert media_url.startswith("http://testserver/media-signed/")
 
 
-def test_the_link_uses_the_configured_base_url_when_set(settings):
+def test_the_link_uses_the_configured_base_url_when_set(settings, db):
     settings.MEDIA_LINK_BASE_URL = "https://api.example.com/"
-    name = default_storage.save("generations/1/1/video.mp4", ContentFile(BODY))
+    name, viewer_id = _video_of_a_draft()
 
-    url = signed_media_url(name, 300, request=RequestFactory().get("/", HTTP_HOST="10.0.0.7:8000"))
+    url = signed_media_url(
+        name, 300, request=RequestFactory().get("/", HTTP_HOST="10.0.0.7:8000"), viewer_id=viewer_id
+    )
 
     assert url.startswith("https://api.example.com/media-signed/")
 
@@ -171,9 +183,9 @@ def test_if_range_with_an_old_validator_gets_the_whole_file(client, media_url):
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_real_server_answers_a_range_request(settings, tmp_path):
-    name = default_storage.save("generations/1/1/video.mp4", ContentFile(BODY))
+    name, viewer_id = _video_of_a_draft()
     with web_server(data_dir=tmp_path) as base_url:
-        path = signed_media_url(name, 300, request=RequestFactory().get("/")).removeprefix(
+        path = signed_media_url(name, 300, request=RequestFactory().get("/"), viewer_id=viewer_id).removeprefix(
             "http://testserver"
         )
         request = urllib.request.Request(base_url + path, headers={"Range": "bytes=100-199"})

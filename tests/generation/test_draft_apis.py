@@ -194,17 +194,41 @@ def test_the_feed_leaves_out_blocked_and_muted_people(client_for, leo, stranger,
 # -- delete ---------------------------------------------------------------------------------------------------
 
 
-def test_the_requester_deletes_a_video_and_its_media(client_for, leo, draft):
+def test_the_requester_deletes_a_video_and_its_media(
+    client_for, leo, stranger, draft, django_capture_on_commit_callbacks
+):
+    draft.published_at = timezone.now()
+    draft.save()
     names = [draft.video.name, draft.poster.name]
-    assert client_for(leo).delete(url(draft)).status_code == 204
-    assert not Generation.objects.filter(pk=draft.pk).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client_for(leo).delete(url(draft)).status_code == 204
     assert not any(default_storage.exists(name) for name in names)
+    assert client_for(leo).get(url(draft)).status_code == 404
+    assert client_for(leo).get("/api/v1/generations/").json()["results"] == []
+    assert client_for(stranger).get("/api/v1/feed/").json()["results"] == []
+    assert client_for(leo).delete(url(draft)).status_code == 404  # once
+    draft.refresh_from_db()  # the row stays as the cameo owner's record (test_appearance_apis)
+    assert (draft.deleted_at is not None, draft.published_at, draft.video.name) == (True, None, "")
+
+
+def test_deleting_a_job_in_flight_stops_it(client_for, leo, cameo):
+    job = GenerationFactory(requester=leo, cameos=[cameo], status=GenerationStatus.RUNNING)
+    assert client_for(leo).delete(url(job)).status_code == 204
+    job.refresh_from_db()
+    assert (job.status, job.failure_reason) == ("canceled", "deleted_by_requester")
+
+
+def test_a_deleted_videos_idempotency_key_can_be_used_again(client_for, leo, draft):
+    Generation.objects.filter(pk=draft.pk).update(idempotency_key="retry-1")
+    client_for(leo).delete(url(draft))
+    draft.refresh_from_db()
+    assert draft.idempotency_key == ""
 
 
 def test_others_cannot_delete_it(client_for, maya, stranger, draft):
     for user in (maya, stranger):
         assert client_for(user).delete(url(draft)).status_code == 404
-    assert Generation.objects.filter(pk=draft.pk).exists()
+    assert Generation.objects.get(pk=draft.pk).deleted_at is None
 
 
 @pytest.mark.parametrize(

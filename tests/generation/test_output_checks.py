@@ -128,7 +128,10 @@ def test_an_owner_restriction_heard_in_the_audio_holds_it_for_review(make_user, 
 
 
 def test_a_flagged_verdict_opens_a_case_through_the_moderation_core(make_user, embeddings):
-    from moderation.services import flag_target
+    """As the runner does: it sends `generation_flagged`, which moderation receives (generation may not
+    import moderation)."""
+    from generation.models import Generation
+    from generation.signals import generation_flagged
 
     cameo = verified_cameo(make_user(username="maya"), embeddings["astronaut"], permission="everyone")
     generation = GenerationFactory(requester=make_user(username="leo"), cameos=[cameo], status="running")
@@ -137,7 +140,7 @@ def test_a_flagged_verdict_opens_a_case_through_the_moderation_core(make_user, e
         result=result(),
         facts=OutputFacts(transcript="a gory massacre", frames_checked=1),
     )
-    flag_target(target=generation, **verdict.flag)
+    generation_flagged.send(sender=Generation, generation=generation, **verdict.flag)
     case = Case.objects.get()
     assert case.target == generation
     assert case.flags.get().reason == "policy_blocked_category"

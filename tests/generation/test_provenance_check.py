@@ -4,8 +4,11 @@ import av
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
+from accounts.models import Block
 from generation import runner
+from generation.models import Generation
 from ml.media import write_mp4
 from tests.fixtures import recordings
 from tests.generation.test_runner_render import astronaut_identity, make_job  # noqa: F401  (fixture)
@@ -64,6 +67,21 @@ def test_the_signed_file_and_a_reencoded_copy_are_recognised(rendered, client_fo
     # a stranger learns it came from here, not which draft it is
     stranger = check(client_for(make_user(username="stranger")), copy).json()
     assert stranger["came_from_us"] is True and stranger["matched_generation_id"] is None
+
+
+def test_the_answer_does_not_name_a_video_whose_cameo_owner_blocked_the_asker(
+    rendered, client_for, make_user
+):
+    """Today the answer names a published video to someone blocked by the owner of a cameo in it."""
+    job, original = rendered
+    Generation.objects.filter(pk=job.pk).update(published_at=timezone.now())
+    asker = make_user(username="asker")
+    assert check(client_for(asker), original).json()["matched_generation_id"] == job.pk
+
+    Block.objects.create(blocker=job.cameo_uses.get().owner, blocked=asker)
+
+    body = check(client_for(asker), original).json()
+    assert body["came_from_us"] is True and body["matched_generation_id"] is None
 
 
 def test_someone_elses_video_did_not_come_from_us(rendered, client_for):

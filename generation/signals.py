@@ -1,0 +1,9 @@
+"""Hooks the generation app fires for the apps above it (moderation), without importing them (the layer
+contract in pyproject.toml). Sent synchronously inside the transaction of the change; receivers are
+connected in their app's `AppConfig.ready`."""
+
+from django.dispatch import Signal
+
+# An output check held or blocked `generation`: keyword arguments `source`, `reason`, `evidence`,
+# `priority` (what `generation.output_checks.Verdict.flag` holds) for a moderation case.
+generation_flagged = Signal()

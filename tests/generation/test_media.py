@@ -1,0 +1,113 @@
+"""Signed links to a video are re-checked at every request with the one visibility rule: a signature only
+proves the link was handed out once.
+
+Today a link handed out before a block (or a take-down) keeps playing the video, and works for anyone who
+holds it."""
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Block
+from generation.models import Generation
+from tests.factories import CameoFactory, GenerationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def maya(make_user):
+    return make_user(username="maya")
+
+
+@pytest.fixture
+def leo(make_user):
+    return make_user(username="leo")
+
+
+@pytest.fixture
+def viewer(make_user):
+    return make_user(username="viewer")
+
+
+def with_media(generation: Generation) -> Generation:
+    generation.video = default_storage.save(
+        f"generations/{generation.pk}/video.mp4", ContentFile(b"mp4-bytes")
+    )
+    generation.save()
+    return generation
+
+
+@pytest.fixture
+def published(maya, leo):
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    return with_media(GenerationFactory(requester=leo, cameos=[cameo], published_at=timezone.now()))
+
+
+def video_url(client_for, user, generation) -> str:
+    url = client_for(user).get(f"/api/v1/generations/{generation.pk}/").json()["video_url"]
+    assert url is not None
+    return url
+
+
+def play(url: str):
+    """What a video player does with the link: a plain GET, no credentials."""
+    return Client().get(url)
+
+
+@pytest.mark.parametrize("direction", ["owner_blocks", "viewer_blocks"])
+def test_a_link_stops_playing_after_a_block_with_a_cameo_owner(
+    client_for, maya, viewer, published, direction
+):
+    url = video_url(client_for, viewer, published)
+    response = play(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"mp4-bytes"
+
+    Block.objects.create(
+        **(
+            {"blocker": maya, "blocked": viewer}
+            if direction == "owner_blocks"
+            else {"blocker": viewer, "blocked": maya}
+        )
+    )
+
+    response = play(url)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_link_stops_playing_once_the_video_is_taken_down(client_for, maya, viewer, published):
+    url = video_url(client_for, viewer, published)
+    client_for(maya).delete(f"/api/v1/cameos/appearances/{published.pk}/")  # the file stays until commit
+
+    assert default_storage.exists(published.video.name)
+    assert play(url).status_code == 404
+
+
+def test_a_link_to_a_draft_works_only_for_the_viewer_it_was_handed_to(client_for, maya, leo, viewer):
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    draft = with_media(GenerationFactory(requester=leo, cameos=[cameo]))
+    url = video_url(client_for, leo, draft)
+    assert play(url).status_code == 200
+
+    Generation.objects.filter(pk=draft.pk).update(requester=viewer)  # the draft is no longer leo's
+
+    assert play(url).status_code == 404
+
+
+def test_the_owner_and_the_requester_of_a_draft_can_play_it(client_for, maya, leo):
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    draft = with_media(GenerationFactory(requester=leo, cameos=[cameo]))
+
+    assert play(video_url(client_for, maya, draft)).status_code == 200
+    assert play(video_url(client_for, leo, draft)).status_code == 200
+
+
+def test_a_tampered_link_is_refused(client_for, viewer, published):
+    url = video_url(client_for, viewer, published)
+    response = play(url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"))
+    assert response.status_code == 403
+    assert response.json()["code"] == "media_link_invalid"
