@@ -27,6 +27,7 @@ from cameos.models import (
 )
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from core.parsing import parse_ascii_int
 from core.uploads import check_content_length
 
 
@@ -242,8 +243,8 @@ class UploadChunkApi(APIView):
         operation_id="cameos_upload_append",
     )
     def patch(self, request: Request, upload_id: uuid.UUID) -> Response:
-        raw_offset = request.headers.get("Upload-Offset", "")
-        if not raw_offset.isdigit():
+        offset = parse_ascii_int(request.headers.get("Upload-Offset", ""))
+        if offset is None:
             raise ApplicationError(
                 "upload_offset_required", "Send the chunk's start in the Upload-Offset header."
             )
@@ -252,7 +253,7 @@ class UploadChunkApi(APIView):
         if not chunk:
             raise ApplicationError("upload_empty_chunk", "The chunk is empty.")
         upload = services.upload_append(
-            owner=request.user, upload_id=upload_id, offset=int(raw_offset), chunk=chunk
+            owner=request.user, upload_id=upload_id, offset=offset, chunk=chunk
         )
         return Response(UploadOutputSerializer(upload).data)
 
