@@ -252,9 +252,7 @@ class UploadChunkApi(APIView):
         chunk = request.data if isinstance(request.data, bytes) else b""
         if not chunk:
             raise ApplicationError("upload_empty_chunk", "The chunk is empty.")
-        upload = services.upload_append(
-            owner=request.user, upload_id=upload_id, offset=offset, chunk=chunk
-        )
+        upload = services.upload_append(owner=request.user, upload_id=upload_id, offset=offset, chunk=chunk)
         return Response(UploadOutputSerializer(upload).data)
 
 

@@ -282,7 +282,9 @@ class TestResumableUpload:
 def test_an_upload_offset_that_is_not_ascii_digits_is_400(client_for, user, raw):
     """Before the fix "²" passed `isdigit()` and crashed `int()` with an HTML 500."""
     client = client_for(user)
-    upload = client.post("/api/v1/cameos/uploads/", {"challenge_id": challenge_for(user).pk, "size": 10}).json()
+    upload = client.post(
+        "/api/v1/cameos/uploads/", {"challenge_id": challenge_for(user).pk, "size": 10}
+    ).json()
 
     response = client.generic(
         "PATCH",
