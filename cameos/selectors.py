@@ -7,12 +7,13 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.selectors import are_mutuals, is_blocked_between
+from cameos.errors import CameoError
 from cameos.models import AccessRequestStatus, Cameo, CameoAccessRequest, CameoPermission, CameoStatus
 from core.exceptions import ApplicationError
 
 
 def _not_found(cameo_id: object) -> ApplicationError:
-    return ApplicationError("cameo_not_found", f"No cameo {cameo_id} that you can see.", status=404)
+    return ApplicationError(CameoError.CAMEO_NOT_FOUND, f"No cameo {cameo_id} that you can see.", status=404)
 
 
 def cameo_use_refusal(*, user: User, cameo: Cameo) -> ApplicationError | None:
@@ -24,7 +25,9 @@ def cameo_use_refusal(*, user: User, cameo: Cameo) -> ApplicationError | None:
     if user.pk == owner.pk:
         if cameo.status != CameoStatus.VERIFIED:
             return ApplicationError(
-                "cameo_not_verified", f"Cameo {cameo.pk} is {cameo.status}, not verified.", status=409
+                CameoError.CAMEO_NOT_VERIFIED,
+                f"Cameo {cameo.pk} is {cameo.status}, not verified.",
+                status=409,
             )
         return None
     if cameo.status != CameoStatus.VERIFIED or is_blocked_between(user, owner):
@@ -47,7 +50,7 @@ def cameo_use_refusal(*, user: User, cameo: Cameo) -> ApplicationError | None:
 
 def _permission_denied(cameo: Cameo, *, can_request: bool) -> ApplicationError:
     return ApplicationError(
-        "cameo_permission_denied",
+        CameoError.CAMEO_PERMISSION_DENIED,
         f"You may not use @{cameo_mention(cameo)}'s cameo"
         + (": ask its owner for access." if can_request else "."),
         status=403,
@@ -80,7 +83,9 @@ def cameo_get_by_mention(*, user: User, mention: str) -> Cameo:
         or Cameo.objects.select_related("owner").filter(kind="character", handle__iexact=handle).first()
     )
     if cameo is None:
-        raise ApplicationError("cameo_not_found", f"No cameo @{handle} that you can use.", status=404)
+        raise ApplicationError(
+            CameoError.CAMEO_NOT_FOUND, f"No cameo @{handle} that you can use.", status=404
+        )
     return cameo_get_for_generation(user=user, cameo_id=cameo.pk)
 
 

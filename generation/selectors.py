@@ -2,8 +2,10 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.selectors import is_blocked_between
+from cameos.errors import CameoError
 from cameos.selectors import cameo_get_owned, cameo_use_refusal
 from core.exceptions import ApplicationError
+from generation.errors import GenerationError
 from generation.models import Generation, GenerationStatus
 
 
@@ -20,7 +22,9 @@ def generation_consent_refusals(*, generation: Generation) -> list[ApplicationEr
     for use in generation.cameo_uses.select_related("cameo__owner"):
         if use.cameo is None:
             refusals.append(
-                ApplicationError("cameo_not_found", f"@{use.handle}'s cameo no longer exists.", status=404)
+                ApplicationError(
+                    CameoError.CAMEO_NOT_FOUND, f"@{use.handle}'s cameo no longer exists.", status=404
+                )
             )
             continue
         refusal = cameo_use_refusal(user=generation.requester, cameo=use.cameo)
@@ -54,7 +58,7 @@ def generation_get_visible(*, viewer: User, generation_id: int) -> Generation:
         Generation.objects.select_related("requester", "remix_of__requester").filter(pk=generation_id).first()
     )
     not_found = ApplicationError(
-        "generation_not_found", f"No generation {generation_id} that you can see.", status=404
+        GenerationError.GENERATION_NOT_FOUND, f"No generation {generation_id} that you can see.", status=404
     )
     if generation is None:
         raise not_found
@@ -72,7 +76,9 @@ def remix_source_get(*, viewer: User, generation_id: int) -> Generation:
     source = published_generations().select_related("requester").filter(pk=generation_id).first()
     if source is None or is_blocked_between(viewer, source.requester):
         raise ApplicationError(
-            "remix_source_not_found", f"No published video {generation_id} that you can remix.", status=404
+            GenerationError.REMIX_SOURCE_NOT_FOUND,
+            f"No published video {generation_id} that you can remix.",
+            status=404,
         )
     return source
 
