@@ -29,6 +29,7 @@ class CoreError(StrEnum):
     THROTTLED = "throttled"
     BAD_REQUEST = "bad_request"
     SERVER_ERROR = "server_error"
+    MEDIA_LINK_INVALID = "media_link_invalid"  # a signed media URL that is forged or expired
     # An uploaded file that cannot be used: `media_` + ml.media's MediaErrorCode, and a few checked here.
     MEDIA_MISSING_FILE = "media_missing_file"
     MEDIA_EMPTY_FILE = "media_empty_file"

@@ -8,6 +8,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpRequest, JsonResponse
 from django.urls import reverse
 
+from core.errors import CoreError
 from core.exceptions import error_body
 
 _SALT = "core.signed-media"
@@ -26,11 +27,11 @@ def serve_signed_media(request: HttpRequest, token: str) -> FileResponse | JsonR
         payload = signing.loads(token, salt=_SALT, max_age=int(payload["ttl"]))
     except (signing.BadSignature, KeyError, ValueError, TypeError):
         return JsonResponse(
-            error_body("media_link_invalid", "This media link is invalid or has expired."), status=403
+            error_body(CoreError.MEDIA_LINK_INVALID, "This media link is invalid or has expired."), status=403
         )
     name = payload["name"]
     if not default_storage.exists(name):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
+        return JsonResponse(error_body(CoreError.NOT_FOUND, "Not found."), status=404)
     response = FileResponse(default_storage.open(name, "rb"))
     response["Cache-Control"] = "private, no-store"
     return response

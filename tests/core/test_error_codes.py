@@ -12,7 +12,7 @@ import rest_framework_simplejwt
 from django.conf import settings
 
 from core.errors import CoreError, all_error_codes, error_code_enums, media_error
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, error_body
 from generation.models import GenerationFailureReason
 from generation.policy import PolicyRefusal
 from ml.media.errors import MediaErrorCode
@@ -21,7 +21,7 @@ from tests.openapi_validation import openapi_schema
 
 ROOT = Path(settings.BASE_DIR)
 APPS = ["core", "accounts", "cameos", "generation", "feed", "moderation", "demo", "sora_social"]
-CALLS_WITH_A_CODE = {ApplicationError.__name__, PolicyRefusal.__name__}
+CALLS_WITH_A_CODE = {ApplicationError.__name__, PolicyRefusal.__name__, error_body.__name__}
 # DRF's exceptions, raised by our code with `code=` (ValidationError's codes are per field).
 CALLS_WITH_A_CODE_KEYWORD = {
     "AuthenticationFailed",
@@ -32,7 +32,8 @@ CALLS_WITH_A_CODE_KEYWORD = {
 }
 POLICY_CODES = {"policy_minors", "policy_sexual_real_person", "policy_blocked_category", "policy_real_person"}
 # Raise sites whose code is computed: (file, the argument as written) -> the codes it can take.
-DYNAMIC_CODES = {
+DYNAMIC_CODES: dict[tuple[str, str], object] = {
+    ("core/exceptions.py", "code"): "framework",  # the handler renders DRF's and simplejwt's exceptions
     ("generation/services.py", "error.code"): PROMPT_ERROR_CODES,  # a PromptError from ml.prompt
     ("generation/services.py", "refusal.code"): POLICY_CODES
     | {"cameo_permission_denied", "cameo_not_found", "cameo_not_verified"},
@@ -89,7 +90,8 @@ def _raised_codes() -> list[tuple[str, int, set[str]]]:
                 assert key in DYNAMIC_CODES, (
                     f"{name}:{node.lineno}: a computed code {key[1]!r}: list what it can be"
                 )
-                codes = set(DYNAMIC_CODES[key])
+                given = DYNAMIC_CODES[key]
+                codes = _framework_codes() if given == "framework" else set(given)
             sites.append((name, node.lineno, codes))
     return sites
 
