@@ -35,8 +35,7 @@ POLICY_CODES = {"policy_minors", "policy_sexual_real_person", "policy_blocked_ca
 DYNAMIC_CODES: dict[tuple[str, str], object] = {
     ("core/exceptions.py", "code"): "framework",  # the handler renders DRF's and simplejwt's exceptions
     ("generation/services.py", "error.code"): PROMPT_ERROR_CODES,  # a PromptError from ml.prompt
-    ("generation/services.py", "refusal.code"): POLICY_CODES
-    | {"cameo_permission_denied", "cameo_not_found", "cameo_not_verified"},
+    ("generation/services.py", "refusal.code"): POLICY_CODES,  # a PolicyRefusal from generation.policy
 }
 
 
