@@ -28,7 +28,7 @@ from core.signed_media import signed_media_url
 from tests.factories import CameoFactory, GenerationFactory, UserFactory
 
 ACTORS = ("owner", "other", "blocked", "blocker", "minor", "anonymous", "staff")
-# Outside the walk: the admin site has its own login and permission system (tested in moderation).
+# Outside the walk: the admin site has its own session login and model permissions (test_admin_site).
 SKIPPED_NAMESPACES = {"admin"}
 ITEM_1 = "issue 11 item 1: consent branch"
 
@@ -283,3 +283,31 @@ def test_every_route_has_a_row():
 
     assert found - listed == set(), "routes without a row in EXPECTED"
     assert listed - found == set(), "rows for routes that no longer exist"
+
+
+def _admin_paths() -> list[str]:
+    from django.contrib import admin
+
+    models = sorted(f"{m._meta.app_label}/{m._meta.model_name}" for m in admin.site._registry)
+    return ["/admin/"] + [f"/admin/{m}/" for m in models] + [f"/admin/{m}/add/" for m in models]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", _admin_paths())
+def test_admin_site(path, settings, tmp_path):
+    """Session login; 302 is to the admin's login page. Staff without a moderation permission reach the
+    index and no model's pages (every registered model's list and add page is walked)."""
+    settings.CAMEO_UPLOAD_SPOOL_DIR = tmp_path / "spool"
+    settings.CAMEO_UPLOAD_SPOOL_DIR.mkdir()
+    world = World()
+    for actor in ACTORS:
+        client = APIClient()
+        if world.users[actor] is not None:
+            client.force_login(world.users[actor])
+
+        response = client.get(path)
+
+        expected = 302 if actor != "staff" else 200 if path == "/admin/" else 403
+        assert response.status_code == expected, (actor, path)
+        if response.status_code == 302:
+            assert response["Location"].startswith("/admin/login/")
