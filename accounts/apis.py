@@ -20,9 +20,12 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services
 from accounts.authentication import TOKEN_VERSION_CLAIM, token_is_revoked
+from accounts.errors import AccountError
 from accounts.models import User, username_validator
+from core.errors import CoreError
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField
+from core.serializers import StrictInputMixin, StrictInputSerializer
 
 
 class PublicUserSerializer(serializers.ModelSerializer):
@@ -62,7 +65,7 @@ class SignupApi(AuthThrottleMixin, APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         username = StrictCharField(max_length=30, validators=[username_validator])
         email = serializers.EmailField()
         # min_length mirrors MinimumLengthValidator (AUTH_PASSWORD_VALIDATORS), so the schema says it.
@@ -86,7 +89,7 @@ class SignupApi(AuthThrottleMixin, APIView):
         return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
-class LoginSerializer(TokenObtainPairSerializer):
+class LoginSerializer(StrictInputMixin, TokenObtainPairSerializer):
     @classmethod
     def get_token(cls, user: User) -> Any:
         token = super().get_token(user)
@@ -104,7 +107,7 @@ class LoginApi(AuthThrottleMixin, TokenObtainPairView):
         return super().post(request, *args, **kwargs)
 
 
-class RefreshSerializer(TokenRefreshSerializer):
+class RefreshSerializer(StrictInputMixin, TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         try:
             refresh = RefreshToken(attrs["refresh"])
@@ -112,7 +115,7 @@ class RefreshSerializer(TokenRefreshSerializer):
             return super().validate(attrs)  # lets simplejwt word the refusal
         user = User.objects.filter(pk=refresh.get("user_id")).first()
         if user is not None and token_is_revoked(user=user, token=refresh):
-            raise ApplicationError("token_not_valid", "Token has been revoked.", status=401)
+            raise ApplicationError(AccountError.TOKEN_NOT_VALID, "Token has been revoked.", status=401)
         return super().validate(attrs)
 
 
@@ -130,7 +133,7 @@ class LogoutApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         refresh = StrictCharField()
         everywhere = StrictBooleanField(
             default=False,
@@ -146,7 +149,7 @@ class LogoutApi(APIView):
 
 
 class PasswordChangeApi(AuthThrottleMixin, APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         old_password = StrictCharField(max_length=128)
         new_password = StrictCharField(min_length=8, max_length=128)
 
@@ -166,7 +169,7 @@ class EmailVerifyApi(AuthThrottleMixin, APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         token = StrictCharField(max_length=500)
 
     @extend_schema(request=InputSerializer, responses={200: MeSerializer}, operation_id="auth_email_verify")
@@ -182,7 +185,7 @@ class EmailVerificationResendApi(AuthThrottleMixin, APIView):
     def post(self, request: Request) -> Response:
         if request.user.email_verified:
             raise ApplicationError(
-                "email_already_verified", "Your e-mail address is already verified.", status=409
+                AccountError.EMAIL_ALREADY_VERIFIED, "Your e-mail address is already verified.", status=409
             )
         from accounts.tasks import send_verification_email_task
         from core.tasks import enqueue_on_commit
@@ -211,7 +214,7 @@ class SessionLoginApi(AuthThrottleMixin, APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         username = StrictCharField(max_length=150)
         password = StrictCharField(max_length=128)
 
@@ -226,7 +229,9 @@ class SessionLoginApi(AuthThrottleMixin, APIView):
         user = authenticate(request._request, **data.validated_data)
         if user is None:
             raise ApplicationError(
-                "authentication_failed", "No active account found with the given credentials.", status=401
+                CoreError.AUTHENTICATION_FAILED,
+                "No active account found with the given credentials.",
+                status=401,
             )
         session_login(request._request, user)
         return Response(MeSerializer(user).data)
@@ -245,7 +250,7 @@ class SessionLogoutApi(APIView):
 class MeApi(APIView):
     """Your own profile. (One resource, two operations: read and partial update.)"""
 
-    class UpdateInputSerializer(serializers.Serializer):
+    class UpdateInputSerializer(StrictInputSerializer):
         display_name = StrictCharField(max_length=50, required=False, allow_blank=True)
         bio = StrictCharField(max_length=300, required=False, allow_blank=True)
         birth_date = serializers.DateField(required=False)
@@ -268,7 +273,7 @@ class AccountDeleteApi(APIView):
     """Delete your account: it is deactivated at once; your cameo's media, embeddings and transcripts are
     then erased from the database and storage."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         password = StrictCharField(max_length=128)
 
     @extend_schema(request=InputSerializer, responses={202: None}, operation_id="users_me_delete")

@@ -10,6 +10,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
 
+from accounts.errors import AccountError
 from accounts.models import User
 
 TOKEN_VERSION_CLAIM = "tv"
@@ -30,7 +31,7 @@ class AccessTokenAuthentication(JWTAuthentication):
     def get_user(self, validated_token: Token) -> Any:
         user: User = super().get_user(validated_token)  # type: ignore[assignment] # our user model, not TokenUser
         if token_is_revoked(user=user, token=validated_token):
-            raise AuthenticationFailed("Token has been revoked.", code="token_revoked")
+            raise AuthenticationFailed("Token has been revoked.", code=AccountError.TOKEN_REVOKED)
         return user
 
 

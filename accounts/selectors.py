@@ -3,6 +3,7 @@ made on someone's behalf goes through `user_get_visible`."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from accounts.errors import AccountError
 from accounts.models import Block, Follow, Mute, User
 from core.exceptions import ApplicationError
 
@@ -21,7 +22,7 @@ def blocked_user_ids(user: User) -> set[int]:
 def user_get_by_username(*, username: str) -> User:
     user = User.objects.filter(username__iexact=username, is_active=True).first()
     if user is None:
-        raise ApplicationError("user_not_found", f"No user @{username}.", status=404)
+        raise ApplicationError(AccountError.USER_NOT_FOUND, f"No user @{username}.", status=404)
     return user
 
 
@@ -35,7 +36,7 @@ def user_get_visible(*, viewer: User | None, username: str) -> User:
         and viewer.pk != user.pk
         and is_blocked_between(viewer, user)
     ):
-        raise ApplicationError("user_not_found", f"No user @{username}.", status=404)
+        raise ApplicationError(AccountError.USER_NOT_FOUND, f"No user @{username}.", status=404)
     return user
 
 

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import refresh_token_for
+from accounts.errors import AccountError
 from accounts.models import Block, Follow, Handle, Mute, User, age_on
 from accounts.selectors import is_blocked_between
 from accounts.signals import follow_removed, user_blocked, user_deactivated, user_erasure_requested
@@ -28,9 +29,11 @@ _EMAIL_SALT = "accounts.email-verification"
 def _check_birth_date(birth_date: date) -> None:
     today = timezone.localdate()
     if birth_date > today:
-        raise ApplicationError("invalid_birth_date", "Birth date is in the future.")
+        raise ApplicationError(AccountError.INVALID_BIRTH_DATE, "Birth date is in the future.")
     if age_on(birth_date, today) < MINIMUM_AGE:
-        raise ApplicationError("too_young", f"You must be at least {MINIMUM_AGE} to sign up.", status=403)
+        raise ApplicationError(
+            AccountError.TOO_YOUNG, f"You must be at least {MINIMUM_AGE} to sign up.", status=403
+        )
 
 
 @transaction.atomic
@@ -40,9 +43,11 @@ def user_create(
     """Create an account and send its verification e-mail once the row is committed."""
     _check_birth_date(birth_date)
     if User.objects.filter(username__iexact=username).exists() or handle_is_taken(name=username):
-        raise ApplicationError("username_taken", f"@{username} is taken.", status=409)
+        raise ApplicationError(AccountError.USERNAME_TAKEN, f"@{username} is taken.", status=409)
     if User.objects.filter(email__iexact=email).exists():
-        raise ApplicationError("email_taken", "An account with this e-mail already exists.", status=409)
+        raise ApplicationError(
+            AccountError.EMAIL_TAKEN, "An account with this e-mail already exists.", status=409
+        )
     user = User(
         username=username, email=email.strip(), birth_date=birth_date, display_name=display_name or username
     )
@@ -54,7 +59,9 @@ def user_create(
             user.save()
             handle_claim(name=username)
     except IntegrityError as exc:  # lost a race for the name (a sign-up or a character) or the e-mail
-        raise ApplicationError("username_taken", f"@{username} or this e-mail is taken.", status=409) from exc
+        raise ApplicationError(
+            AccountError.USERNAME_TAKEN, f"@{username} or this e-mail is taken.", status=409
+        ) from exc
 
     from accounts.tasks import send_verification_email_task
 
@@ -84,12 +91,16 @@ def email_verify(*, token: str) -> User:
     try:
         payload = signing.loads(token, salt=_EMAIL_SALT, max_age=settings.EMAIL_VERIFICATION_MAX_AGE_SECONDS)
     except signing.SignatureExpired as exc:
-        raise ApplicationError("verification_expired", "This verification link has expired.") from exc
+        raise ApplicationError(
+            AccountError.VERIFICATION_EXPIRED, "This verification link has expired."
+        ) from exc
     except signing.BadSignature as exc:
-        raise ApplicationError("verification_invalid", "This verification link is not valid.") from exc
+        raise ApplicationError(
+            AccountError.VERIFICATION_INVALID, "This verification link is not valid."
+        ) from exc
     user = User.objects.filter(pk=payload.get("uid"), is_active=True).first()
     if user is None or user.email.lower() != payload.get("email"):
-        raise ApplicationError("verification_invalid", "This verification link is not valid.")
+        raise ApplicationError(AccountError.VERIFICATION_INVALID, "This verification link is not valid.")
     if user.email_verified_at is None:
         user.email_verified_at = timezone.now()
         user.save(update_fields=["email_verified_at"])
@@ -121,7 +132,9 @@ def logout(*, refresh: str, everywhere: bool = False) -> None:
     try:
         token = RefreshToken(refresh)  # type: ignore[arg-type]
     except TokenError as exc:
-        raise ApplicationError("token_not_valid", "Token is invalid or expired.", status=401) from exc
+        raise ApplicationError(
+            AccountError.TOKEN_NOT_VALID, "Token is invalid or expired.", status=401
+        ) from exc
     if everywhere:
         user = User.objects.filter(pk=token.get("user_id")).first()
         if user is not None:
@@ -134,7 +147,7 @@ def logout(*, refresh: str, everywhere: bool = False) -> None:
 def password_change(*, user: User, old_password: str, new_password: str) -> dict[str, str]:
     """Change the password, revoke every token, and return a fresh pair for the device that asked."""
     if not user.check_password(old_password):
-        raise ApplicationError("wrong_password", "The current password is not correct.")
+        raise ApplicationError(AccountError.WRONG_PASSWORD, "The current password is not correct.")
     validate_password(new_password, user)
     user.set_password(new_password)
     user.save(update_fields=["password"])
@@ -153,7 +166,7 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
         _check_birth_date(data["birth_date"])
         if user.is_minor and age_on(data["birth_date"], timezone.localdate()) >= 18:
             raise ApplicationError(
-                "birth_date_locked",
+                AccountError.BIRTH_DATE_LOCKED,
                 "Contact support to correct the birth date of a teen account.",
                 status=403,
             )
@@ -167,9 +180,9 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
 
 def follow_create(*, follower: User, followee: User) -> Follow:
     if follower.pk == followee.pk:
-        raise ApplicationError("cannot_follow_self", "You cannot follow yourself.")
+        raise ApplicationError(AccountError.CANNOT_FOLLOW_SELF, "You cannot follow yourself.")
     if is_blocked_between(follower, followee):
-        raise ApplicationError("user_not_found", f"No user @{followee.username}.", status=404)
+        raise ApplicationError(AccountError.USER_NOT_FOUND, f"No user @{followee.username}.", status=404)
     follow, _ = Follow.objects.get_or_create(follower=follower, followee=followee)
     return follow
 
@@ -185,7 +198,7 @@ def follow_delete(*, follower: User, followee: User) -> None:
 def block_create(*, blocker: User, blocked: User) -> Block:
     """Block, and cut every follow between the two in both directions."""
     if blocker.pk == blocked.pk:
-        raise ApplicationError("cannot_block_self", "You cannot block yourself.")
+        raise ApplicationError(AccountError.CANNOT_BLOCK_SELF, "You cannot block yourself.")
     block, _ = Block.objects.get_or_create(blocker=blocker, blocked=blocked)
     Follow.objects.filter(
         Q(follower=blocker, followee=blocked) | Q(follower=blocked, followee=blocker)
@@ -200,7 +213,7 @@ def block_delete(*, blocker: User, blocked: User) -> None:
 
 def mute_create(*, muter: User, muted: User) -> Mute:
     if muter.pk == muted.pk:
-        raise ApplicationError("cannot_mute_self", "You cannot mute yourself.")
+        raise ApplicationError(AccountError.CANNOT_MUTE_SELF, "You cannot mute yourself.")
     mute, _ = Mute.objects.get_or_create(muter=muter, muted=muted)
     return mute
 
@@ -221,7 +234,7 @@ def user_deactivate(*, user: User) -> None:
 def account_delete(*, user: User, password: str) -> None:
     """Deactivate at once (every token refused, invisible everywhere), then erase in the background."""
     if not user.check_password(password):
-        raise ApplicationError("wrong_password", "The password is not correct.")
+        raise ApplicationError(AccountError.WRONG_PASSWORD, "The password is not correct.")
     user.is_active = False
     user.save(update_fields=["is_active"])
     tokens_revoke_all(user=user, reason=SocketCloseReason.ACCOUNT_DELETED)

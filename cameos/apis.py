@@ -28,6 +28,7 @@ from cameos.models import (
 )
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from core.uploads import check_content_length
 
@@ -120,7 +121,7 @@ class ChallengeCreateApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         head_turn = StrictBooleanField(default=False, help_text="Also ask for a head turn.")
 
     class OutputSerializer(serializers.ModelSerializer):
@@ -141,7 +142,7 @@ class ChallengeCreateApi(APIView):
 class CameoListCreateApi(APIView):
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         challenge_id = serializers.IntegerField()
         # Empty files reach the probe, which names the problem as the other media errors do.
         recording = serializers.FileField(
@@ -174,7 +175,7 @@ class CharacterCreateApi(APIView):
 
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         handle = StrictCharField(
             max_length=30, validators=[username_validator], help_text="Mentioned as @handle."
         )
@@ -212,7 +213,7 @@ class UploadStartApi(APIView):
     offset. Direct (`direct: true`, S3 storage only): POST the file to `direct_upload_url` with
     `direct_upload_fields`. Either way, finish with `POST …/uploads/{id}/complete/`."""
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         challenge_id = StrictIntegerField()
         size = StrictIntegerField(min_value=1, help_text="Total size in bytes.")
         direct = StrictBooleanField(default=False, help_text="Upload straight to object storage.")
@@ -282,18 +283,16 @@ class UploadChunkApi(APIView):
         operation_id="cameos_upload_append",
     )
     def patch(self, request: Request, upload_id: uuid.UUID) -> Response:
-        raw_offset = request.headers.get("Upload-Offset", "")
-        if not raw_offset.isdigit():
+        offset = parse_ascii_int(request.headers.get("Upload-Offset", ""))
+        if offset is None:
             raise ApplicationError(
-                "upload_offset_required", "Send the chunk's start in the Upload-Offset header."
+                CameoError.UPLOAD_OFFSET_REQUIRED, "Send the chunk's start in the Upload-Offset header."
             )
         check_content_length(request, settings.CAMEO_UPLOAD_MAX_CHUNK_BYTES)
         chunk = request.data if isinstance(request.data, bytes) else b""
         if not chunk:
-            raise ApplicationError("upload_empty_chunk", "The chunk is empty.")
-        upload = services.upload_append(
-            owner=request.user, upload_id=upload_id, offset=int(raw_offset), chunk=chunk
-        )
+            raise ApplicationError(CameoError.UPLOAD_EMPTY_CHUNK, "The chunk is empty.")
+        upload = services.upload_append(owner=request.user, upload_id=upload_id, offset=offset, chunk=chunk)
         return Response(UploadOutputSerializer(upload).data)
 
 
@@ -307,7 +306,7 @@ class UploadCompleteApi(APIView):
 class CameoDetailApi(APIView):
     """Your own cameo: read, change who may use it and how, delete it (its data is then erased)."""
 
-    class UpdateInputSerializer(serializers.Serializer):
+    class UpdateInputSerializer(StrictInputSerializer):
         permission = serializers.ChoiceField(choices=CameoPermission.choices, required=False)
         guidance = StrictCharField(max_length=1000, required=False, allow_blank=True)
         restricted_categories = serializers.ListField(
@@ -359,10 +358,14 @@ class CameoMediaApi(APIView):
         recording, reference = cameo.recording, cameo.reference_image
         return Response(
             {
-                "recording_url": signed_media_url(recording.name, expiry, request=request, viewer_id=request.user.pk)
+                "recording_url": signed_media_url(
+                    recording.name, expiry, request=request, viewer_id=request.user.pk
+                )
                 if recording
                 else None,
-                "reference_image_url": signed_media_url(reference.name, expiry, request=request, viewer_id=request.user.pk)
+                "reference_image_url": signed_media_url(
+                    reference.name, expiry, request=request, viewer_id=request.user.pk
+                )
                 if reference
                 else None,
                 "expires_in_seconds": expiry,
@@ -399,7 +402,7 @@ class AccessRequestSerializer(serializers.ModelSerializer):
 
 
 class AccessRequestCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         message = StrictCharField(
             max_length=200,
             required=False,
@@ -440,7 +443,7 @@ class AccessRequestListApi(ListAPIView):
         direction = self.request.query_params.get("direction", "incoming")
         if direction not in ("incoming", "outgoing"):
             raise ApplicationError(
-                "invalid_direction", f"direction is incoming or outgoing, not {direction!r}."
+                CameoError.INVALID_DIRECTION, f"direction is incoming or outgoing, not {direction!r}."
             )
         if direction == "outgoing":
             return CameoAccessRequest.objects.filter(requester=self.request.user).select_related(

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 
+from core.errors import CoreError, media_error
 from core.exceptions import ApplicationError
 
 # Media error codes from ml.media.errors, as the API names them (the `media_` prefix keeps them apart).
@@ -58,28 +59,33 @@ def probe_recording(path: Path) -> RecordingSummary:
     except MediaError as exc:
         status = 413 if exc.code == "file_too_large" else 400
         raise ApplicationError(
-            f"media_{exc.code}", _MEDIA_MESSAGES.get(exc.code, "The file cannot be used."), status=status
+            media_error(exc.code), _MEDIA_MESSAGES.get(exc.code, "The file cannot be used."), status=status
         ) from exc
     assert info.video is not None and info.audio is not None  # required by the limits above
     container = _container_of(info.format_name, info.video.codec)
     if container not in settings.CAMEO_ALLOWED_CONTAINERS:
         raise ApplicationError(
-            "media_unsupported_container", f"Upload an mp4, mov or webm file (got {info.format_name})."
+            CoreError.MEDIA_UNSUPPORTED_CONTAINER,
+            f"Upload an mp4, mov or webm file (got {info.format_name}).",
         )
     if info.video.codec not in settings.CAMEO_ALLOWED_VIDEO_CODECS:
-        raise ApplicationError("media_unsupported_codec", f"Video codec {info.video.codec} is not accepted.")
+        raise ApplicationError(
+            CoreError.MEDIA_UNSUPPORTED_CODEC, f"Video codec {info.video.codec} is not accepted."
+        )
     if info.audio.codec not in settings.CAMEO_ALLOWED_AUDIO_CODECS:
-        raise ApplicationError("media_unsupported_codec", f"Audio codec {info.audio.codec} is not accepted.")
+        raise ApplicationError(
+            CoreError.MEDIA_UNSUPPORTED_CODEC, f"Audio codec {info.audio.codec} is not accepted."
+        )
     if not settings.CAMEO_MIN_DURATION_S <= info.duration_s <= settings.CAMEO_MAX_DURATION_S:
         raise ApplicationError(
-            "media_bad_duration",
+            CoreError.MEDIA_BAD_DURATION,
             f"Record between {settings.CAMEO_MIN_DURATION_S:g} and {settings.CAMEO_MAX_DURATION_S:g} seconds "
             f"(got {info.duration_s:.1f} s).",
             extra={"duration_s": round(info.duration_s, 2)},
         )
     if min(info.video.display_width, info.video.display_height) < settings.CAMEO_MIN_SIDE:
         raise ApplicationError(
-            "media_bad_dimensions",
+            CoreError.MEDIA_BAD_DIMENSIONS,
             f"The video must be at least {settings.CAMEO_MIN_SIDE} pixels on its short side.",
         )
     return RecordingSummary(
@@ -182,14 +188,14 @@ def read_character_image(data: bytes) -> bytes:
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > 40_000_000:
-                raise ApplicationError("media_bad_dimensions", "The image is too large.")
+                raise ApplicationError(CoreError.MEDIA_BAD_DIMENSIONS, "The image is too large.")
             if min(image.size) < 128:
                 raise ApplicationError(
-                    "media_bad_dimensions", "The image must be at least 128 pixels on each side."
+                    CoreError.MEDIA_BAD_DIMENSIONS, "The image must be at least 128 pixels on each side."
                 )
             rgb = image.convert("RGB")
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise ApplicationError("media_not_an_image", "Upload a PNG, JPEG or WebP image.") from exc
+        raise ApplicationError(CoreError.MEDIA_NOT_AN_IMAGE, "Upload a PNG, JPEG or WebP image.") from exc
     out = io.BytesIO()
     rgb.save(out, format="PNG")
     return out.getvalue()

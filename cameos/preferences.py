@@ -9,6 +9,7 @@ even a screened-in sentence cannot address the model about other people, other c
 import re
 import unicodedata
 
+from cameos.errors import CameoError
 from core.exceptions import ApplicationError
 
 GUIDANCE_MAX_CHARS = 300
@@ -32,7 +33,7 @@ _WORD = re.compile(rf"^[\w' -]{{1,{FORBIDDEN_WORD_MAX_CHARS}}}$")
 
 
 def _refuse(reason: str, message: str) -> ApplicationError:
-    return ApplicationError("guidance_rejected", message, extra={"reason": reason})
+    return ApplicationError(CameoError.GUIDANCE_REJECTED, message, extra={"reason": reason})
 
 
 def clean_guidance(text: str) -> str:
@@ -63,11 +64,13 @@ def clean_forbidden_words(words: list[str]) -> list[str]:
         word = " ".join(unicodedata.normalize("NFKC", word).split()).lower()
         if not _WORD.match(word):
             raise ApplicationError(
-                "invalid_forbidden_word",
+                CameoError.INVALID_FORBIDDEN_WORD,
                 f"Forbidden words are 1 to {FORBIDDEN_WORD_MAX_CHARS} letters, digits, spaces or apostrophes: {word!r}.",
             )
         if word not in cleaned:
             cleaned.append(word)
     if len(cleaned) > FORBIDDEN_WORDS_MAX:
-        raise ApplicationError("too_many_forbidden_words", f"At most {FORBIDDEN_WORDS_MAX} forbidden words.")
+        raise ApplicationError(
+            CameoError.TOO_MANY_FORBIDDEN_WORDS, f"At most {FORBIDDEN_WORDS_MAX} forbidden words."
+        )
     return cleaned

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from accounts.models import User
 from accounts.selectors import are_mutuals, is_blocked_between
+from cameos.errors import CameoError
 from cameos.models import (
     AccessRequestStatus,
     Cameo,
@@ -19,7 +20,7 @@ from core.exceptions import ApplicationError
 
 
 def _not_found(cameo_id: object) -> ApplicationError:
-    return ApplicationError("cameo_not_found", f"No cameo {cameo_id} that you can see.", status=404)
+    return ApplicationError(CameoError.CAMEO_NOT_FOUND, f"No cameo {cameo_id} that you can see.", status=404)
 
 
 def cameo_use_refusal(*, user: User, cameo: Cameo) -> ApplicationError | None:
@@ -31,7 +32,9 @@ def cameo_use_refusal(*, user: User, cameo: Cameo) -> ApplicationError | None:
     if user.pk == owner.pk:
         if cameo.status != CameoStatus.VERIFIED:
             return ApplicationError(
-                "cameo_not_verified", f"Cameo {cameo.pk} is {cameo.status}, not verified.", status=409
+                CameoError.CAMEO_NOT_VERIFIED,
+                f"Cameo {cameo.pk} is {cameo.status}, not verified.",
+                status=409,
             )
         return None
     if cameo.status != CameoStatus.VERIFIED or is_blocked_between(user, owner):
@@ -54,7 +57,7 @@ def cameo_use_refusal(*, user: User, cameo: Cameo) -> ApplicationError | None:
 
 def _permission_denied(cameo: Cameo, *, can_request: bool) -> ApplicationError:
     return ApplicationError(
-        "cameo_permission_denied",
+        CameoError.CAMEO_PERMISSION_DENIED,
         f"You may not use @{cameo_mention(cameo)}'s cameo"
         + (": ask its owner for access." if can_request else "."),
         status=403,
@@ -84,7 +87,9 @@ def cameo_get_by_mention(*, user: User, mention: str) -> Cameo:
     verified) get the very same error, naming only what was typed: a mention must not reveal whether
     someone who blocked you has a cameo."""
     handle = mention.removeprefix("@")
-    not_found = ApplicationError("cameo_not_found", f"No cameo @{handle} that you can use.", status=404)
+    not_found = ApplicationError(
+        CameoError.CAMEO_NOT_FOUND, f"No cameo @{handle} that you can use.", status=404
+    )
     cameo = (
         Cameo.objects.select_related("owner")
         .filter(kind="person", owner__username__iexact=handle, status=CameoStatus.VERIFIED)

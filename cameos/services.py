@@ -20,6 +20,7 @@ from accounts.models import User
 from accounts.selectors import are_mutuals, is_blocked_between
 from accounts.services import handle_claim, handle_is_taken
 from cameos import identity, preferences, reasons
+from cameos.errors import CameoError
 from cameos.models import (
     AccessRequestStatus,
     Cameo,
@@ -51,7 +52,7 @@ def challenge_create(*, user: User, head_turn: bool = False) -> LivenessChalleng
     )
     if open_challenges.count() >= settings.CAMEO_MAX_OPEN_CHALLENGES:
         raise ApplicationError(
-            "too_many_challenges",
+            CameoError.TOO_MANY_CHALLENGES,
             "You have too many open challenges: use one or wait a few minutes.",
             status=429,
         )
@@ -68,14 +69,16 @@ def _challenge_check(*, user: User, challenge_id: int, lock: bool) -> LivenessCh
     queryset = LivenessChallenge.objects.select_for_update() if lock else LivenessChallenge.objects
     challenge = queryset.filter(pk=challenge_id, user=user).first()
     if challenge is None:
-        raise ApplicationError("challenge_not_found", f"No challenge {challenge_id} of yours.", status=404)
+        raise ApplicationError(
+            CameoError.CHALLENGE_NOT_FOUND, f"No challenge {challenge_id} of yours.", status=404
+        )
     if challenge.used_at is not None:
         raise ApplicationError(
-            "challenge_used", "This challenge was already used: ask for a new one.", status=409
+            CameoError.CHALLENGE_USED, "This challenge was already used: ask for a new one.", status=409
         )
     if challenge.expires_at <= timezone.now():
         raise ApplicationError(
-            "challenge_expired", "This challenge has expired: ask for a new one.", status=409
+            CameoError.CHALLENGE_EXPIRED, "This challenge has expired: ask for a new one.", status=409
         )
     return challenge
 
@@ -86,7 +89,9 @@ def _challenge_check(*, user: User, challenge_id: int, lock: bool) -> LivenessCh
 def _check_can_create_person_cameo(owner: User) -> None:
     if Cameo.objects.filter(owner=owner, kind=CameoKind.PERSON).exclude(status=CameoStatus.REJECTED).exists():
         raise ApplicationError(
-            "cameo_exists", "You already have a cameo: delete it before recording a new one.", status=409
+            CameoError.CAMEO_EXISTS,
+            "You already have a cameo: delete it before recording a new one.",
+            status=409,
         )
 
 
@@ -157,7 +162,7 @@ def upload_start(*, owner: User, challenge_id: int, size: int) -> CameoUpload:
     _check_can_create_person_cameo(owner)
     if size > settings.CAMEO_MAX_UPLOAD_BYTES:
         raise ApplicationError(
-            "media_file_too_large",
+            CoreError.MEDIA_FILE_TOO_LARGE,
             f"Recordings are at most {settings.CAMEO_MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
             status=413,
         )
@@ -182,7 +187,7 @@ def upload_start_direct(*, owner: User, challenge_id: int, size: int) -> tuple[C
     object before anything trusts it."""
     if not uses_object_storage():
         raise ApplicationError(
-            "direct_upload_unavailable",
+            CameoError.DIRECT_UPLOAD_UNAVAILABLE,
             "Direct uploads need object storage; use the resumable upload.",
             status=409,
         )
@@ -207,10 +212,12 @@ def _fetch_incoming(upload: CameoUpload) -> None:
         head = client.head_object(Bucket=default_storage.bucket_name, Key=upload.incoming_key)
     except client.exceptions.ClientError as exc:
         raise ApplicationError(
-            "upload_incomplete", "Nothing has arrived in storage for this upload yet.", status=409
+            CameoError.UPLOAD_INCOMPLETE, "Nothing has arrived in storage for this upload yet.", status=409
         ) from exc
     if head["ContentLength"] > upload.size:
-        raise ApplicationError("upload_too_long", "The object is larger than the declared size.", status=413)
+        raise ApplicationError(
+            CameoError.UPLOAD_TOO_LONG, "The object is larger than the declared size.", status=413
+        )
     settings.CAMEO_UPLOAD_SPOOL_DIR.mkdir(parents=True, exist_ok=True)
     client.download_file(default_storage.bucket_name, upload.incoming_key, str(_spool_path(upload)))
     upload.received = head["ContentLength"]
@@ -224,7 +231,9 @@ def _spool_path(upload: CameoUpload) -> Path:
 def upload_get(*, owner: User, upload_id: uuid.UUID) -> CameoUpload:
     upload = CameoUpload.objects.filter(pk=upload_id, owner=owner, expires_at__gt=timezone.now()).first()
     if upload is None:
-        raise ApplicationError("upload_not_found", f"No open upload {upload_id} of yours.", status=404)
+        raise ApplicationError(
+            CameoError.UPLOAD_NOT_FOUND, f"No open upload {upload_id} of yours.", status=404
+        )
     return upload
 
 
@@ -236,14 +245,14 @@ def upload_append(*, owner: User, upload_id: uuid.UUID, offset: int, chunk: byte
         upload = CameoUpload.objects.select_for_update().get(pk=upload.pk)
         if offset != upload.received:
             raise ApplicationError(
-                "upload_offset_mismatch",
+                CameoError.UPLOAD_OFFSET_MISMATCH,
                 f"This upload stands at byte {upload.received}, not {offset}: resume from there.",
                 status=409,
                 extra={"offset": upload.received},
             )
         if upload.received + len(chunk) > upload.size:
             raise ApplicationError(
-                "upload_too_long",
+                CameoError.UPLOAD_TOO_LONG,
                 f"The chunk goes past the declared size of {upload.size} bytes.",
                 status=413,
             )
@@ -262,7 +271,7 @@ def upload_complete(*, owner: User, upload_id: uuid.UUID) -> Cameo:
         _fetch_incoming(upload)
     if upload.received != upload.size:
         raise ApplicationError(
-            "upload_incomplete",
+            CameoError.UPLOAD_INCOMPLETE,
             f"Received {upload.received} of {upload.size} bytes.",
             status=409,
             extra={"offset": upload.received},
@@ -303,7 +312,7 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
         or Cameo.objects.filter(kind=CameoKind.CHARACTER, handle__iexact=handle).exists()
         or handle_is_taken(name=handle)
     ):
-        raise ApplicationError("handle_taken", f"@{handle} is taken.", status=409)
+        raise ApplicationError(CameoError.HANDLE_TAKEN, f"@{handle} is taken.", status=409)
     png = identity.read_character_image(image)
     stored_name = default_storage.save(
         f"cameos/{owner.pk}/references/{uuid.uuid4().hex}.png", ContentFile(png)
@@ -324,7 +333,7 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
             return cameo
     except IntegrityError as exc:  # lost a race for the handle (another character, or a sign-up)
         default_storage.delete(stored_name)
-        raise ApplicationError("handle_taken", f"@{handle} is taken.", status=409) from exc
+        raise ApplicationError(CameoError.HANDLE_TAKEN, f"@{handle} is taken.", status=409) from exc
     except BaseException:
         default_storage.delete(stored_name)
         raise
@@ -519,7 +528,7 @@ def cameo_review_decide(*, cameo_id: int, approve: bool) -> Cameo:
         cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).first()
         if cameo is None or cameo.status != CameoStatus.NEEDS_REVIEW:
             raise ApplicationError(
-                "cameo_not_in_review", f"Cameo {cameo_id} is not held for review.", status=409
+                CameoError.CAMEO_NOT_IN_REVIEW, f"Cameo {cameo_id} is not held for review.", status=409
             )
         if approve:
             cameo.status, cameo.rejection_reason, cameo.verified_at = CameoStatus.VERIFIED, "", timezone.now()
@@ -558,7 +567,7 @@ def cameo_update_settings(
     if permission is not None and permission != cameo.permission:
         if permission == CameoPermission.EVERYONE and cameo.owner.is_minor:
             raise ApplicationError(
-                "minor_cannot_share_with_everyone",
+                CameoError.MINOR_CANNOT_SHARE_WITH_EVERYONE,
                 "Teen accounts cannot share their cameo with everyone.",
                 status=403,
             )
@@ -591,16 +600,18 @@ def _is_stranger_to_a_minor(*, sender: User, recipient: User) -> bool:
 
 def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -> CameoAccessRequest:
     if cameo.owner_id == requester.pk:
-        raise ApplicationError("cannot_request_own_cameo", "This is your own cameo.")
+        raise ApplicationError(CameoError.CANNOT_REQUEST_OWN_CAMEO, "This is your own cameo.")
     if is_blocked_between(requester, cameo.owner) or cameo.status != CameoStatus.VERIFIED:
-        raise ApplicationError("cameo_not_found", f"No cameo {cameo.pk} that you can see.", status=404)
+        raise ApplicationError(
+            CameoError.CAMEO_NOT_FOUND, f"No cameo {cameo.pk} that you can see.", status=404
+        )
     if cameo.permission == CameoPermission.ONLY_ME:
         raise ApplicationError(
-            "cameo_not_accepting_requests", "This cameo is not shared with anyone.", status=403
+            CameoError.CAMEO_NOT_ACCEPTING_REQUESTS, "This cameo is not shared with anyone.", status=403
         )
     if message and _is_stranger_to_a_minor(sender=requester, recipient=cameo.owner):
         raise ApplicationError(
-            "message_to_minor_not_allowed",
+            CameoError.MESSAGE_TO_MINOR_NOT_ALLOWED,
             "Only people who follow each other can send a teen a message: ask without one.",
             status=403,
         )
@@ -608,7 +619,9 @@ def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -
         cameo=cameo, requester=requester, defaults={"message": message}
     )
     if not created and request.status == AccessRequestStatus.DENIED:
-        raise ApplicationError("access_request_denied", "The owner declined your request.", status=409)
+        raise ApplicationError(
+            CameoError.ACCESS_REQUEST_DENIED, "The owner declined your request.", status=409
+        )
     if created:
         push_to_user_on_commit(
             user_id=cameo.owner_id,
@@ -629,7 +642,9 @@ def access_request_decide(*, owner: User, request_id: int, approve: bool) -> Cam
     )
     if request is None:
         raise ApplicationError(
-            "access_request_not_found", f"No access request {request_id} for your cameos.", status=404
+            CameoError.ACCESS_REQUEST_NOT_FOUND,
+            f"No access request {request_id} for your cameos.",
+            status=404,
         )
     was_approved = request.status == AccessRequestStatus.APPROVED
     request.status = AccessRequestStatus.APPROVED if approve else AccessRequestStatus.DENIED
@@ -656,7 +671,9 @@ def access_request_remove(*, owner: User, request_id: int) -> None:
     )
     if request is None:
         raise ApplicationError(
-            "access_request_not_found", f"No access request {request_id} for your cameos.", status=404
+            CameoError.ACCESS_REQUEST_NOT_FOUND,
+            f"No access request {request_id} for your cameos.",
+            status=404,
         )
     request.delete()
     if request.status == AccessRequestStatus.APPROVED:

@@ -7,6 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.errors import CoreError
 from core.exceptions import ApplicationError
 from core.tasks import realtime_ping_task, task_send
 
@@ -40,7 +41,7 @@ class RealtimePingApi(APIView):
         # Sent now, not on commit: this request writes nothing, and the client must learn that no pong will come.
         if not task_send(realtime_ping_task, request.user.pk, nonce):
             raise ApplicationError(
-                "realtime_unavailable",
+                CoreError.REALTIME_UNAVAILABLE,
                 "The realtime service is unreachable right now; retry with backoff.",
                 status=503,
             )

@@ -17,6 +17,7 @@ from typing import IO
 
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
+from core.errors import CoreError
 from core.exceptions import error_body
 
 # More ranges than this in one request is a probe or an attack (many tiny ranges of one file): whole body.
@@ -118,7 +119,7 @@ def ranged_file_response(
         file.close()
         response: StreamingHttpResponse | JsonResponse = JsonResponse(
             error_body(
-                "range_not_satisfiable",
+                CoreError.RANGE_NOT_SATISFIABLE,
                 f"No range in {header!r} overlaps this file of {size} bytes.",
                 {"size": size},
             ),

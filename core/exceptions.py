@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.errors import CoreError
+
 
 class ApplicationError(Exception):
     """A refusal the client can act on: a stable `code`, a human `message`, optional `extra` details."""
@@ -98,19 +100,21 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 
 # Django-level handlers, for what never reaches a DRF view (unknown URLs, bad hosts, crashes).
 def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("bad_request", "The request could not be understood."), status=400)
+    return JsonResponse(error_body(CoreError.BAD_REQUEST, "The request could not be understood."), status=400)
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("permission_denied", "You do not have permission to do this."), status=403)
+    return JsonResponse(
+        error_body(CoreError.PERMISSION_DENIED, "You do not have permission to do this."), status=403
+    )
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return JsonResponse(error_body(CoreError.NOT_FOUND, "Not found."), status=404)
 
 
 def handler500(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
+    return JsonResponse(error_body(CoreError.SERVER_ERROR, "Something went wrong on our side."), status=500)
 
 
 @csrf_exempt
@@ -119,4 +123,4 @@ def api_not_found(request: HttpRequest) -> JsonResponse:
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> JsonResponse:
-    return JsonResponse(error_body("permission_denied", f"CSRF check failed: {reason}"), status=403)
+    return JsonResponse(error_body(CoreError.PERMISSION_DENIED, f"CSRF check failed: {reason}"), status=403)

@@ -1,11 +1,35 @@
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from core.errors import CoreError
+from core.exceptions import error_body
 
 logger = logging.getLogger("sora_social.request")
+
+# A client's request id is echoed in a response header: only a plain token is, anything else is replaced.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+class RefuseNulMiddleware:
+    """A NUL character (`%00`) in the path or the query is refused with 400 `bad_request` before any view:
+    PostgreSQL cannot hold one in text (a lookup with it was a 500 there, and on SQLite `maya%00` found
+    @maya)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = (part for key, values in request.GET.lists() for part in (key, *values))
+        if "\x00" in request.path or any("\x00" in part for part in query):
+            return JsonResponse(
+                error_body(CoreError.BAD_REQUEST, "The URL contains a NUL character (%00)."), status=400
+            )
+        return self.get_response(request)
 
 
 class RequestLogMiddleware:
@@ -15,7 +39,9 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:64]
+        request_id = request.headers.get("X-Request-ID", "")
+        if not _REQUEST_ID.fullmatch(request_id):
+            request_id = uuid.uuid4().hex
         request.request_id = request_id  # read by the log of a failed request (sora_social/settings/logging.py)
         started = time.perf_counter()
         response = self.get_response(request)

@@ -4,12 +4,19 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema as _SpectacularAutoSchema
 
-ERROR_SCHEMA = {
+from core.errors import all_error_codes
+
+ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "Every error. Clients switch on `code`; `message` is for people; `extra` carries details "
     "(`fields` for validation errors, `retry_after_seconds` when throttled).",
     "properties": {
-        "code": {"type": "string", "example": "validation_error"},
+        "code": {
+            "type": "string",
+            "description": "Stable; never renamed. `validation_error` names each bad field in `extra.fields` "
+            "with a code of its own (`required`, `invalid`, `unknown_field`, `duplicate_key`, ...).",
+            "example": "validation_error",
+        },
         "message": {"type": "string"},
         "extra": {"type": "object", "additionalProperties": True},
     },
@@ -33,7 +40,9 @@ _ERROR_STATUSES = {
 
 
 def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error_schema = {**ERROR_SCHEMA, "properties": {**ERROR_SCHEMA["properties"]}}
+    error_schema["properties"]["code"] = {**ERROR_SCHEMA["properties"]["code"], "enum": all_error_codes()}
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = error_schema
     ref = {"$ref": "#/components/schemas/Error"}
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():

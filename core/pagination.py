@@ -4,6 +4,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination as DrfCursorPagination
 from rest_framework.request import Request
 
+from core.parsing import parse_ascii_int
+
 
 class CursorPagination(DrfCursorPagination):
     """Opaque cursors over a unique, monotonic key: stable under inserts, one query per page."""
@@ -19,7 +21,8 @@ class CursorPagination(DrfCursorPagination):
         if not values:
             return self.page_size
         raw = values[-1]
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        size = parse_ascii_int(raw)
+        if size is None or not 1 <= size <= self.max_page_size:
             raise ValidationError(
                 {
                     self.page_size_query_param: [
@@ -27,7 +30,7 @@ class CursorPagination(DrfCursorPagination):
                     ]
                 }
             )
-        return int(raw)
+        return size
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

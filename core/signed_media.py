@@ -18,6 +18,7 @@ from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
 
 from core.byte_ranges import ranged_file_response
+from core.errors import CoreError
 from core.exceptions import error_body
 
 _SALT = "core.signed-media"
@@ -52,7 +53,9 @@ def _guard_for(name: str) -> MediaGuard | None:
     return next((guard for prefix, guard in _guards.items() if name.startswith(prefix)), None)
 
 
-def signed_media_url(name: str, expires_in_seconds: int, *, request: HttpRequest, viewer_id: int | None) -> str:
+def signed_media_url(
+    name: str, expires_in_seconds: int, *, request: HttpRequest, viewer_id: int | None
+) -> str:
     """An absolute, signed URL that serves the storage file `name` (with byte ranges) for a while, to the
     viewer it is handed to (None: anyone holding it, for files whose guard allows that)."""
     if hasattr(default_storage, "bucket_name"):  # S3-compatible: a pre-signed GET
@@ -69,12 +72,12 @@ def serve_signed_media(request: HttpRequest, token: str) -> StreamingHttpRespons
         payload = signing.loads(token, salt=_SALT, max_age=int(payload["ttl"]))
     except (signing.BadSignature, KeyError, ValueError, TypeError):
         return JsonResponse(
-            error_body("media_link_invalid", "This media link is invalid or has expired."), status=403
+            error_body(CoreError.MEDIA_LINK_INVALID, "This media link is invalid or has expired."), status=403
         )
     name = payload["name"]
     guard = _guard_for(name)
     if guard is None or not guard(name, payload.get("viewer")) or not default_storage.exists(name):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
+        return JsonResponse(error_body(CoreError.NOT_FOUND, "Not found."), status=404)
     size = default_storage.size(name)
     # Stored media is never rewritten in place (a new render is a new name), so name, size and time
     # identify this version for If-Range.

@@ -2,6 +2,7 @@
 
 from rest_framework.request import Request
 
+from core.errors import CoreError
 from core.exceptions import ApplicationError
 
 
@@ -13,5 +14,7 @@ def check_content_length(request: Request, limit: int) -> None:
         length = 0
     if length > limit:
         raise ApplicationError(
-            "media_file_too_large", f"The upload is larger than {limit // (1024 * 1024)} MB.", status=413
+            CoreError.MEDIA_FILE_TOO_LARGE,
+            f"The upload is larger than {limit // (1024 * 1024)} MB.",
+            status=413,
         )

@@ -15,9 +15,11 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.fields import StrictCharField, StrictIntegerField
+from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from core.uploads import check_content_length
 from generation import selectors, services
+from generation.errors import GenerationError
 from generation.models import Generation, GenerationStatus
 from generation.serializers import PROVENANCE_MANIFEST_SCHEMA, SceneSpecSerializer
 from ml.prompt import MAX_PROMPT_CHARS
@@ -138,7 +140,7 @@ class GenerationListCreateApi(ListAPIView):
 
     serializer_class = GenerationSerializer
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         prompt = PromptField(
             max_length=MAX_PROMPT_CHARS,
             trim_whitespace=False,
@@ -152,7 +154,7 @@ class GenerationListCreateApi(ListAPIView):
         wanted = self.request.query_params.get("status")
         if wanted is not None and wanted not in GenerationStatus.values:
             raise ApplicationError(
-                "invalid_filter",
+                GenerationError.INVALID_FILTER,
                 f"status must be one of {', '.join(GenerationStatus.values)}; got {wanted!r}.",
             )
         return selectors.generations_of_requester(requester=self.request.user, status=wanted)
@@ -291,7 +293,7 @@ class ProvenanceCheckApi(APIView):
 
     parser_classes = [MultiPartParser]
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictInputSerializer):
         file = serializers.FileField(allow_empty_file=True, help_text="The video to check (mp4, mov, webm).")
 
     class OutputSerializer(serializers.Serializer):

@@ -21,6 +21,29 @@ class GenerationStatus(models.TextChoices):
     )
 
 
+class GenerationFailureReason(models.TextChoices):
+    """Why a job did not end `succeeded` (blank when it did): clients switch on it like on an error code."""
+
+    CANCELED_BY_REQUESTER = "canceled_by_requester"
+    CANCELED = "canceled"  # stopped while running, without a reason of its own
+    CONSENT_REVOKED = "consent_revoked"  # a cameo in it can no longer be used by the requester
+    TIMED_OUT = "timed_out"
+    QUEUE_TIMEOUT = "queue_timeout"
+    ENGINE_UNAVAILABLE = "engine_unavailable"
+    ENGINE_REJECTED_INPUT = "engine_rejected_input"
+    REMOVED_BY_CAMEO_OWNER = "removed_by_cameo_owner"
+    CAMEO_ERASED = "cameo_erased"
+    # The output checks (generation.output_checks): `blocked` with a policy code or a likeness finding,
+    # `needs_review` for an owner's restriction.
+    POLICY_MINORS = "policy_minors"
+    POLICY_SEXUAL_REAL_PERSON = "policy_sexual_real_person"
+    POLICY_BLOCKED_CATEGORY = "policy_blocked_category"
+    POLICY_REAL_PERSON = "policy_real_person"
+    PROTECTED_LIKENESS = "protected_likeness"
+    UNCONSENTED_LIKENESS = "unconsented_likeness"
+    OWNER_RESTRICTION = "owner_restriction"
+
+
 IN_FLIGHT = (GenerationStatus.QUEUED, GenerationStatus.RUNNING)
 FINISHED = (
     GenerationStatus.SUCCEEDED,
@@ -42,7 +65,7 @@ class Generation(models.Model):
     )
     progress = models.FloatField(default=0.0)
     stage = models.CharField(max_length=30, blank=True)
-    failure_reason = models.CharField(max_length=60, blank=True)
+    failure_reason = models.CharField(max_length=60, blank=True, choices=GenerationFailureReason.choices)
     idempotency_key = models.CharField(max_length=64, blank=True)
     remix_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="remixes"

@@ -20,6 +20,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from generation.errors import GenerationError
+
 # Platform refusals, most severe first: the first one found is the one reported.
 MINORS = "minors"
 SEXUAL = "sexual"
@@ -399,33 +401,33 @@ def prompt_refusal(
     topics = topics_in(text)
     if MINORS in topics:
         return PolicyRefusal(
-            "policy_minors",
+            GenerationError.POLICY_MINORS,
             f"Videos involving minors are not allowed (\u201c{topics[MINORS]}\u201d).",
             {"category": MINORS, "matched": topics[MINORS]},
         )
     if SEXUAL in topics:
         if mentions_people:
             return PolicyRefusal(
-                "policy_sexual_real_person",
+                GenerationError.POLICY_SEXUAL_REAL_PERSON,
                 f"Sexual content involving a real person is not allowed (\u201c{topics[SEXUAL]}\u201d).",
                 {"category": SEXUAL, "matched": topics[SEXUAL]},
             )
         return PolicyRefusal(
-            "policy_blocked_category",
+            GenerationError.POLICY_BLOCKED_CATEGORY,
             f"Sexual content is not allowed (\u201c{topics[SEXUAL]}\u201d).",
             {"category": SEXUAL, "matched": topics[SEXUAL]},
         )
     for category in (GORE, SELF_HARM, HATE):
         if category in topics:
             return PolicyRefusal(
-                "policy_blocked_category",
+                GenerationError.POLICY_BLOCKED_CATEGORY,
                 f"This kind of content ({category.replace('_', ' ')}) is not allowed (\u201c{topics[category]}\u201d).",
                 {"category": category, "matched": topics[category]},
             )
     named = named_people_in(text, (*PUBLIC_FIGURES, *protected_names))
     if named:
         return PolicyRefusal(
-            "policy_real_person",
+            GenerationError.POLICY_REAL_PERSON,
             f"{named[0]} has no cameo you can use: real people appear only through their own cameo.",
             {"name": named[0]},
         )

@@ -18,6 +18,7 @@ from typing import IO, Any
 from django.conf import settings
 
 from accounts.models import User
+from core.errors import media_error
 from core.exceptions import ApplicationError
 from generation.models import Generation
 from generation.selectors import generation_get_visible
@@ -72,7 +73,7 @@ def provenance_check(*, viewer: User, upload: IO[bytes]) -> dict[str, Any]:
             inspection = inspect_isolated(local, trust_anchors=_trust_anchors())
         except MediaError as exc:
             raise ApplicationError(
-                f"media_{exc.code}",
+                media_error(exc.code),
                 "The file cannot be read as a video.",
                 status=413 if exc.code == "file_too_large" else 400,
             ) from exc

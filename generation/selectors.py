@@ -13,6 +13,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from accounts.models import Block, User
 from cameos.selectors import cameo_get_owned, cameo_use_refusal
 from core.exceptions import ApplicationError
+from generation.errors import GenerationError
 from generation.models import Generation, GenerationCameo, GenerationStatus
 
 
@@ -75,7 +76,9 @@ def generation_get_visible(*, viewer: Any, generation_id: int) -> Generation:
     )
     if generation is None:
         raise ApplicationError(
-            "generation_not_found", f"No generation {generation_id} that you can see.", status=404
+            GenerationError.GENERATION_NOT_FOUND,
+            f"No generation {generation_id} that you can see.",
+            status=404,
         )
     return generation
 
@@ -113,7 +116,9 @@ def remix_source_get(*, viewer: User, generation_id: int) -> Generation:
     )
     if source is None:
         raise ApplicationError(
-            "remix_source_not_found", f"No published video {generation_id} that you can remix.", status=404
+            GenerationError.REMIX_SOURCE_NOT_FOUND,
+            f"No published video {generation_id} that you can remix.",
+            status=404,
         )
     return source
 
@@ -146,7 +151,9 @@ def generation_consent_refusals(*, generation: Generation) -> list[ApplicationEr
     for use in generation.cameo_uses.select_related("cameo__owner"):
         if use.cameo is None:
             refusals.append(
-                ApplicationError("cameo_not_found", f"@{use.handle}'s cameo no longer exists.", status=404)
+                ApplicationError(
+                    CameoError.CAMEO_NOT_FOUND, f"@{use.handle}'s cameo no longer exists.", status=404
+                )
             )
             continue
         refusal = cameo_use_refusal(user=generation.requester, cameo=use.cameo)

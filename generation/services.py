@@ -21,6 +21,7 @@ from core.exceptions import ApplicationError
 from core.realtime import push_to_user, push_to_user_on_commit
 from core.tasks import enqueue_on_commit
 from generation import policy
+from generation.errors import GenerationError
 from generation.models import IN_FLIGHT, Generation, GenerationCameo, GenerationStatus
 from generation.selectors import generation_consent_refusals, remix_source_get
 from ml.prompt import MAX_PROMPT_CHARS, PromptDefaults, PromptError, parse_prompt
@@ -68,7 +69,9 @@ def appearance_remove(*, owner: User, generation_id: int) -> None:
     generation = Generation.objects.select_for_update().filter(pk=generation_id, pk__in=used_by_owner).first()
     if generation is None:
         raise ApplicationError(
-            "appearance_not_found", f"No generation {generation_id} uses your cameo.", status=404
+            GenerationError.APPEARANCE_NOT_FOUND,
+            f"No generation {generation_id} uses your cameo.",
+            status=404,
         )
     if generation.removed_at is None and generation.deleted_at is None:
         _take_down(generation, reason="removed_by_cameo_owner")
@@ -182,7 +185,7 @@ def _check_restrictions(*, requester: User, spec: SceneSpec, cameos: list[Cameo]
         if hit is not None:
             what = f"the topic {hit['category']!r}" if "category" in hit else f"the word {hit['word']!r}"
             raise ApplicationError(
-                "cameo_restricted",
+                GenerationError.CAMEO_RESTRICTED,
                 f"@{cameo_mention(cameo)} does not allow {what} in videos with their cameo.",
                 status=422,
                 extra={"cameo_id": cameo.pk, "mention": cameo_mention(cameo), **hit},
@@ -196,7 +199,7 @@ def _check_limits(*, requester: User) -> None:
     started_today = Generation.objects.filter(requester=requester, created_at__gte=since).count()
     if started_today >= settings.GENERATION_DAILY_QUOTA:
         raise ApplicationError(
-            "quota_exceeded",
+            GenerationError.QUOTA_EXCEEDED,
             f"You have made {started_today} videos in the last 24 hours; the limit is "
             f"{settings.GENERATION_DAILY_QUOTA}.",
             status=429,
@@ -205,7 +208,7 @@ def _check_limits(*, requester: User) -> None:
     in_flight = Generation.objects.filter(requester=requester, status__in=IN_FLIGHT).count()
     if in_flight >= settings.GENERATION_MAX_CONCURRENT:
         raise ApplicationError(
-            "too_many_running",
+            GenerationError.TOO_MANY_RUNNING,
             f"{in_flight} of your videos are still being made; wait for one to finish "
             f"(at most {settings.GENERATION_MAX_CONCURRENT} at once).",
             status=429,
@@ -221,7 +224,7 @@ def _idempotent_replay(
         return None
     if existing.prompt != prompt or existing.remix_of_id != remix_of_id:
         raise ApplicationError(
-            "idempotency_key_reused",
+            GenerationError.IDEMPOTENCY_KEY_REUSED,
             "This Idempotency-Key was already used for a different request.",
             status=409,
             extra={"generation_id": existing.pk},
@@ -232,7 +235,7 @@ def _idempotent_replay(
 def check_idempotency_key(key: str) -> str:
     if len(key) > IDEMPOTENCY_KEY_MAX_CHARS or not key.isascii() or not key.isprintable():
         raise ApplicationError(
-            "bad_idempotency_key",
+            GenerationError.BAD_IDEMPOTENCY_KEY,
             f"Idempotency-Key must be 1 to {IDEMPOTENCY_KEY_MAX_CHARS} printable ASCII characters.",
         )
     return key
@@ -327,7 +330,9 @@ def _own_generation_for_update(*, requester: User, generation_id: int) -> Genera
         .first()
     )
     if generation is None:
-        raise ApplicationError("generation_not_found", f"You have no generation {generation_id}.", status=404)
+        raise ApplicationError(
+            GenerationError.GENERATION_NOT_FOUND, f"You have no generation {generation_id}.", status=404
+        )
     return generation
 
 
@@ -351,7 +356,7 @@ def generation_cancel(*, requester: User, generation_id: int) -> Generation:
     generation = _own_generation_for_update(requester=requester, generation_id=generation_id)
     if generation.status not in IN_FLIGHT:
         raise ApplicationError(
-            "generation_not_cancelable",
+            GenerationError.GENERATION_NOT_CANCELABLE,
             f"Generation {generation.pk} is {generation.status}; only queued or running jobs can be canceled.",
             status=409,
         )
@@ -369,20 +374,20 @@ def generation_publish(*, requester: User, generation_id: int) -> Generation:
     generation = _own_generation_for_update(requester=requester, generation_id=generation_id)
     if generation.removed_at is not None:
         raise ApplicationError(
-            "generation_removed",
+            GenerationError.GENERATION_REMOVED,
             f"Generation {generation.pk} was taken down and cannot be published.",
             status=409,
         )
     if generation.status != GenerationStatus.SUCCEEDED:
         raise ApplicationError(
-            "generation_not_publishable",
+            GenerationError.GENERATION_NOT_PUBLISHABLE,
             f"Generation {generation.pk} is {generation.status}; only a finished video can be published.",
             status=409,
         )
     refusals = generation_consent_refusals(generation=generation)
     if refusals:
         raise ApplicationError(
-            "consent_revoked",
+            GenerationError.CONSENT_REVOKED,
             "A cameo in this video can no longer be used by you, so it cannot be published.",
             status=409,
             extra={"reasons": [refusal.code for refusal in refusals]},

@@ -276,3 +276,23 @@ class TestResumableUpload:
         )
 
         assert response.status_code == 413
+
+
+@pytest.mark.parametrize("raw", ["²", "٣", "1" * 40, "-1", "0x10", " 0"])
+def test_an_upload_offset_that_is_not_ascii_digits_is_400(client_for, user, raw):
+    """Before the fix "²" passed `isdigit()` and crashed `int()` with an HTML 500."""
+    client = client_for(user)
+    upload = client.post(
+        "/api/v1/cameos/uploads/", {"challenge_id": challenge_for(user).pk, "size": 10}
+    ).json()
+
+    response = client.generic(
+        "PATCH",
+        f"/api/v1/cameos/uploads/{upload['id']}/",
+        b"0123456789",
+        content_type="application/octet-stream",
+        HTTP_UPLOAD_OFFSET=raw,
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "upload_offset_required"

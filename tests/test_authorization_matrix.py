@@ -1,0 +1,313 @@
+"""Who may do what, for every route in the URL conf: each route, method and actor gets the status written in
+EXPECTED below. The routes are found by walking the URL conf, so a new route without a row fails
+`test_every_route_has_a_row` and cannot be forgotten.
+
+Actors, relative to the owner of the objects a route names (`maya`: her account, her cameo, her upload,
+her videos; the access request is Zoe's, for Maya's cameo):
+  owner, other (an adult stranger), blocked (Maya blocked them), blocker (they blocked Maya),
+  minor (a teen stranger), anonymous, staff (is_staff, without any moderation permission).
+A route can be exercised on more than one object ("variant"): `featuring` is a published video that Zoe
+made with Maya's cameo, which someone blocked either way must not see (issue 11, item 1)."""
+
+import json
+import os
+from datetime import date
+
+import pytest
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import Block
+from accounts.services import tokens_issue
+from cameos.models import AccessRequestStatus, CameoAccessRequest, CameoUpload, LivenessChallenge
+from core.signed_media import signed_media_url
+from tests.factories import CameoFactory, GenerationFactory, UserFactory
+
+ACTORS = ("owner", "other", "blocked", "blocker", "minor", "anonymous", "staff")
+# Outside the walk: the admin site has its own session login and model permissions (test_admin_site).
+SKIPPED_NAMESPACES = {"admin"}
+ITEM_1 = "issue 11 item 1: consent branch"
+
+
+def _row(
+    owner, other, blocked, blocker, minor, anonymous, staff, *, xfail=None, raw=None, headers=None, json=None
+):
+    return {
+        "json": json,
+        "statuses": dict(zip(ACTORS, (owner, other, blocked, blocker, minor, anonymous, staff), strict=True)),
+        "xfail": xfail or {},
+        "raw": raw,
+        "headers": headers or {},
+    }
+
+
+# (route name, method, variant) -> the status for owner, other, blocked, blocker, minor, anonymous, staff.
+# Requests carry no body unless the row gives one: creation endpoints answer 400 to everyone signed in, and
+# what is checked there is that anonymous gets 401.
+EXPECTED: dict[tuple[str, str, str], dict] = {
+    ("api/v1/^.*$", "GET", "main"): _row(404, 404, 404, 404, 404, 404, 404),
+    ("auth-csrf", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("auth-email-resend", "POST", "main"): _row(202, 202, 202, 202, 202, 401, 202),
+    ("auth-email-verify", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
+    ("auth-login", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
+    ("auth-logout", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
+    ("auth-password-change", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("auth-refresh", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
+    ("auth-session-login", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
+    ("auth-session-logout", "POST", "main"): _row(204, 204, 204, 204, 204, 204, 204),
+    ("auth-signup", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
+    ("cameos", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("cameos", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("cameos-access-request", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("cameos-access-request-approve", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("cameos-access-request-deny", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("cameos-access-requests", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("cameos-appearance-remove", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("cameos-appearances", "GET", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("cameos-card", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("cameos-challenges", "POST", "main"): _row(201, 201, 201, 201, 201, 401, 201),
+    ("cameos-characters", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("cameos-detail", "DELETE", "main"): _row(202, 404, 404, 404, 404, 401, 404),
+    ("cameos-detail", "GET", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("cameos-detail", "PATCH", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("cameos-media", "GET", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("cameos-request-access", "POST", "main"): _row(400, 201, 404, 404, 201, 401, 201),
+    ("cameos-upload", "GET", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    # A real chunk at the right offset, so that ownership, not the missing header, decides.
+    ("cameos-upload", "PATCH", "main"): _row(
+        200, 404, 404, 404, 404, 401, 404, raw=b"0123456789", headers={"HTTP_UPLOAD_OFFSET": "0"}
+    ),
+    ("cameos-upload-complete", "POST", "main"): _row(409, 404, 404, 404, 404, 401, 404),
+    ("cameos-uploads", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("docs", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("feed", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("generations", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("generations", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("generations-cancel", "POST", "main"): _row(409, 404, 404, 404, 404, 401, 404),
+    ("generations-detail", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("generations-detail", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("generations-publish", "DELETE", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("generations-publish", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("healthz", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("metrics", "GET", "main"): _row(404, 404, 404, 404, 404, 404, 404),
+    ("provenance-check", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("readyz", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("realtime-ping", "POST", "main"): _row(202, 202, 202, 202, 202, 401, 202),
+    ("redoc", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("schema", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("signed-media", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("users-block", "DELETE", "main"): _row(204, 204, 204, 204, 204, 401, 204),
+    ("users-block", "POST", "main"): _row(400, 204, 204, 204, 204, 401, 204),
+    ("users-detail", "GET", "main"): _row(200, 200, 404, 404, 200, 200, 200),
+    ("users-follow", "DELETE", "main"): _row(204, 204, 204, 204, 204, 401, 204),
+    ("users-follow", "POST", "main"): _row(400, 204, 404, 404, 204, 401, 204),
+    ("users-followers", "GET", "main"): _row(200, 200, 404, 404, 200, 200, 200),
+    ("users-following", "GET", "main"): _row(200, 200, 404, 404, 200, 200, 200),
+    ("users-me", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("users-me", "PATCH", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("users-me-blocks", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("users-me-delete", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("users-me-mutes", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("users-me-mutuals", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("users-mute", "DELETE", "main"): _row(204, 204, 204, 204, 204, 401, 204),
+    ("users-mute", "POST", "main"): _row(400, 204, 404, 404, 204, 401, 204),
+    # Zoe's published video with Maya's cameo in it: whoever is blocked by Maya, or blocks her, must not
+    # see it (issue 11 item 1); Maya sees it, and cannot delete, publish or cancel what Zoe made.
+    ("generations-detail", "GET", "featuring"): _row(
+        200, 200, 404, 404, 200, 401, 200, xfail={"blocked": ITEM_1, "blocker": ITEM_1}
+    ),
+    ("generations-detail", "DELETE", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
+    ("generations-publish", "POST", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
+    ("cameos-appearance-remove", "DELETE", "featuring"): _row(204, 404, 404, 404, 404, 401, 404),
+    # ...nor remix it.
+    ("generations", "POST", "remix"): _row(
+        201,
+        201,
+        404,
+        404,
+        201,
+        401,
+        201,
+        json=lambda world: {"prompt": "a cat dances on the moon", "remix_of": world.featuring.pk},
+        xfail={"blocked": ITEM_1, "blocker": ITEM_1},
+    ),
+}
+
+
+def _walk(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(filter(None, [namespace, pattern.namespace or ""]))
+            if pattern.namespace in SKIPPED_NAMESPACES:
+                continue
+            yield from _walk(pattern, route, inner)
+        elif isinstance(pattern, URLPattern):
+            yield route, (f"{namespace}:{pattern.name}" if namespace else pattern.name), pattern
+
+
+def _methods(pattern: URLPattern) -> list[str]:
+    view = getattr(pattern.callback, "view_class", None)
+    if view is None:
+        return ["GET"]
+    return sorted(
+        m.upper() for m in view.http_method_names if m not in ("options", "head") and hasattr(view, m)
+    )
+
+
+def routes() -> list[tuple[str, str, str]]:
+    """(route name, or the pattern when it has none; method; the pattern) for every route."""
+    found = []
+    for route, name, pattern in _walk(get_resolver()):
+        for method in _methods(pattern):
+            found.append((name or route, method, route))
+    return found
+
+
+class World:
+    """The objects every route may name, built fresh for each cell."""
+
+    def __init__(self) -> None:
+        # password=None: no password hashing, seven users for each of hundreds of cells.
+        self.owner = UserFactory(username="maya", password=None)
+        self.zoe = UserFactory(username="zoe", password=None)
+        adults = {name: UserFactory(username=name, password=None) for name in ("other", "blocked", "blocker")}
+        self.users = {
+            "owner": self.owner,
+            **adults,
+            "minor": UserFactory(
+                username="minor", password=None, birth_date=date(timezone.now().year - 15, 1, 1)
+            ),
+            "anonymous": None,
+            "staff": UserFactory(username="staff", password=None, is_staff=True),
+        }
+        Block.objects.create(blocker=self.owner, blocked=adults["blocked"])
+        Block.objects.create(blocker=adults["blocker"], blocked=self.owner)
+        self.cameo = CameoFactory(owner=self.owner, permission="everyone")
+        self.access_request = CameoAccessRequest.objects.create(
+            cameo=self.cameo, requester=self.zoe, status=AccessRequestStatus.PENDING
+        )
+        challenge = LivenessChallenge.objects.create(
+            user=self.owner, digits="4729", expires_at="2999-01-01T00:00:00Z"
+        )
+        self.upload = CameoUpload.objects.create(
+            owner=self.owner, challenge=challenge, size=10, expires_at="2999-01-01T00:00:00Z"
+        )
+        (settings.CAMEO_UPLOAD_SPOOL_DIR / f"{self.upload.pk}.part").touch()  # as upload_start leaves it
+        now = timezone.now()
+        self.generation = GenerationFactory(requester=self.owner, cameos=[self.cameo], published_at=now)
+        self.featuring = GenerationFactory(requester=self.zoe, cameos=[self.cameo], published_at=now)
+        stored = default_storage.save("generations/matrix/video.mp4", ContentFile(b"\x00" * 64))
+        self.media_token = signed_media_url(stored, 300).rsplit("/", 1)[-1]
+
+    def kwargs(self, route: str, variant: str) -> dict:
+        generation = self.featuring if variant == "featuring" else self.generation
+        values = {
+            "username": self.owner.username,
+            "cameo_id": self.cameo.pk,
+            "generation_id": generation.pk,
+            "upload_id": self.upload.pk,
+            "request_id": self.access_request.pk,
+            "token": self.media_token,
+        }
+        return {key: value for key, value in values.items() if f"<{key}>" in route or f":{key}>" in route}
+
+    def client(self, actor: str) -> APIClient:
+        client = APIClient()
+        user = self.users[actor]
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user)['access']}")
+        return client
+
+
+def _path(name: str, route: str, world: World, variant: str) -> str:
+    if "^" in route:  # the API's catch-all
+        return "/api/v1/no-such-route/"
+    return reverse(name, kwargs=world.kwargs(route, variant))
+
+
+def _cells():
+    for name, method, route in routes():
+        variants = sorted({v for (n, m, v) in EXPECTED if (n, m) == (name, method)}) or ["main"]
+        for variant in variants:
+            for actor in ACTORS:
+                row = EXPECTED.get((name, method, variant))
+                marks = []
+                if row is not None and actor in row["xfail"]:
+                    marks.append(pytest.mark.xfail(strict=True, reason=row["xfail"][actor]))
+                yield pytest.param(
+                    name,
+                    method,
+                    route,
+                    variant,
+                    actor,
+                    id=f"{method} {name} [{variant}] {actor}",
+                    marks=marks,
+                )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "method", "route", "variant", "actor"), list(_cells()))
+def test_route_answers_each_actor_as_written(name, method, route, variant, actor, settings, tmp_path):
+    settings.CAMEO_UPLOAD_SPOOL_DIR = tmp_path / "spool"
+    settings.CAMEO_UPLOAD_SPOOL_DIR.mkdir()
+    world = World()
+    row = EXPECTED.get((name, method, variant)) or {}
+    raw = row.get("raw")
+    data = json.dumps(row["json"](world)) if row.get("json") else ""
+
+    response = world.client(actor).generic(
+        method,
+        _path(name, route, world, variant),
+        raw or data,
+        content_type="application/octet-stream" if raw else "application/json",
+        **row.get("headers", {}),
+    )
+
+    if os.environ.get("MATRIX_PRINT"):
+        print(f"MATRIX {name}|{method}|{variant}|{actor}|{response.status_code}")
+        return
+    assert row, f"no row for {method} {name}"
+    assert response.status_code == row["statuses"][actor], response.content[:300]
+    if response.status_code >= 400:
+        assert response["Content-Type"].startswith("application/json")
+
+
+def test_every_route_has_a_row():
+    listed = {(name, method) for (name, method, _variant) in EXPECTED}
+    found = {(name, method) for name, method, _route in routes()}
+
+    assert found - listed == set(), "routes without a row in EXPECTED"
+    assert listed - found == set(), "rows for routes that no longer exist"
+
+
+def _admin_paths() -> list[str]:
+    from django.contrib import admin
+
+    models = sorted(f"{m._meta.app_label}/{m._meta.model_name}" for m in admin.site._registry)
+    return ["/admin/"] + [f"/admin/{m}/" for m in models] + [f"/admin/{m}/add/" for m in models]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", _admin_paths())
+def test_admin_site(path, settings, tmp_path):
+    """Session login; 302 is to the admin's login page. Staff without a moderation permission reach the
+    index and no model's pages (every registered model's list and add page is walked)."""
+    settings.CAMEO_UPLOAD_SPOOL_DIR = tmp_path / "spool"
+    settings.CAMEO_UPLOAD_SPOOL_DIR.mkdir()
+    world = World()
+    for actor in ACTORS:
+        client = APIClient()
+        if world.users[actor] is not None:
+            client.force_login(world.users[actor])
+
+        response = client.get(path)
+
+        expected = 302 if actor != "staff" else 200 if path == "/admin/" else 403
+        assert response.status_code == expected, (actor, path)
+        if response.status_code == 302:
+            assert response["Location"].startswith("/admin/login/")
