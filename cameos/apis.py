@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from accounts.models import username_validator
 from cameos import reasons, selectors, services
+from cameos.errors import CameoError
 from cameos.models import (
     Cameo,
     CameoAccessRequest,
@@ -28,6 +29,7 @@ from cameos.models import (
 )
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from core.parsing import parse_ascii_int
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from core.uploads import check_content_length

@@ -35,6 +35,7 @@ from cameos.models import (
     LivenessChallenge,
 )
 from cameos.signals import cameo_consent_narrowed, cameo_held_for_review, cameo_withdrawn
+from core.errors import CoreError
 from core.exceptions import ApplicationError
 from core.realtime import push_to_user, push_to_user_on_commit
 from core.tasks import enqueue_on_commit

@@ -28,6 +28,11 @@ class GenerationFailureReason(models.TextChoices):
     CANCELED = "canceled"  # stopped while running, without a reason of its own
     CONSENT_REVOKED = "consent_revoked"  # a cameo in it can no longer be used by the requester
     TIMED_OUT = "timed_out"
+    WORKER_LOST = "worker_lost"  # its worker stopped beating more times than a job is re-run
+    # Its worker found its lease taken over: the row is another worker's, so this reason is never stored
+    # by the one that lost it; listed because the runner stops on it.
+    LEASE_LOST = "lease_lost"
+    DATABASE_UNAVAILABLE = "database_unavailable"  # the database stayed unreachable through every retry
     QUEUE_TIMEOUT = "queue_timeout"
     ENGINE_UNAVAILABLE = "engine_unavailable"
     ENGINE_REJECTED_INPUT = "engine_rejected_input"

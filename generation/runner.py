@@ -85,7 +85,7 @@ def _holder_is_gone(worker_id: str) -> bool:
     heartbeat can tell."""
     host, _, rest = worker_id.partition(":")
     pid_text = rest.partition(":")[0]
-    if host != socket.gethostname()[:60] or not pid_text.isdigit():
+    if host != socket.gethostname()[:60] or not (pid_text.isascii() and pid_text.isdigit()):
         return False
     pid = int(pid_text)
     if pid == os.getpid():
