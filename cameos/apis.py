@@ -25,6 +25,7 @@ from cameos.models import (
     LivenessChallenge,
     RestrictionCategory,
 )
+from cameos.preferences import FORBIDDEN_WORD_MAX_CHARS, FORBIDDEN_WORDS_MAX
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
@@ -278,8 +279,11 @@ class CameoDetailApi(APIView):
         restricted_categories = serializers.ListField(
             child=serializers.ChoiceField(choices=RestrictionCategory.choices), required=False, max_length=20
         )
+        # The limits of cameos/preferences.py, so the schema says them.
         forbidden_words = serializers.ListField(
-            child=StrictCharField(max_length=100), required=False, max_length=100
+            child=StrictCharField(max_length=FORBIDDEN_WORD_MAX_CHARS),
+            required=False,
+            max_length=FORBIDDEN_WORDS_MAX,
         )
 
     @extend_schema(responses={200: CameoOwnerSerializer}, operation_id="cameos_get")
