@@ -184,7 +184,7 @@ class UploadStartApi(APIView):
         direct = StrictBooleanField(default=False, help_text="Upload straight to object storage.")
 
     class OutputSerializer(UploadOutputSerializer):
-        direct_upload_url = serializers.CharField(
+        direct_upload_url = serializers.URLField(
             allow_null=True, help_text="Direct uploads: POST the file here as multipart/form-data…"
         )
         direct_upload_fields = serializers.DictField(
