@@ -27,6 +27,7 @@ from cameos.models import (
     LivenessChallenge,
     RestrictionCategory,
 )
+from cameos.preferences import FORBIDDEN_WORD_MAX_CHARS, FORBIDDEN_WORDS_MAX
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.parsing import parse_ascii_int
@@ -221,7 +222,7 @@ class UploadStartApi(APIView):
         direct = StrictBooleanField(default=False, help_text="Upload straight to object storage.")
 
     class OutputSerializer(UploadOutputSerializer):
-        direct_upload_url = serializers.CharField(
+        direct_upload_url = serializers.URLField(
             allow_null=True, help_text="Direct uploads: POST the file here as multipart/form-data…"
         )
         direct_upload_fields = serializers.DictField(
@@ -314,8 +315,11 @@ class CameoDetailApi(APIView):
         restricted_categories = serializers.ListField(
             child=serializers.ChoiceField(choices=RestrictionCategory.choices), required=False, max_length=20
         )
+        # The limits of cameos/preferences.py, so the schema says them.
         forbidden_words = serializers.ListField(
-            child=StrictCharField(max_length=100), required=False, max_length=100
+            child=StrictCharField(max_length=FORBIDDEN_WORD_MAX_CHARS),
+            required=False,
+            max_length=FORBIDDEN_WORDS_MAX,
         )
 
     @extend_schema(responses={200: CameoOwnerSerializer}, operation_id="cameos_get")

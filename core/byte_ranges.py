@@ -11,10 +11,12 @@ Every answer says `Accept-Ranges: bytes`. S3 serves ranges of pre-signed URLs it
 
 import re
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 
 from core.errors import CoreError
@@ -91,7 +93,7 @@ def _read(file: IO[bytes], start: int, length: int) -> Iterator[bytes]:
         yield chunk
 
 
-def _stream(file: IO[bytes], pieces: Sequence[bytes | ByteRange]) -> Iterator[bytes]:
+def _stream(file: IO[bytes], pieces: Sequence[bytes | ByteRange]) -> Generator[bytes]:
     """The pieces in order (literal bytes, or a range of the file), closing the file at the end or when
     the client goes away (the response closes this generator)."""
     try:
@@ -102,6 +104,24 @@ def _stream(file: IO[bytes], pieces: Sequence[bytes | ByteRange]) -> Iterator[by
                 yield from _read(file, piece.start, piece.length)
     finally:
         file.close()
+
+
+async def _stream_async(chunks: Generator[bytes]) -> AsyncIterator[bytes]:
+    """The same chunks, each read in a worker thread: under ASGI, Django reads a synchronous streaming
+    body into one list before sending it (a whole video in memory); this one streams."""
+    read_one = sync_to_async(lambda: next(chunks, None), thread_sensitive=False)
+    try:
+        while (chunk := await read_one()) is not None:
+            yield chunk
+    finally:
+        await sync_to_async(chunks.close, thread_sensitive=False)()
+
+
+def _body(
+    request: HttpRequest, file: IO[bytes], pieces: Sequence[bytes | ByteRange]
+) -> Iterator[bytes] | AsyncIterator[bytes]:
+    chunks = _stream(file, pieces)
+    return _stream_async(chunks) if isinstance(request, ASGIRequest) else chunks
 
 
 def ranged_file_response(
@@ -130,10 +150,12 @@ def ranged_file_response(
         return response
 
     if ranges is None:
-        response = StreamingHttpResponse(_stream(file, [ByteRange(0, size - 1)]), content_type=content_type)
+        response = StreamingHttpResponse(
+            _body(request, file, [ByteRange(0, size - 1)]), content_type=content_type
+        )
         length = size
     elif len(ranges) == 1:
-        response = StreamingHttpResponse(_stream(file, ranges), status=206, content_type=content_type)
+        response = StreamingHttpResponse(_body(request, file, ranges), status=206, content_type=content_type)
         response["Content-Range"] = ranges[0].content_range(size)
         length = ranges[0].length
     else:
@@ -149,7 +171,9 @@ def ranged_file_response(
         pieces.append(f"--{boundary}--\r\n".encode())
         length = sum(len(p) if isinstance(p, bytes) else p.length for p in pieces)
         response = StreamingHttpResponse(
-            _stream(file, pieces), status=206, content_type=f"multipart/byteranges; boundary={boundary}"
+            _body(request, file, pieces),
+            status=206,
+            content_type=f"multipart/byteranges; boundary={boundary}",
         )
     response["Content-Length"] = str(length)
     response["Accept-Ranges"] = "bytes"

@@ -69,6 +69,14 @@ class AutoSchema(_SpectacularAutoSchema):
             operation["security"] = []
         return operation
 
+    def _map_serializer(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "response" and schema.get("properties"):
+            # An output has every field its serializer declares (a model default makes a field optional
+            # to write, not to read): all required, or generated clients type each one "maybe absent".
+            schema["required"] = sorted(schema["properties"])
+        return schema
+
     def _get_serializer_name(self, serializer: Any, direction: str, bypass_extensions: bool = False) -> str:
         name = super()._get_serializer_name(serializer, direction, bypass_extensions)
         cls = serializer if isinstance(serializer, type) else type(serializer)

@@ -26,8 +26,8 @@ _SALT = "core.signed-media"
 # What the schema says of every signed media link.
 SIGNED_MEDIA_URL_HELP = (
     f"An absolute, signed link: open it as it is (GET, no credentials); it serves byte ranges (`Range` → 206) "
-    f"for seeking. It expires {settings.MEDIA_URL_EXPIRY_SECONDS} s after this response (then 403 "
-    "`media_link_invalid`): fetch this object again for a fresh one. Null when you may not see it."
+    f"for seeking. It expires {settings.MEDIA_URL_EXPIRY_SECONDS} s after this response (then 403): fetch "
+    "this object again for a fresh one. Null when you may not see it."
 )
 
 

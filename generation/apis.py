@@ -75,8 +75,6 @@ class GenerationSerializer(serializers.ModelSerializer):
             "removed_at",
             "removed_reason",
         ]
-        # Output only: every field is always there, so the schema marks each one required.
-        read_only_fields = fields
 
     @extend_schema_field(GenerationCameoSerializer(many=True))
     def get_cameos(self, generation: Generation) -> list[dict[str, Any]]:

@@ -53,6 +53,22 @@ class TestOwnerSettings:
         assert body["restricted_categories"] == ["political", "romance"]
         assert body["forbidden_words"] == ["boring", "lame duck"]
 
+    def test_the_schema_states_the_forbidden_word_limits_the_server_applies(self, client_for, user):
+        from tests.openapi_validation import openapi_schema
+
+        field = openapi_schema()["components"]["schemas"]["CameoDetailPatchedUpdateInputRequest"][
+            "properties"
+        ]["forbidden_words"]
+        cameo = CameoFactory(owner=user)
+
+        too_many = client_for(user).patch(
+            f"/api/v1/cameos/{cameo.pk}/", {"forbidden_words": [f"word {n}" for n in range(51)]}
+        )
+        too_long = client_for(user).patch(f"/api/v1/cameos/{cameo.pk}/", {"forbidden_words": ["x" * 41]})
+
+        assert (field["maxItems"], field["items"]["maxLength"]) == (50, 40)
+        assert too_many.status_code == too_long.status_code == 400
+
     def test_other_user_cannot_read_or_change_it(self, client_for, user, other_user):
         cameo = CameoFactory(owner=user)
         client = client_for(other_user)

@@ -3,6 +3,7 @@ video without), through Django's test client and through a real uvicorn process.
 
 import urllib.error
 import urllib.request
+import warnings
 from email import message_from_bytes
 
 import pytest
@@ -175,6 +176,18 @@ def test_if_range_with_an_old_validator_gets_the_whole_file(client, media_url):
     stale = client.get(media_url, HTTP_RANGE="bytes=0-9", HTTP_IF_RANGE='"0-0"')
     assert stale.status_code == 200
     assert b"".join(stale.streaming_content) == BODY
+
+
+async def test_under_asgi_the_body_streams_instead_of_being_read_whole_first(async_client, media_url):
+    """Django reads a synchronous streaming body into one list under ASGI (and warns); ours is async."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response = await async_client.get(media_url, headers={"Range": "bytes=10-19"})
+        body = b"".join([chunk async for chunk in response])
+
+    assert response.is_async
+    assert not [w for w in caught if "synchronous iterators" in str(w.message)]
+    assert (response.status_code, body) == (206, BODY[10:20])
 
 
 # -- through a real HTTP server -------------------------------------------------------------------------------

@@ -3,9 +3,6 @@ records and verifies a cameo, grants the other access, the other generates a vid
 progress over the socket, plays a signed draft with provenance; the owner sees it in their appearances."""
 
 import asyncio
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,35 +14,19 @@ from channels.testing import WebsocketCommunicator
 from django.db import connections
 
 from sora_social.asgi import application
-from sora_social.celery import app as celery_app
 from tests.fixtures import recordings
 from tests.openapi_validation import SchemaValidatingAPIClient
-from tests.processes import database_url
+from tests.processes import celery_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture
 def worker(tmp_path, settings):
-    """A real worker on the `cpu` and `gpu` queues (emptied first), sharing the database and media."""
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir(exist_ok=True)
+    """A real worker on the `cpu` and `gpu` queues, sharing the database and media."""
     settings.CAMEO_UPLOAD_SPOOL_DIR = tmp_path / "upload-spool"
-    with celery_app.connection_for_write() as broker:
-        for queue in ("cpu", "gpu"):
-            broker.default_channel.queue_declare(queue=queue, durable=True, auto_delete=False)
-            broker.default_channel.queue_purge(queue)
-    celery_app.conf.task_always_eager = False
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "sora_social", "worker", "--pool", "solo", "-Q", "cpu,gpu",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
-        env={**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
-             "SORA_DATA_DIR": str(tmp_path)},
-        cwd=settings.BASE_DIR,
-    )  # fmt: skip
-    yield
-    process.terminate()
-    process.wait(timeout=60)
+    with celery_worker(data_dir=tmp_path):
+        yield
 
 
 @pytest.fixture(autouse=True)
