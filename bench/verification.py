@@ -57,10 +57,10 @@ def _genuine(person: str, voice: str, other: str) -> list[Case]:
              "portrait + poster", True),
         Case(replace(tall, name=tall.name + "_badge2",
                      distractors=(Distractor(other, 1.0, "badge", blur_sigma=2.0, frames=(0, 16)),)),
-             "portrait 9:16 + weak badge hit in 2 frames", True),
+             "portrait 9:16 + face-like print on the shirt, weak hit in 2 frames", True),
         Case(replace(tall, name=tall.name + "_badge_all",
                      distractors=(Distractor(other, 1.0, "badge", blur_sigma=2.0),)),
-             "portrait 9:16 + face-like print in every frame", True),
+             "portrait 9:16 + a face as large as theirs printed on the shirt", True),
         Case(landscape, "landscape", True),
         Case(replace(landscape, name=landscape.name + "_poster", distractors=(Distractor(other, 0.5),)),
              "landscape + poster", True),
@@ -182,11 +182,11 @@ def main() -> None:
             SECTION,
             "",
             f"`{command}` on {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared), "
-            f"{len(all_cases)} recordings built in {build_s:.0f} s (cached afterwards). Genuine: "
-            f"{len(PEOPLE)} people ({', '.join(PEOPLE)}), each in 6 settings; the poster and the print are "
-            "another of them. Impostors: a person swap mid-clip and two people side by side. A verdict other "
-            "than `ok` on a genuine recording is a false rejection (its reason in brackets); the impostor "
-            "rows count refusals.",
+            f"{len(all_cases)} recordings (built, or read from var/recordings-cache, in {build_s:.0f} s). "
+            f"Genuine: {len(PEOPLE)} people ({', '.join(PEOPLE)}), each in 6 settings; the poster and the "
+            "print show another of them. Impostors: a person swap mid-clip and two people side by side. A "
+            "verdict other than `ok` on a genuine recording is a false rejection (its reason in brackets); "
+            "the impostor rows count refusals.",
             "",
             *summary,
             "",

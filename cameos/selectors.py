@@ -134,5 +134,7 @@ def cameos_of_owner(*, owner: User) -> QuerySet[Cameo]:
 
 
 def access_requests_for_owner(*, owner: User, status: str | None = None) -> QuerySet[CameoAccessRequest]:
-    requests = CameoAccessRequest.objects.filter(cameo__owner=owner).select_related("requester", "cameo")
+    requests = CameoAccessRequest.objects.filter(
+        cameo__owner=owner, cameo__in=_not_deleted(Cameo.objects.all())
+    ).select_related("requester", "cameo")
     return requests.filter(status=status) if status else requests

@@ -384,7 +384,14 @@ def _progress(cameo: Cameo, stage: str, fraction: float) -> None:
     push_to_user(
         user_id=cameo.owner_id,
         event_type="cameo.progress",
-        data={"cameo_id": cameo.pk, "status": cameo.status, "stage": stage, "progress": fraction},
+        data={
+            "cameo_id": cameo.pk,
+            "status": cameo.status,
+            "status_reason": cameo.rejection_reason,
+            "status_message": reasons.status_message(status=cameo.status, reason=cameo.rejection_reason),
+            "stage": stage,
+            "progress": fraction,
+        },
     )
 
 

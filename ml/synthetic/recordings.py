@@ -47,7 +47,7 @@ class Distractor:
     """Another face in the scene that is not a second live person: pasted into the background before the
     camera moves, so it drifts with the scene."""
 
-    photo: str  # whose face (see ``PHOTOS``)
+    photo: str  # whose face (a name ``photo`` knows)
     scale: float  # its detector box over the subject's, side for side
     where: str = "poster"  # "poster": the top corner of the background; "badge": the chest, under the chin
     blur_sigma: float = 0.0  # Gaussian blur of the pasted face: fades it to a weak detection

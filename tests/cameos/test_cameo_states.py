@@ -211,6 +211,15 @@ class TestDeletedCameo:
         assert not Cameo.objects.filter(pk=cameo.pk).exists()
         assert client.delete(f"/api/v1/cameos/{cameo.pk}/").status_code == 404
 
+    def test_its_access_requests_leave_the_owners_list_with_it(self, client_for, user, other_user):
+        cameo = CameoFactory(owner=user, status="verified", permission="approved")
+        client_for(other_user).post(f"/api/v1/cameos/{cameo.pk}/access-requests/", {})
+        assert len(client_for(user).get("/api/v1/cameos/access-requests/").json()["results"]) == 1
+
+        client_for(user).delete(f"/api/v1/cameos/{cameo.pk}/")
+
+        assert client_for(user).get("/api/v1/cameos/access-requests/").json()["results"] == []
+
     def test_a_new_recording_may_start_right_after_delete(self, client_for, user):
         cameo = CameoFactory(owner=user, status="verified")
         client = client_for(user)

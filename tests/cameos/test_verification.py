@@ -88,6 +88,13 @@ def test_a_second_account_with_the_same_face_is_held_for_review(
     second.refresh_from_db()
     assert first.status == "verified"
     assert (second.status, second.rejection_reason) == ("needs_review", "likeness_match")
+    finished = [e[2] for e in events if e[0] == impostor.pk and e[1] == "cameo.progress"][-1]
+    assert (finished["stage"], finished["status"], finished["status_reason"]) == (
+        "finished",
+        "needs_review",
+        "likeness_match",
+    )
+    assert finished["status_message"].startswith("Held for review: it looks like another person's cameo.")
     body = client_for(impostor).get(f"/api/v1/cameos/{second.pk}/").json()
     assert (body["status"], body["status_reason"]) == ("needs_review", "likeness_match")
     assert body["status_message"] == (
