@@ -439,10 +439,48 @@ def _finish(
     lookalikes: list[Any] | None = None,
     flag_reason: str | None = None,
 ) -> None:
+    # The reference crop is stored first, under an unguessable name (random, never derived from ids), and
+    # deleted again unless the result that points at it is committed.
+    reference: str | None = None
+    owner_id = Cameo.objects.filter(pk=cameo_id).values_list("owner_id", flat=True).first()
+    if outcome is not None and outcome.reference_png is not None and owner_id is not None:
+        reference = default_storage.save(
+            f"cameos/{owner_id}/references/{secrets.token_hex(16)}.png",
+            ContentFile(outcome.reference_png),
+        )
+    written = False
+    try:
+        written = _finish_locked(
+            cameo_id,
+            status=status,
+            reason=reason,
+            report=report,
+            outcome=outcome,
+            reference=reference,
+            lookalikes=lookalikes,
+            flag_reason=flag_reason,
+        )
+    finally:
+        if reference is not None and not written:
+            default_storage.delete(reference)
+
+
+def _finish_locked(
+    cameo_id: int,
+    *,
+    status: str,
+    reason: str,
+    report: dict[str, Any] | None,
+    outcome: identity.LivenessOutcome | None,
+    reference: str | None,
+    lookalikes: list[Any] | None,
+    flag_reason: str | None,
+) -> bool:
+    """Write a verification result under the row lock, only if the cameo is still `processing`."""
     with transaction.atomic():
         cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).first()
         if cameo is None or cameo.status != CameoStatus.PROCESSING:
-            return  # deleted meanwhile, or another delivery finished first
+            return False  # deleted meanwhile, or another delivery finished first
         cameo.status = status
         cameo.rejection_reason = reason if status == CameoStatus.REJECTED else ""
         cameo.verification_report = report or {}
@@ -451,13 +489,13 @@ def _finish(
             cameo.transcript = outcome.transcript
             cameo.voice_embedding = outcome.voice_embedding
             fields += ["transcript", "voice_embedding"]
-            if outcome.reference_png is not None:
-                # One name per cameo, replaced on redelivery: a re-run leaves no orphaned crop behind.
-                name = f"cameos/{cameo.owner_id}/references/cameo-{cameo.pk}.png"
-                if default_storage.exists(name):
-                    default_storage.delete(name)
-                cameo.reference_image = default_storage.save(name, ContentFile(outcome.reference_png))
+            if reference is not None:
+                # A re-run (a worker died mid-way) replaces the crop; the old one goes once this commits.
+                replaced = cameo.reference_image.name if cameo.reference_image else ""
+                cameo.reference_image = reference
                 fields.append("reference_image")
+                if replaced:
+                    transaction.on_commit(lambda: default_storage.delete(replaced))
             FaceEmbedding.objects.update_or_create(
                 cameo=cameo,
                 defaults={
@@ -494,6 +532,7 @@ def _finish(
                 priority=50,
             )
     transaction.on_commit(lambda: _progress(cameo, "finished", 1.0))
+    return True
 
 
 # --- Permissions, access requests, preferences ------------------------------------------------------------

@@ -1,5 +1,8 @@
 from datetime import timedelta
 
+from core.keys import derive_key_text
+
+from .base import SECRET_KEY
 from .env import env
 
 REST_FRAMEWORK = {
@@ -54,6 +57,8 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
+    # Its own key, derived from the install's secret: a JWT signed with SECRET_KEY itself is refused.
+    "SIGNING_KEY": derive_key_text(SECRET_KEY, "jwt") if SECRET_KEY else "",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",

@@ -41,3 +41,7 @@ STORAGES = {
 # Upload limits enforced before anything reaches storage.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# No local media link outlives this, whatever lifetime its maker asked for: the server checks the token's
+# own creation time against it (core/signed_media.py).
+MEDIA_URL_MAX_AGE_SECONDS = env.int("MEDIA_URL_MAX_AGE_SECONDS", default=3600)
