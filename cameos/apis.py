@@ -170,7 +170,13 @@ class UploadOutputSerializer(serializers.ModelSerializer):
 class UploadStartApi(APIView):
     """Start an upload. Resumable (default): send the bytes with `PATCH …/uploads/{id}/` from the reported
     offset. Direct (`direct: true`, S3 storage only): POST the file to `direct_upload_url` with
-    `direct_upload_fields`. Either way, finish with `POST …/uploads/{id}/complete/`."""
+    `direct_upload_fields`. Either way, finish with `POST …/uploads/{id}/complete/`, or abort with
+    `DELETE …/uploads/{id}/`.
+
+    Limits: one upload per challenge (`upload_exists`, 409, with its id and offset to resume), and per user
+    `CAMEO_MAX_OPEN_UPLOADS` (2) open at once (`too_many_uploads`, 429) holding at most
+    `CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER` (400 MB) of declared size (`upload_space_exceeded`, 429). An
+    upload lives no longer than its challenge: after that it is discarded (`challenge_expired`)."""
 
     class InputSerializer(serializers.Serializer):
         challenge_id = StrictIntegerField()
@@ -255,6 +261,12 @@ class UploadChunkApi(APIView):
             owner=request.user, upload_id=upload_id, offset=int(raw_offset), chunk=chunk
         )
         return Response(UploadOutputSerializer(upload).data)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="cameos_upload_abort")
+    def delete(self, request: Request, upload_id: uuid.UUID) -> Response:
+        """Abort an upload: it and its bytes are deleted, and its challenge can take a new upload."""
+        services.upload_abort(owner=request.user, upload_id=upload_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UploadCompleteApi(APIView):

@@ -139,7 +139,11 @@ def _cameo_store(*, owner: User, challenge_id: int, spooled: Path, extension: st
 
 
 def upload_start(*, owner: User, challenge_id: int, size: int) -> CameoUpload:
-    challenge = _challenge_check(user=owner, challenge_id=challenge_id, lock=False)
+    """Open a resumable upload for a challenge: one per challenge, and per user at most
+    CAMEO_MAX_OPEN_UPLOADS open, reserving at most CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER declared bytes.
+    It lives no longer than its challenge (a recording can only be completed against a live challenge).
+    Checked under the owner's row lock, so concurrent starts cannot both take the last slot."""
+    _challenge_check(user=owner, challenge_id=challenge_id, lock=False)
     _check_can_create_person_cameo(owner)
     if size > settings.CAMEO_MAX_UPLOAD_BYTES:
         raise ApplicationError(
@@ -147,12 +151,47 @@ def upload_start(*, owner: User, challenge_id: int, size: int) -> CameoUpload:
             f"Recordings are at most {settings.CAMEO_MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
             status=413,
         )
-    upload = CameoUpload.objects.create(
-        owner=owner,
-        challenge=challenge,
-        size=size,
-        expires_at=timezone.now() + timedelta(seconds=settings.CAMEO_UPLOAD_TTL_SECONDS),
-    )
+    for expired in CameoUpload.objects.filter(owner=owner, expires_at__lte=timezone.now()):
+        _upload_discard(expired)  # their bytes count against nobody once gone
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=owner.pk).first()
+        challenge = _challenge_check(user=owner, challenge_id=challenge_id, lock=True)
+        now = timezone.now()
+        open_uploads = CameoUpload.objects.filter(owner=owner, expires_at__gt=now)
+        existing = open_uploads.filter(challenge=challenge).first()
+        if existing is not None:
+            raise ApplicationError(
+                "upload_exists",
+                "This challenge already has an upload: resume it, or abort it to start again.",
+                status=409,
+                extra={"upload_id": str(existing.pk), "offset": existing.received},
+            )
+        if open_uploads.count() >= settings.CAMEO_MAX_OPEN_UPLOADS:
+            raise ApplicationError(
+                "too_many_uploads",
+                f"You have {settings.CAMEO_MAX_OPEN_UPLOADS} uploads open: finish or abort one first.",
+                status=429,
+                extra={"limit": settings.CAMEO_MAX_OPEN_UPLOADS},
+            )
+        reserved = sum(open_uploads.values_list("size", flat=True))
+        if reserved + size > settings.CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER:
+            raise ApplicationError(
+                "upload_space_exceeded",
+                "Your open uploads would hold more than "
+                f"{settings.CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER // (1024 * 1024)} MB: "
+                "finish or abort one first.",
+                status=429,
+                extra={
+                    "limit_bytes": settings.CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER,
+                    "reserved_bytes": reserved,
+                },
+            )
+        upload = CameoUpload.objects.create(
+            owner=owner,
+            challenge=challenge,
+            size=size,
+            expires_at=min(now + timedelta(seconds=settings.CAMEO_UPLOAD_TTL_SECONDS), challenge.expires_at),
+        )
     _spool_path(upload).parent.mkdir(parents=True, exist_ok=True)
     _spool_path(upload).touch()
     return upload
@@ -207,19 +246,46 @@ def _spool_path(upload: CameoUpload) -> Path:
     return settings.CAMEO_UPLOAD_SPOOL_DIR / f"{upload.pk}.part"
 
 
+def _upload_refusal(upload: CameoUpload) -> ApplicationError | None:
+    """Why an upload can no longer take bytes or complete: it, or its challenge, expired, or the
+    challenge was used meanwhile (by another upload of the same recording)."""
+    now = timezone.now()
+    challenge = upload.challenge
+    if challenge.used_at is not None:
+        return ApplicationError(
+            "challenge_used", "This upload's challenge was already used: ask for a new one.", status=409
+        )
+    if challenge.expires_at <= now:
+        return ApplicationError(
+            "challenge_expired", "This upload's challenge has expired: ask for a new one.", status=409
+        )
+    if upload.expires_at <= now:
+        return ApplicationError("upload_expired", "This upload has expired: start again.", status=409)
+    return None
+
+
 def upload_get(*, owner: User, upload_id: uuid.UUID) -> CameoUpload:
-    upload = CameoUpload.objects.filter(pk=upload_id, owner=owner, expires_at__gt=timezone.now()).first()
+    """The owner's open upload. One that can no longer complete is discarded (bytes and row) and refused,
+    so dead uploads hold no spool space."""
+    upload = CameoUpload.objects.select_related("challenge").filter(pk=upload_id, owner=owner).first()
     if upload is None:
         raise ApplicationError("upload_not_found", f"No open upload {upload_id} of yours.", status=404)
+    refusal = _upload_refusal(upload)
+    if refusal is not None:
+        _upload_discard(upload)
+        raise refusal
     return upload
 
 
 def upload_append(*, owner: User, upload_id: uuid.UUID, offset: int, chunk: bytes) -> CameoUpload:
     """Write `chunk` at `offset`, which must be where the upload stands (a client resuming after a drop
-    asks for the offset first). The row lock serialises concurrent chunks of one upload."""
+    asks for the offset first). The row lock serialises concurrent chunks of one upload, and an abort or a
+    completion racing with this chunk."""
+    upload_get(owner=owner, upload_id=upload_id)  # refuses, and discards, one that cannot complete
     with transaction.atomic():
-        upload = upload_get(owner=owner, upload_id=upload_id)
-        upload = CameoUpload.objects.select_for_update().get(pk=upload.pk)
+        upload = CameoUpload.objects.select_for_update().filter(pk=upload_id, owner=owner).first()
+        if upload is None:  # aborted or completed meanwhile
+            raise ApplicationError("upload_not_found", f"No open upload {upload_id} of yours.", status=404)
         if offset != upload.received:
             raise ApplicationError(
                 "upload_offset_mismatch",
@@ -267,12 +333,28 @@ def upload_complete(*, owner: User, upload_id: uuid.UUID) -> Cameo:
     return cameo
 
 
-def _upload_discard(upload: CameoUpload) -> None:
-    _spool_path(upload).unlink(missing_ok=True)
-    if upload.incoming_key and uses_object_storage():
+def upload_abort(*, owner: User, upload_id: uuid.UUID) -> None:
+    """The client gives up on an upload: the row goes now (freeing its challenge and its share of the
+    user's limits), its bytes once that is committed. Waits for a chunk being written to finish."""
+    with transaction.atomic():
+        upload = CameoUpload.objects.select_for_update().filter(pk=upload_id, owner=owner).first()
+        if upload is None:
+            raise ApplicationError("upload_not_found", f"No open upload {upload_id} of yours.", status=404)
+        spool, incoming_key = _spool_path(upload), upload.incoming_key
+        upload.delete()
+        transaction.on_commit(lambda: _upload_bytes_delete(spool=spool, incoming_key=incoming_key))
+
+
+def _upload_bytes_delete(*, spool: Path, incoming_key: str) -> None:
+    spool.unlink(missing_ok=True)
+    if incoming_key and uses_object_storage():
         default_storage.connection.meta.client.delete_object(
-            Bucket=default_storage.bucket_name, Key=upload.incoming_key
+            Bucket=default_storage.bucket_name, Key=incoming_key
         )
+
+
+def _upload_discard(upload: CameoUpload) -> None:
+    _upload_bytes_delete(spool=_spool_path(upload), incoming_key=upload.incoming_key)
     upload.delete()
 
 

@@ -20,6 +20,12 @@ CAMEO_CHARACTER_MAX_BYTES = 20 * 1024 * 1024
 CAMEO_UPLOAD_SPOOL_DIR = DATA_DIR / "upload-spool"
 CAMEO_UPLOAD_TTL_SECONDS = env.int("CAMEO_UPLOAD_TTL_SECONDS", default=24 * 3600)
 CAMEO_UPLOAD_MAX_CHUNK_BYTES = 8 * 1024 * 1024
+# Per user: resumable (or direct) uploads open at once, and the bytes they may hold together (reserved at
+# each upload's declared size). An upload also lives no longer than its challenge, and one per challenge.
+CAMEO_MAX_OPEN_UPLOADS = env.int("CAMEO_MAX_OPEN_UPLOADS", default=2)
+CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER = env.int(
+    "CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER", default=2 * CAMEO_MAX_UPLOAD_BYTES
+)
 # A pre-signed POST (S3 storage) is valid this long.
 CAMEO_DIRECT_UPLOAD_TTL_SECONDS = env.int("CAMEO_DIRECT_UPLOAD_TTL_SECONDS", default=900)
 
