@@ -27,7 +27,7 @@ from cameos.models import (
 )
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
-from core.uploads import check_content_length
+from core.uploads import MULTIPART_ALLOWANCE_BYTES, check_content_length
 
 
 class CameoOwnerSerializer(serializers.ModelSerializer):
@@ -101,6 +101,11 @@ class ChallengeCreateApi(APIView):
 class CameoListCreateApi(APIView):
     parser_classes = [MultiPartParser]
 
+    @staticmethod
+    def request_body_limit() -> int:
+        """Read by core.body_limit before the body is: the recording and the multipart envelope."""
+        return settings.CAMEO_MAX_UPLOAD_BYTES + MULTIPART_ALLOWANCE_BYTES
+
     class InputSerializer(serializers.Serializer):
         challenge_id = serializers.IntegerField()
         # Empty files reach the probe, which names the problem as the other media errors do.
@@ -118,7 +123,7 @@ class CameoListCreateApi(APIView):
         operation_id="cameos_create",
     )
     def post(self, request: Request) -> Response:
-        check_content_length(request, settings.CAMEO_MAX_UPLOAD_BYTES + 1024 * 1024)
+        check_content_length(request, self.request_body_limit())
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cameo = services.cameo_create(
@@ -134,6 +139,11 @@ class CharacterCreateApi(APIView):
 
     parser_classes = [MultiPartParser]
 
+    @staticmethod
+    def request_body_limit() -> int:
+        """Read by core.body_limit before the body is."""
+        return settings.CAMEO_CHARACTER_MAX_BYTES
+
     class InputSerializer(serializers.Serializer):
         handle = StrictCharField(
             max_length=30, validators=[username_validator], help_text="Mentioned as @handle."
@@ -147,7 +157,7 @@ class CharacterCreateApi(APIView):
         operation_id="cameos_character_create",
     )
     def post(self, request: Request) -> Response:
-        check_content_length(request, settings.CAMEO_CHARACTER_MAX_BYTES)
+        check_content_length(request, self.request_body_limit())
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cameo = services.character_create(
@@ -226,6 +236,11 @@ class OctetStreamParser(BaseParser):
 class UploadChunkApi(APIView):
     parser_classes = [OctetStreamParser]
 
+    @staticmethod
+    def request_body_limit() -> int:
+        """Read by core.body_limit before the body is: one chunk."""
+        return settings.CAMEO_UPLOAD_MAX_CHUNK_BYTES
+
     @extend_schema(responses={200: UploadOutputSerializer}, operation_id="cameos_upload_status")
     def get(self, request: Request, upload_id: uuid.UUID) -> Response:
         """Where an upload stands: resume from `offset`."""
@@ -253,7 +268,7 @@ class UploadChunkApi(APIView):
             raise ApplicationError(
                 "upload_offset_required", "Send the chunk's start in the Upload-Offset header."
             )
-        check_content_length(request, settings.CAMEO_UPLOAD_MAX_CHUNK_BYTES)
+        check_content_length(request, self.request_body_limit())
         chunk = request.data if isinstance(request.data, bytes) else b""
         if not chunk:
             raise ApplicationError("upload_empty_chunk", "The chunk is empty.")

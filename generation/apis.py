@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from core.exceptions import ApplicationError
 from core.fields import StrictCharField, StrictIntegerField
 from core.signed_media import signed_media_url
-from core.uploads import check_content_length
+from core.uploads import MULTIPART_ALLOWANCE_BYTES, check_content_length
 from generation import selectors, services
 from generation.models import Generation, GenerationStatus
 from ml.prompt import MAX_PROMPT_CHARS
@@ -221,6 +221,11 @@ class ProvenanceCheckApi(APIView):
 
     parser_classes = [MultiPartParser]
 
+    @staticmethod
+    def request_body_limit() -> int:
+        """Read by core.body_limit before the body is: the video and the multipart envelope."""
+        return settings.GENERATION_PROVENANCE_MAX_BYTES + MULTIPART_ALLOWANCE_BYTES
+
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(allow_empty_file=True, help_text="The video to check (mp4, mov, webm).")
 
@@ -244,7 +249,7 @@ class ProvenanceCheckApi(APIView):
     def post(self, request: Request) -> Response:
         from generation.provenance import provenance_check
 
-        check_content_length(request, settings.GENERATION_PROVENANCE_MAX_BYTES + 1024 * 1024)
+        check_content_length(request, self.request_body_limit())
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = provenance_check(viewer=request.user, upload=data.validated_data["file"])

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, `/ws/` to the per-user realtime consumer."""
+"""ASGI entry point: HTTP goes to Django (behind the request body limit), `/ws/` to the per-user realtime
+consumer."""
 
 import os
 
@@ -13,12 +14,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from accounts.authentication import user_for_access_token  # noqa: E402
+from core.body_limit import RequestBodyLimitMiddleware  # noqa: E402
 from core.consumers import RealtimeConsumer  # noqa: E402
 from core.websocket_auth import WebSocketAuthMiddleware, WebSocketOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Bodies are bounded (and large ones need credentials) before Django reads them: core/body_limit.py.
+        "http": RequestBodyLimitMiddleware(django_asgi_app, authenticate_token=user_for_access_token),
         "websocket": WebSocketOriginValidator(
             WebSocketAuthMiddleware(
                 URLRouter([path("ws/", RealtimeConsumer.as_asgi())]),
