@@ -9,6 +9,7 @@ lives, and nobody without the key can make or alter one. However long a caller a
 `media_token_read` refuses one older than MEDIA_URL_MAX_AGE_SECONDS (Fernet's own timestamp)."""
 
 import json
+import re
 import time
 from base64 import urlsafe_b64encode
 from functools import lru_cache
@@ -23,6 +24,7 @@ from core.exceptions import error_body
 from core.keys import derive_key
 
 _PURPOSE = "media-token"
+_TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 
 
 @lru_cache(maxsize=4)
@@ -32,15 +34,19 @@ def _fernet(secret: str) -> Fernet:
 
 def media_token_create(name: str, expires_in_seconds: int) -> str:
     """An opaque token for the storage file `name`, valid for `expires_in_seconds` (at most the cap)."""
-    lifetime = max(1, min(int(expires_in_seconds), settings.MEDIA_URL_MAX_AGE_SECONDS))
+    lifetime = min(int(expires_in_seconds), settings.MEDIA_URL_MAX_AGE_SECONDS)
     payload = json.dumps({"n": name, "e": int(time.time()) + lifetime}, separators=(",", ":"))
-    return _fernet(settings.SECRET_KEY).encrypt(payload.encode()).decode()
+    # Without its base64 padding: one spelling per token (a decoder ignores whatever follows padding).
+    return _fernet(settings.SECRET_KEY).encrypt(payload.encode()).decode().rstrip("=")
 
 
 def media_token_read(token: str) -> str | None:
     """The storage name a token grants, or None when it is forged, altered, expired or past the cap."""
+    if not _TOKEN_ALPHABET.fullmatch(token):
+        return None
+    padded = token + "=" * (-len(token) % 4)
     try:
-        raw = _fernet(settings.SECRET_KEY).decrypt(token.encode(), ttl=settings.MEDIA_URL_MAX_AGE_SECONDS)
+        raw = _fernet(settings.SECRET_KEY).decrypt(padded.encode(), ttl=settings.MEDIA_URL_MAX_AGE_SECONDS)
         payload = json.loads(raw)
         name, expires_at = payload["n"], int(payload["e"])
     except (InvalidToken, ValueError, KeyError, TypeError, UnicodeError):

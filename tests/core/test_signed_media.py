@@ -100,3 +100,10 @@ def test_an_altered_token_is_refused(client, stored_face):
 
     assert client.get(f"/media-signed/{altered}").status_code == 403
     assert client.get("/media-signed/not-a-token").status_code == 403
+
+
+def test_a_token_has_one_spelling(client, stored_face):
+    url = signed_media_url(stored_face, 60)
+
+    assert client.get(url + "x").status_code == 403
+    assert client.get(url + "==").status_code == 403
