@@ -59,6 +59,7 @@ class AuthThrottleMixin:
 
 
 class SignupApi(AuthThrottleMixin, APIView):
+    throttle_scope = "signup"
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
@@ -94,6 +95,7 @@ class LoginSerializer(TokenObtainPairSerializer):
 class LoginApi(AuthThrottleMixin, TokenObtainPairView):
     """Exchange username (any case) and password for a short-lived access token and a refresh token."""
 
+    throttle_scope = "login"
     serializer_class = LoginSerializer
 
     @extend_schema(responses={200: TokenPairSerializer}, operation_id="auth_login")
@@ -140,6 +142,8 @@ class LogoutApi(APIView):
 
 
 class PasswordChangeApi(AuthThrottleMixin, APIView):
+    throttle_scope = "password"
+
     class InputSerializer(serializers.Serializer):
         old_password = StrictCharField(max_length=128)
         new_password = StrictCharField(max_length=128)
@@ -202,6 +206,7 @@ class CsrfApi(APIView):
 class SessionLoginApi(AuthThrottleMixin, APIView):
     """Web clients: sign in with a session cookie. Requires the CSRF token in `X-CSRFToken`."""
 
+    throttle_scope = "login"
     authentication_classes: list = []
     permission_classes = [AllowAny]
 

@@ -138,6 +138,8 @@ class CharacterCreateApi(APIView):
     """Create a character cameo (a pet, an object, an invented character) from one image."""
 
     parser_classes = [MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "character_upload"
 
     @staticmethod
     def request_body_limit() -> int:

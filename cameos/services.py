@@ -371,6 +371,18 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
         or Cameo.objects.filter(kind=CameoKind.CHARACTER, handle__iexact=handle).exists()
     ):
         raise ApplicationError("handle_taken", f"@{handle} is taken.", status=409)
+    if (
+        Cameo.objects.filter(owner=owner, kind=CameoKind.CHARACTER)
+        .exclude(status=CameoStatus.REJECTED)
+        .count()
+        >= settings.CAMEO_MAX_CHARACTERS_PER_OWNER
+    ):
+        raise ApplicationError(
+            "too_many_characters",
+            f"You have {settings.CAMEO_MAX_CHARACTERS_PER_OWNER} characters: delete one to make another.",
+            status=409,
+            extra={"limit": settings.CAMEO_MAX_CHARACTERS_PER_OWNER},
+        )
     png = identity.read_character_image(image)
     stored_name = default_storage.save(
         f"cameos/{owner.pk}/references/{uuid.uuid4().hex}.png", ContentFile(png)

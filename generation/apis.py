@@ -10,11 +10,13 @@ from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.fields import StrictCharField, StrictIntegerField
 from core.signed_media import signed_media_url
+from core.throttling import ScopedWriteThrottle
 from core.uploads import MULTIPART_ALLOWANCE_BYTES, check_content_length
 from generation import selectors, services
 from generation.models import Generation, GenerationStatus
@@ -118,6 +120,8 @@ class GenerationListCreateApi(ListAPIView):
     """Your videos, drafts and published, newest first; or start a new one from a prompt."""
 
     serializer_class = GenerationSerializer
+    throttle_classes = [ScopedWriteThrottle]  # listing is free; starting a video is not
+    throttle_scope = "generation_create"
 
     class InputSerializer(serializers.Serializer):
         prompt = StrictCharField(
@@ -220,6 +224,8 @@ class ProvenanceCheckApi(APIView):
     fingerprint against every video made here (a re-encoded, rescaled or trimmed copy still matches)."""
 
     parser_classes = [MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "provenance_check"
 
     @staticmethod
     def request_body_limit() -> int:

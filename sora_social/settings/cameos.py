@@ -15,6 +15,10 @@ CAMEO_ALLOWED_VIDEO_CODECS = ("h264", "hevc", "vp8", "vp9", "av1", "mpeg4")
 CAMEO_ALLOWED_AUDIO_CODECS = ("aac", "opus", "vorbis", "mp3", "pcm_s16le", "alac")
 # Character cameos are made from one image or a short clip.
 CAMEO_CHARACTER_MAX_BYTES = 20 * 1024 * 1024
+# The image is decoded in the web process: its pixel count (read from the header) is capped before that
+# (a 12 MP phone photo fits). Characters per account are capped too (they are also rate limited).
+CAMEO_CHARACTER_MAX_PIXELS = env.int("CAMEO_CHARACTER_MAX_PIXELS", default=16_000_000)
+CAMEO_MAX_CHARACTERS_PER_OWNER = env.int("CAMEO_MAX_CHARACTERS_PER_OWNER", default=20)
 
 # Resumable uploads collect here (a shared volume when several web processes serve uploads).
 CAMEO_UPLOAD_SPOOL_DIR = DATA_DIR / "upload-spool"
