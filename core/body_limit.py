@@ -10,15 +10,16 @@ size check runs, so without this an anonymous client could make the server spool
 - on routes that take large bodies (uploads), refuses a request without valid credentials with 401 before
   reading its body, so only an authenticated user can make the server spool megabytes.
 
-A route's limit is its view's `request_body_limit()` (a static method; uploads declare theirs), or
-REQUEST_BODY_MAX_BYTES for everything else (JSON bodies). The answers use the API's error shape.
+A route's limit is its view's `request_body_limit()` (a static method: the upload routes declare theirs,
+and need credentials), or REQUEST_BODY_MAX_BYTES for everything else (JSON bodies). The answers use the
+API's error shape.
 """
 
 import json
 from collections.abc import Awaitable, Callable
 from importlib import import_module
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -35,14 +36,22 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 TokenAuthenticator = Callable[[str], Any]
 
 
-def route_body_limit(path: str) -> int:
-    """The most bytes a request body to `path` may have."""
+class RouteLimit(NamedTuple):
+    max_bytes: int
+    # An upload route (its view declares its own limit): its body is read only for a signed-in client.
+    needs_credentials: bool
+
+
+def route_body_limit(path: str) -> RouteLimit:
+    """How large a request body to `path` may be, and whether it needs credentials before it is read."""
     try:
         match = resolve(path)
     except Resolver404:
-        return settings.REQUEST_BODY_MAX_BYTES
-    limit = getattr(getattr(match.func, "view_class", None), "request_body_limit", None)
-    return int(limit()) if callable(limit) else settings.REQUEST_BODY_MAX_BYTES
+        return RouteLimit(settings.REQUEST_BODY_MAX_BYTES, needs_credentials=False)
+    declared = getattr(getattr(match.func, "view_class", None), "request_body_limit", None)
+    if callable(declared):
+        return RouteLimit(int(declared()), needs_credentials=True)
+    return RouteLimit(settings.REQUEST_BODY_MAX_BYTES, needs_credentials=False)
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -93,7 +102,7 @@ class RequestBodyLimitMiddleware:
         app: ASGIApp,
         *,
         authenticate_token: TokenAuthenticator,
-        limit_for: Callable[[str], int] = route_body_limit,
+        limit_for: Callable[[str], RouteLimit] = route_body_limit,
     ) -> None:
         self.app = app
         self.limit_for = limit_for
@@ -104,12 +113,12 @@ class RequestBodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         path = scope["path"].removeprefix(scope.get("root_path", "")) or "/"
-        limit = self.limit_for(path)
+        limit, needs_credentials = self.limit_for(path)
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             await _send_error(send, 413, _too_large(limit))
             return
-        if limit > settings.REQUEST_BODY_MAX_BYTES and not await self._authenticated(scope):
+        if needs_credentials and not await self._authenticated(scope):
             await _send_error(
                 send, 401, error_body("not_authenticated", "Authentication credentials were not provided.")
             )
