@@ -220,7 +220,14 @@ def upload_start_direct(*, owner: User, challenge_id: int, size: int) -> tuple[C
         Bucket=default_storage.bucket_name,
         Key=upload.incoming_key,
         Conditions=[["content-length-range", 1, size]],
-        ExpiresIn=settings.CAMEO_DIRECT_UPLOAD_TTL_SECONDS,
+        # No longer than the upload itself, which lives no longer than its challenge.
+        ExpiresIn=max(
+            1,
+            min(
+                settings.CAMEO_DIRECT_UPLOAD_TTL_SECONDS,
+                int((upload.expires_at - timezone.now()).total_seconds()),
+            ),
+        ),
     )
     return upload, {"url": post["url"], "fields": post["fields"]}
 

@@ -1,9 +1,14 @@
 """The S3 path, against a real S3-compatible HTTP server on loopback (moto's server): a pre-signed POST
 straight to the bucket, completion that probes the object, signed GETs for the owner."""
 
+import base64
+import json
+from datetime import datetime, timedelta
+
 import pytest
 import requests
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from moto.server import ThreadedMotoServer
 
 from cameos.models import Cameo, CameoUpload, LivenessChallenge
@@ -146,3 +151,19 @@ def test_with_a_public_endpoint_clients_get_urls_signed_for_that_name(
         and "X-Amz-Signature" in media["recording_url"]
     )
     assert requests.get(media["recording_url"], timeout=30).content == data
+
+
+def test_the_bucket_form_expires_with_the_challenge(client_for, user, s3_storage):
+    challenge = LivenessChallenge.objects.create(
+        user=user, digits="4729", expires_at=timezone.now() + timedelta(seconds=120)
+    )
+
+    upload = (
+        client_for(user)
+        .post("/api/v1/cameos/uploads/", {"challenge_id": challenge.pk, "size": 1000, "direct": True})
+        .json()
+    )
+
+    policy = json.loads(base64.b64decode(upload["direct_upload_fields"]["policy"]))
+    expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert expiration <= challenge.expires_at + timedelta(seconds=1)
