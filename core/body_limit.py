@@ -88,7 +88,7 @@ async def _send_error(send: Send, status: int, body: dict[str, Any]) -> None:
     await send({"type": "http.response.body", "body": content})
 
 
-def _too_large(limit: int) -> dict[str, Any]:
+def too_large_body(limit: int) -> dict[str, Any]:
     return error_body(
         "request_too_large",
         f"The request body is larger than the {limit} bytes this endpoint takes.",
@@ -116,7 +116,7 @@ class RequestBodyLimitMiddleware:
         limit, needs_credentials = self.limit_for(path)
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
-            await _send_error(send, 413, _too_large(limit))
+            await _send_error(send, 413, too_large_body(limit))
             return
         if needs_credentials and not await self._authenticated(scope):
             await _send_error(
@@ -148,7 +148,7 @@ class RequestBodyLimitMiddleware:
 
         await self.app(scope, limited_receive, tracked_send)
         if exceeded and not response_started:
-            await _send_error(send, 413, _too_large(limit))
+            await _send_error(send, 413, too_large_body(limit))
 
     async def _authenticated(self, scope: Scope) -> bool:
         """Whether the request carries valid credentials: a bearer token, or a session cookie of an

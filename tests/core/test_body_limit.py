@@ -229,3 +229,13 @@ def test_a_session_cookie_counts_as_credentials_for_an_upload_route(user, open_u
 
     assert exchange.status == 200, exchange.json()
     assert exchange.json()["offset"] == 0
+
+
+def test_without_the_asgi_middleware_a_declared_oversized_json_body_is_still_413(api_client, settings):
+    """Django's own check (WSGI, the test client): the same limit, the same answer."""
+    body = json.dumps({"username": "maya", "bio": "x" * (2 * MiB)})
+
+    response = api_client.generic("POST", "/api/v1/auth/signup/", body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
