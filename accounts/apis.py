@@ -62,6 +62,7 @@ class AuthThrottleMixin:
 
 
 class SignupApi(AuthThrottleMixin, APIView):
+    throttle_scope = "signup"
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
@@ -100,6 +101,7 @@ class LoginSerializer(StrictInputMixin, TokenObtainPairSerializer):
 class LoginApi(AuthThrottleMixin, TokenObtainPairView):
     """Exchange username (any case) and password for a short-lived access token and a refresh token."""
 
+    throttle_scope = "login"
     serializer_class = LoginSerializer
 
     @extend_schema(responses={200: TokenPairSerializer}, operation_id="auth_login")
@@ -149,6 +151,8 @@ class LogoutApi(APIView):
 
 
 class PasswordChangeApi(AuthThrottleMixin, APIView):
+    throttle_scope = "password"
+
     class InputSerializer(StrictInputSerializer):
         old_password = StrictCharField(max_length=128)
         new_password = StrictCharField(min_length=8, max_length=128)
@@ -211,6 +215,7 @@ class CsrfApi(APIView):
 class SessionLoginApi(AuthThrottleMixin, APIView):
     """Web clients: sign in with a session cookie. Requires the CSRF token in `X-CSRFToken`."""
 
+    throttle_scope = "login"
     authentication_classes: list = []
     permission_classes = [AllowAny]
 

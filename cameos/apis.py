@@ -33,7 +33,7 @@ from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.parsing import parse_ascii_int
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
-from core.uploads import check_content_length
+from core.uploads import MULTIPART_ALLOWANCE_BYTES, check_content_length
 
 
 class CameoOwnerSerializer(serializers.ModelSerializer):
@@ -145,6 +145,11 @@ class ChallengeCreateApi(APIView):
 class CameoListCreateApi(APIView):
     parser_classes = [MultiPartParser]
 
+    @staticmethod
+    def request_body_limit() -> int:
+        """Read by core.body_limit before the body is: the recording and the multipart envelope."""
+        return settings.CAMEO_MAX_UPLOAD_BYTES + MULTIPART_ALLOWANCE_BYTES
+
     class InputSerializer(StrictInputSerializer):
         challenge_id = serializers.IntegerField()
         # Empty files reach the probe, which names the problem as the other media errors do.
@@ -162,7 +167,7 @@ class CameoListCreateApi(APIView):
         operation_id="cameos_create",
     )
     def post(self, request: Request) -> Response:
-        check_content_length(request, settings.CAMEO_MAX_UPLOAD_BYTES + 1024 * 1024)
+        check_content_length(request, self.request_body_limit())
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cameo = services.cameo_create(
@@ -177,6 +182,13 @@ class CharacterCreateApi(APIView):
     """Create a character cameo (a pet, an object, an invented character) from one image."""
 
     parser_classes = [MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "character_upload"
+
+    @staticmethod
+    def request_body_limit() -> int:
+        """Read by core.body_limit before the body is."""
+        return settings.CAMEO_CHARACTER_MAX_BYTES
 
     class InputSerializer(StrictInputSerializer):
         handle = StrictCharField(
@@ -191,7 +203,7 @@ class CharacterCreateApi(APIView):
         operation_id="cameos_character_create",
     )
     def post(self, request: Request) -> Response:
-        check_content_length(request, settings.CAMEO_CHARACTER_MAX_BYTES)
+        check_content_length(request, self.request_body_limit())
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         cameo = services.character_create(
@@ -214,7 +226,13 @@ class UploadOutputSerializer(serializers.ModelSerializer):
 class UploadStartApi(APIView):
     """Start an upload. Resumable (default): send the bytes with `PATCH …/uploads/{id}/` from the reported
     offset. Direct (`direct: true`, S3 storage only): POST the file to `direct_upload_url` with
-    `direct_upload_fields`. Either way, finish with `POST …/uploads/{id}/complete/`."""
+    `direct_upload_fields`. Either way, finish with `POST …/uploads/{id}/complete/`, or abort with
+    `DELETE …/uploads/{id}/`.
+
+    Limits: one upload per challenge (`upload_exists`, 409, with its id and offset to resume), and per user
+    `CAMEO_MAX_OPEN_UPLOADS` (2) open at once (`too_many_uploads`, 429) holding at most
+    `CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER` (400 MB) of declared size (`upload_space_exceeded`, 429). An
+    upload lives no longer than its challenge: after that it is discarded (`challenge_expired`)."""
 
     class InputSerializer(StrictInputSerializer):
         challenge_id = StrictIntegerField()
@@ -264,6 +282,11 @@ class OctetStreamParser(BaseParser):
 class UploadChunkApi(APIView):
     parser_classes = [OctetStreamParser]
 
+    @staticmethod
+    def request_body_limit() -> int:
+        """Read by core.body_limit before the body is: one chunk."""
+        return settings.CAMEO_UPLOAD_MAX_CHUNK_BYTES
+
     @extend_schema(responses={200: UploadOutputSerializer}, operation_id="cameos_upload_status")
     def get(self, request: Request, upload_id: uuid.UUID) -> Response:
         """Where an upload stands: resume from `offset`."""
@@ -291,12 +314,18 @@ class UploadChunkApi(APIView):
             raise ApplicationError(
                 CameoError.UPLOAD_OFFSET_REQUIRED, "Send the chunk's start in the Upload-Offset header."
             )
-        check_content_length(request, settings.CAMEO_UPLOAD_MAX_CHUNK_BYTES)
+        check_content_length(request, self.request_body_limit())
         chunk = request.data if isinstance(request.data, bytes) else b""
         if not chunk:
             raise ApplicationError(CameoError.UPLOAD_EMPTY_CHUNK, "The chunk is empty.")
         upload = services.upload_append(owner=request.user, upload_id=upload_id, offset=offset, chunk=chunk)
         return Response(UploadOutputSerializer(upload).data)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="cameos_upload_abort")
+    def delete(self, request: Request, upload_id: uuid.UUID) -> Response:
+        """Abort an upload: it and its bytes are deleted, and its challenge can take a new upload."""
+        services.upload_abort(owner=request.user, upload_id=upload_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class UploadCompleteApi(APIView):

@@ -22,6 +22,11 @@ class CameoError(StrEnum):
     CHALLENGE_EXPIRED = "challenge_expired"
     DIRECT_UPLOAD_UNAVAILABLE = "direct_upload_unavailable"
     UPLOAD_NOT_FOUND = "upload_not_found"
+    UPLOAD_EXISTS = "upload_exists"  # the challenge already has an open upload (extra: its id and offset)
+    UPLOAD_EXPIRED = "upload_expired"
+    TOO_MANY_UPLOADS = "too_many_uploads"  # CAMEO_MAX_OPEN_UPLOADS open at once
+    UPLOAD_SPACE_EXCEEDED = "upload_space_exceeded"  # CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER reserved
+    TOO_MANY_CHARACTERS = "too_many_characters"  # CAMEO_MAX_CHARACTERS_PER_OWNER
     UPLOAD_OFFSET_REQUIRED = "upload_offset_required"  # missing, or not 1 to 18 ASCII digits
     UPLOAD_OFFSET_MISMATCH = "upload_offset_mismatch"
     UPLOAD_EMPTY_CHUNK = "upload_empty_chunk"

@@ -183,12 +183,19 @@ def read_character_image(data: bytes) -> bytes:
     Runs in the web process with Pillow only."""
     from PIL import Image, UnidentifiedImageError
 
+    max_pixels = settings.CAMEO_CHARACTER_MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as probe:
+            # The size comes from the header: an image too large to decode here is refused before any
+            # pixel is decoded (or verified).
+            if probe.width * probe.height > max_pixels:
+                raise ApplicationError(
+                    CoreError.MEDIA_BAD_DIMENSIONS,
+                    f"The image has {probe.width}x{probe.height} pixels; at most {max_pixels // 1_000_000} "
+                    "megapixels are accepted.",
+                )
             probe.verify()
         with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > 40_000_000:
-                raise ApplicationError(CoreError.MEDIA_BAD_DIMENSIONS, "The image is too large.")
             if min(image.size) < 128:
                 raise ApplicationError(
                     CoreError.MEDIA_BAD_DIMENSIONS, "The image must be at least 128 pixels on each side."

@@ -159,7 +159,11 @@ def _cameo_store(*, owner: User, challenge_id: int, spooled: Path, extension: st
 
 
 def upload_start(*, owner: User, challenge_id: int, size: int) -> CameoUpload:
-    challenge = _challenge_check(user=owner, challenge_id=challenge_id, lock=False)
+    """Open a resumable upload for a challenge: one per challenge, and per user at most
+    CAMEO_MAX_OPEN_UPLOADS open, reserving at most CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER declared bytes.
+    It lives no longer than its challenge (a recording can only be completed against a live challenge).
+    Checked under the owner's row lock, so concurrent starts cannot both take the last slot."""
+    _challenge_check(user=owner, challenge_id=challenge_id, lock=False)
     _check_can_create_person_cameo(owner)
     if size > settings.CAMEO_MAX_UPLOAD_BYTES:
         raise ApplicationError(
@@ -167,12 +171,47 @@ def upload_start(*, owner: User, challenge_id: int, size: int) -> CameoUpload:
             f"Recordings are at most {settings.CAMEO_MAX_UPLOAD_BYTES // (1024 * 1024)} MB.",
             status=413,
         )
-    upload = CameoUpload.objects.create(
-        owner=owner,
-        challenge=challenge,
-        size=size,
-        expires_at=timezone.now() + timedelta(seconds=settings.CAMEO_UPLOAD_TTL_SECONDS),
-    )
+    for expired in CameoUpload.objects.filter(owner=owner, expires_at__lte=timezone.now()):
+        _upload_discard(expired)  # their bytes count against nobody once gone
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=owner.pk).first()
+        challenge = _challenge_check(user=owner, challenge_id=challenge_id, lock=True)
+        now = timezone.now()
+        open_uploads = CameoUpload.objects.filter(owner=owner, expires_at__gt=now)
+        existing = open_uploads.filter(challenge=challenge).first()
+        if existing is not None:
+            raise ApplicationError(
+                CameoError.UPLOAD_EXISTS,
+                "This challenge already has an upload: resume it, or abort it to start again.",
+                status=409,
+                extra={"upload_id": str(existing.pk), "offset": existing.received},
+            )
+        if open_uploads.count() >= settings.CAMEO_MAX_OPEN_UPLOADS:
+            raise ApplicationError(
+                CameoError.TOO_MANY_UPLOADS,
+                f"You have {settings.CAMEO_MAX_OPEN_UPLOADS} uploads open: finish or abort one first.",
+                status=429,
+                extra={"limit": settings.CAMEO_MAX_OPEN_UPLOADS},
+            )
+        reserved = sum(open_uploads.values_list("size", flat=True))
+        if reserved + size > settings.CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER:
+            raise ApplicationError(
+                CameoError.UPLOAD_SPACE_EXCEEDED,
+                "Your open uploads would hold more than "
+                f"{settings.CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER // (1024 * 1024)} MB: "
+                "finish or abort one first.",
+                status=429,
+                extra={
+                    "limit_bytes": settings.CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER,
+                    "reserved_bytes": reserved,
+                },
+            )
+        upload = CameoUpload.objects.create(
+            owner=owner,
+            challenge=challenge,
+            size=size,
+            expires_at=min(now + timedelta(seconds=settings.CAMEO_UPLOAD_TTL_SECONDS), challenge.expires_at),
+        )
     _spool_path(upload).parent.mkdir(parents=True, exist_ok=True)
     _spool_path(upload).touch()
     return upload
@@ -201,7 +240,14 @@ def upload_start_direct(*, owner: User, challenge_id: int, size: int) -> tuple[C
         Bucket=default_storage.bucket_name,
         Key=upload.incoming_key,
         Conditions=[["content-length-range", 1, size]],
-        ExpiresIn=settings.CAMEO_DIRECT_UPLOAD_TTL_SECONDS,
+        # No longer than the upload itself, which lives no longer than its challenge.
+        ExpiresIn=max(
+            1,
+            min(
+                settings.CAMEO_DIRECT_UPLOAD_TTL_SECONDS,
+                int((upload.expires_at - timezone.now()).total_seconds()),
+            ),
+        ),
     )
     return upload, {"url": post["url"], "fields": post["fields"]}
 
@@ -229,21 +275,56 @@ def _spool_path(upload: CameoUpload) -> Path:
     return settings.CAMEO_UPLOAD_SPOOL_DIR / f"{upload.pk}.part"
 
 
+def _upload_refusal(upload: CameoUpload) -> ApplicationError | None:
+    """Why an upload can no longer take bytes or complete: it, or its challenge, expired, or the
+    challenge was used meanwhile (by another upload of the same recording)."""
+    now = timezone.now()
+    challenge = upload.challenge
+    if challenge.used_at is not None:
+        return ApplicationError(
+            CameoError.CHALLENGE_USED,
+            "This upload's challenge was already used: ask for a new one.",
+            status=409,
+        )
+    if challenge.expires_at <= now:
+        return ApplicationError(
+            CameoError.CHALLENGE_EXPIRED,
+            "This upload's challenge has expired: ask for a new one.",
+            status=409,
+        )
+    if upload.expires_at <= now:
+        return ApplicationError(
+            CameoError.UPLOAD_EXPIRED, "This upload has expired: start again.", status=409
+        )
+    return None
+
+
 def upload_get(*, owner: User, upload_id: uuid.UUID) -> CameoUpload:
-    upload = CameoUpload.objects.filter(pk=upload_id, owner=owner, expires_at__gt=timezone.now()).first()
+    """The owner's open upload. One that can no longer complete is discarded (bytes and row) and refused,
+    so dead uploads hold no spool space."""
+    upload = CameoUpload.objects.select_related("challenge").filter(pk=upload_id, owner=owner).first()
     if upload is None:
         raise ApplicationError(
             CameoError.UPLOAD_NOT_FOUND, f"No open upload {upload_id} of yours.", status=404
         )
+    refusal = _upload_refusal(upload)
+    if refusal is not None:
+        _upload_discard(upload)
+        raise refusal
     return upload
 
 
 def upload_append(*, owner: User, upload_id: uuid.UUID, offset: int, chunk: bytes) -> CameoUpload:
     """Write `chunk` at `offset`, which must be where the upload stands (a client resuming after a drop
-    asks for the offset first). The row lock serialises concurrent chunks of one upload."""
+    asks for the offset first). The row lock serialises concurrent chunks of one upload, and an abort or a
+    completion racing with this chunk."""
+    upload_get(owner=owner, upload_id=upload_id)  # refuses, and discards, one that cannot complete
     with transaction.atomic():
-        upload = upload_get(owner=owner, upload_id=upload_id)
-        upload = CameoUpload.objects.select_for_update().get(pk=upload.pk)
+        upload = CameoUpload.objects.select_for_update().filter(pk=upload_id, owner=owner).first()
+        if upload is None:  # aborted or completed meanwhile
+            raise ApplicationError(
+                CameoError.UPLOAD_NOT_FOUND, f"No open upload {upload_id} of yours.", status=404
+            )
         if offset != upload.received:
             raise ApplicationError(
                 CameoError.UPLOAD_OFFSET_MISMATCH,
@@ -291,12 +372,30 @@ def upload_complete(*, owner: User, upload_id: uuid.UUID) -> Cameo:
     return cameo
 
 
-def _upload_discard(upload: CameoUpload) -> None:
-    _spool_path(upload).unlink(missing_ok=True)
-    if upload.incoming_key and uses_object_storage():
+def upload_abort(*, owner: User, upload_id: uuid.UUID) -> None:
+    """The client gives up on an upload: the row goes now (freeing its challenge and its share of the
+    user's limits), its bytes once that is committed. Waits for a chunk being written to finish."""
+    with transaction.atomic():
+        upload = CameoUpload.objects.select_for_update().filter(pk=upload_id, owner=owner).first()
+        if upload is None:
+            raise ApplicationError(
+                CameoError.UPLOAD_NOT_FOUND, f"No open upload {upload_id} of yours.", status=404
+            )
+        spool, incoming_key = _spool_path(upload), upload.incoming_key
+        upload.delete()
+        transaction.on_commit(lambda: _upload_bytes_delete(spool=spool, incoming_key=incoming_key))
+
+
+def _upload_bytes_delete(*, spool: Path, incoming_key: str) -> None:
+    spool.unlink(missing_ok=True)
+    if incoming_key and uses_object_storage():
         default_storage.connection.meta.client.delete_object(
-            Bucket=default_storage.bucket_name, Key=upload.incoming_key
+            Bucket=default_storage.bucket_name, Key=incoming_key
         )
+
+
+def _upload_discard(upload: CameoUpload) -> None:
+    _upload_bytes_delete(spool=_spool_path(upload), incoming_key=upload.incoming_key)
     upload.delete()
 
 
@@ -314,6 +413,18 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
         or handle_is_taken(name=handle)
     ):
         raise ApplicationError(CameoError.HANDLE_TAKEN, f"@{handle} is taken.", status=409)
+    if (
+        Cameo.objects.filter(owner=owner, kind=CameoKind.CHARACTER)
+        .exclude(status=CameoStatus.REJECTED)
+        .count()
+        >= settings.CAMEO_MAX_CHARACTERS_PER_OWNER
+    ):
+        raise ApplicationError(
+            CameoError.TOO_MANY_CHARACTERS,
+            f"You have {settings.CAMEO_MAX_CHARACTERS_PER_OWNER} characters: delete one to make another.",
+            status=409,
+            extra={"limit": settings.CAMEO_MAX_CHARACTERS_PER_OWNER},
+        )
     png = identity.read_character_image(image)
     stored_name = default_storage.save(
         f"cameos/{owner.pk}/references/{uuid.uuid4().hex}.png", ContentFile(png)
@@ -472,10 +583,48 @@ def _finish(
     lookalikes: list[Any] | None = None,
     flag_reason: str | None = None,
 ) -> None:
+    # The reference crop is stored first, under an unguessable name (random, never derived from ids), and
+    # deleted again unless the result that points at it is committed.
+    reference: str | None = None
+    owner_id = Cameo.objects.filter(pk=cameo_id).values_list("owner_id", flat=True).first()
+    if outcome is not None and outcome.reference_png is not None and owner_id is not None:
+        reference = default_storage.save(
+            f"cameos/{owner_id}/references/{secrets.token_hex(16)}.png",
+            ContentFile(outcome.reference_png),
+        )
+    written = False
+    try:
+        written = _finish_locked(
+            cameo_id,
+            status=status,
+            reason=reason,
+            report=report,
+            outcome=outcome,
+            reference=reference,
+            lookalikes=lookalikes,
+            flag_reason=flag_reason,
+        )
+    finally:
+        if reference is not None and not written:
+            default_storage.delete(reference)
+
+
+def _finish_locked(
+    cameo_id: int,
+    *,
+    status: str,
+    reason: str,
+    report: dict[str, Any] | None,
+    outcome: identity.LivenessOutcome | None,
+    reference: str | None,
+    lookalikes: list[Any] | None,
+    flag_reason: str | None,
+) -> bool:
+    """Write a verification result under the row lock, only if the cameo is still `processing`."""
     with transaction.atomic():
         cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).first()
         if cameo is None or cameo.status != CameoStatus.PROCESSING:
-            return  # deleted meanwhile, or another delivery finished first
+            return False  # deleted meanwhile, or another delivery finished first
         cameo.status = status
         # the owner is told why a cameo is rejected or held (cameos/reasons.py)
         cameo.rejection_reason = reason if status in (CameoStatus.REJECTED, CameoStatus.NEEDS_REVIEW) else ""
@@ -485,13 +634,13 @@ def _finish(
             cameo.transcript = outcome.transcript
             cameo.voice_embedding = outcome.voice_embedding
             fields += ["transcript", "voice_embedding"]
-            if outcome.reference_png is not None:
-                # One name per cameo, replaced on redelivery: a re-run leaves no orphaned crop behind.
-                name = f"cameos/{cameo.owner_id}/references/cameo-{cameo.pk}.png"
-                if default_storage.exists(name):
-                    default_storage.delete(name)
-                cameo.reference_image = default_storage.save(name, ContentFile(outcome.reference_png))
+            if reference is not None:
+                # A re-run (a worker died mid-way) replaces the crop; the old one goes once this commits.
+                replaced = cameo.reference_image.name if cameo.reference_image else ""
+                cameo.reference_image = reference
                 fields.append("reference_image")
+                if replaced:
+                    transaction.on_commit(lambda: default_storage.delete(replaced))
             FaceEmbedding.objects.update_or_create(
                 cameo=cameo,
                 defaults={
@@ -527,6 +676,7 @@ def _finish(
                 priority=50,
             )
     transaction.on_commit(lambda: _progress(cameo, "finished", 1.0))
+    return True
 
 
 def cameo_review_decide(*, cameo_id: int, approve: bool) -> Cameo:

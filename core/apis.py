@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.errors import CoreError
@@ -21,6 +22,9 @@ class RealtimePingApi(APIView):
     the lists it shows, since events missed meanwhile are not replayed. A close with 4401 means sign in again."""
 
     permission_classes = [IsAuthenticated]
+    # Each ping queues a task on the queue that verification uses.
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "realtime_ping"
 
     class OutputSerializer(serializers.Serializer):
         nonce = serializers.CharField(help_text="Echoed in the `realtime.pong` event's data.")

@@ -30,6 +30,7 @@ class CoreError(StrEnum):
     BAD_REQUEST = "bad_request"
     SERVER_ERROR = "server_error"
     MEDIA_LINK_INVALID = "media_link_invalid"  # a signed media URL that is forged or expired
+    REQUEST_TOO_LARGE = "request_too_large"  # a body over its route's limit, refused before it is read (413)
     RANGE_NOT_SATISFIABLE = "range_not_satisfiable"  # a byte range past the end of a media file (416)
     REALTIME_UNAVAILABLE = "realtime_unavailable"  # the broker behind the realtime ping is unreachable (503)
     # An uploaded file that cannot be used: `media_` + ml.media's MediaErrorCode, and a few checked here.

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from core.body_limit import route_body_limit, too_large_body
 from core.errors import CoreError
 from core.exceptions import error_body
 
@@ -60,3 +61,21 @@ class RequestLogMiddleware:
                 },
             )
         return response
+
+
+class DeclaredBodyLimitMiddleware:
+    """The JSON body limit again inside Django, for a server without the ASGI middleware (WSGI, the test
+    client): a declared Content-Length over REQUEST_BODY_MAX_BYTES is refused with 413 before the body is
+    read. Upload routes check their own declared limits in their views (core.uploads); a streamed body is
+    cut off only by the ASGI middleware (core/body_limit.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        declared = request.META.get("CONTENT_LENGTH") or ""
+        if declared.isascii() and declared.isdigit():
+            limit, is_upload_route = route_body_limit(request.path_info)
+            if not is_upload_route and int(declared) > limit:
+                return JsonResponse(too_large_body(limit), status=413)
+        return self.get_response(request)

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema as _SpectacularAutoSchema
 
 from core.errors import all_error_codes
@@ -84,3 +85,21 @@ class AutoSchema(_SpectacularAutoSchema):
         if len(path) > 1 and not name.startswith(path[-2]):
             return path[-2].removesuffix("Api") + name
         return name
+
+    def get_description(self) -> str:
+        """The operation's own description, then its rate limit when it has one (core/throttling.py)."""
+        description = super().get_description() or ""
+        scope = getattr(self.view, "throttle_scope", None)
+        throttled = [
+            throttle
+            for throttle in self.view.get_throttles()
+            if self.method.upper() in getattr(throttle, "methods", (self.method.upper(),))
+        ]
+        if not scope or not throttled:
+            return description
+        rate = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(scope)
+        limit = (
+            f"**Rate limit**: {rate} (scope `{scope}`), counted per account when signed in, else per client "
+            "address; over it the answer is 429 `throttled` with a `Retry-After` header."
+        )
+        return f"{description}\n\n{limit}" if description else limit

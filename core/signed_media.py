@@ -1,18 +1,29 @@
 """Private media reaches clients only through signed, expiring URLs.
 
-With S3 the store signs the URL itself. With local files, a URL carries a signed token naming the file and
+With S3 the store signs the URL itself. With local files, a URL carries a media token naming the file and
 the viewer it was handed to, checked by `serve_signed_media` (which is the only route to those files:
-MEDIA_ROOT is never served). A signature proves only that the link was handed out once: before serving a
-byte the route asks the app that owns the file (a guard registered with `register_media_guard` in its
+MEDIA_ROOT is never served). A token proves only that the link was handed out once: before serving a byte
+the route asks the app that owns the file (a guard registered with `register_media_guard` in its
 `AppConfig.ready`) whether that viewer may still have it, so a block, a take-down or a withdrawn consent
 stops a link already handed out. A file no app guards is not served. Links are absolute (phones' players
-open them as they are) and serve byte ranges (core/byte_ranges.py)."""
+open them as they are) and serve byte ranges (core/byte_ranges.py).
 
+A media token is opaque: the storage name, the viewer and the expiry are encrypted and authenticated
+(Fernet) with a key derived from the install's secret for this one purpose, so a link says nothing about
+where the file lives, and nobody without the key can make or alter one. However long a caller asks a link
+to live, `media_token_read` refuses one older than MEDIA_URL_MAX_AGE_SECONDS (Fernet's own timestamp)."""
+
+import json
 import mimetypes
+import re
+import time
+from base64 import urlsafe_b64encode
 from collections.abc import Callable
+from functools import lru_cache
+from typing import NamedTuple
 
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
-from django.core import signing
 from django.core.files.storage import default_storage
 from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.urls import reverse
@@ -20,8 +31,10 @@ from django.urls import reverse
 from core.byte_ranges import ranged_file_response
 from core.errors import CoreError
 from core.exceptions import error_body
+from core.keys import derive_key
 
-_SALT = "core.signed-media"
+_PURPOSE = "media-token"
+_TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]+")
 
 # What the schema says of every signed media link.
 SIGNED_MEDIA_URL_HELP = (
@@ -29,6 +42,45 @@ SIGNED_MEDIA_URL_HELP = (
     f"for seeking. It expires {settings.MEDIA_URL_EXPIRY_SECONDS} s after this response (then 403): fetch "
     "this object again for a fresh one. Null when you may not see it."
 )
+
+
+class MediaGrant(NamedTuple):
+    name: str  # the storage name
+    viewer_id: int | None  # the viewer the link was handed to (None: whoever holds it)
+
+
+@lru_cache(maxsize=4)
+def _fernet(secret: str) -> Fernet:
+    return Fernet(urlsafe_b64encode(derive_key(secret, _PURPOSE)))
+
+
+def media_token_create(name: str, expires_in_seconds: int, *, viewer_id: int | None) -> str:
+    """An opaque token for the storage file `name`, handed to `viewer_id`, valid for `expires_in_seconds`
+    (at most the cap)."""
+    lifetime = min(int(expires_in_seconds), settings.MEDIA_URL_MAX_AGE_SECONDS)
+    payload = json.dumps(
+        {"n": name, "v": viewer_id, "e": int(time.time()) + lifetime}, separators=(",", ":")
+    )
+    # Without its base64 padding: one spelling per token (a decoder ignores whatever follows padding).
+    return _fernet(settings.SECRET_KEY).encrypt(payload.encode()).decode().rstrip("=")
+
+
+def media_token_read(token: str) -> MediaGrant | None:
+    """What a token grants, or None when it is forged, altered, expired or past the cap."""
+    if not _TOKEN_ALPHABET.fullmatch(token):
+        return None
+    padded = token + "=" * (-len(token) % 4)
+    try:
+        raw = _fernet(settings.SECRET_KEY).decrypt(padded.encode(), ttl=settings.MEDIA_URL_MAX_AGE_SECONDS)
+        payload = json.loads(raw)
+        name, viewer_id, expires_at = payload["n"], payload["v"], int(payload["e"])
+    except (InvalidToken, ValueError, KeyError, TypeError, UnicodeError):
+        return None
+    if not isinstance(name, str) or not (viewer_id is None or isinstance(viewer_id, int)):
+        return None
+    if expires_at <= time.time():
+        return None
+    return MediaGrant(name, viewer_id)
 
 
 def public_url(request: HttpRequest, path: str) -> str:
@@ -59,24 +111,20 @@ def signed_media_url(
     """An absolute, signed URL that serves the storage file `name` (with byte ranges) for a while, to the
     viewer it is handed to (None: anyone holding it, for files whose guard allows that)."""
     if hasattr(default_storage, "bucket_name"):  # S3-compatible: a pre-signed GET
-        return default_storage.url(name, expire=expires_in_seconds)
-    token = signing.dumps(
-        {"name": name, "ttl": expires_in_seconds, "viewer": viewer_id}, salt=_SALT, compress=True
-    )
+        return default_storage.url(name, expire=min(expires_in_seconds, settings.MEDIA_URL_MAX_AGE_SECONDS))
+    token = media_token_create(name, expires_in_seconds, viewer_id=viewer_id)
     return public_url(request, reverse("signed-media", kwargs={"token": token}))
 
 
 def serve_signed_media(request: HttpRequest, token: str) -> StreamingHttpResponse | JsonResponse:
-    try:
-        payload = signing.loads(token, salt=_SALT)
-        payload = signing.loads(token, salt=_SALT, max_age=int(payload["ttl"]))
-    except (signing.BadSignature, KeyError, ValueError, TypeError):
+    grant = media_token_read(token)
+    if grant is None:
         return JsonResponse(
             error_body(CoreError.MEDIA_LINK_INVALID, "This media link is invalid or has expired."), status=403
         )
-    name = payload["name"]
+    name = grant.name
     guard = _guard_for(name)
-    if guard is None or not guard(name, payload.get("viewer")) or not default_storage.exists(name):
+    if guard is None or not guard(name, grant.viewer_id) or not default_storage.exists(name):
         return JsonResponse(error_body(CoreError.NOT_FOUND, "Not found."), status=404)
     size = default_storage.size(name)
     # Stored media is never rewritten in place (a new render is a new name), so name, size and time

@@ -11,13 +11,15 @@ from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.fields import StrictCharField, StrictIntegerField
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
-from core.uploads import check_content_length
+from core.throttling import ScopedWriteThrottle
+from core.uploads import MULTIPART_ALLOWANCE_BYTES, check_content_length
 from generation import selectors, services
 from generation.errors import GenerationError
 from generation.models import Generation, GenerationStatus
@@ -137,6 +139,8 @@ class GenerationListCreateApi(ListAPIView):
     """Your videos, drafts and published, newest first; or start a new one from a prompt."""
 
     serializer_class = GenerationSerializer
+    throttle_classes = [ScopedWriteThrottle]  # listing is free; starting a video is not
+    throttle_scope = "generation_create"
 
     class InputSerializer(StrictInputSerializer):
         prompt = PromptField(
@@ -290,6 +294,13 @@ class ProvenanceCheckApi(APIView):
     fingerprint against every video made here (a re-encoded, rescaled or trimmed copy still matches)."""
 
     parser_classes = [MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "provenance_check"
+
+    @staticmethod
+    def request_body_limit() -> int:
+        """Read by core.body_limit before the body is: the video and the multipart envelope."""
+        return settings.GENERATION_PROVENANCE_MAX_BYTES + MULTIPART_ALLOWANCE_BYTES
 
     class InputSerializer(StrictInputSerializer):
         file = serializers.FileField(allow_empty_file=True, help_text="The video to check (mp4, mov, webm).")
@@ -314,7 +325,7 @@ class ProvenanceCheckApi(APIView):
     def post(self, request: Request) -> Response:
         from generation.provenance import provenance_check
 
-        check_content_length(request, settings.GENERATION_PROVENANCE_MAX_BYTES + 1024 * 1024)
+        check_content_length(request, self.request_body_limit())
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = provenance_check(viewer=request.user, upload=data.validated_data["file"])

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP goes to Django, `/ws/` to the per-user realtime consumer."""
+"""ASGI entry point: HTTP goes to Django (behind the request body limit), `/ws/` to the per-user realtime
+consumer."""
 
 import os
 
@@ -17,12 +18,14 @@ from accounts.authentication import (  # noqa: E402
     current_credential_fingerprint,
     user_for_access_token,
 )
+from core.body_limit import RequestBodyLimitMiddleware  # noqa: E402
 from core.consumers import RealtimeConsumer  # noqa: E402
 from core.websocket_auth import WebSocketAuthMiddleware, WebSocketOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Bodies are bounded (and large ones need credentials) before Django reads them: core/body_limit.py.
+        "http": RequestBodyLimitMiddleware(django_asgi_app, authenticate_token=user_for_access_token),
         "websocket": WebSocketOriginValidator(
             WebSocketAuthMiddleware(
                 URLRouter([path("ws/", RealtimeConsumer.as_asgi())]),

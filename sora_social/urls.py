@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from core import health
 from core.exceptions import api_not_found
 from core.signed_media import serve_signed_media
+from core.throttling import throttle_posts_by_address
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -25,6 +26,8 @@ urlpatterns = [
     path("media-signed/<str:token>", serve_signed_media, name="signed-media"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # Staff passwords are a brute-force target like any other: sign-in attempts are limited per address.
+    path("admin/login/", throttle_posts_by_address(admin.site.login, scope="admin_login")),
     path("admin/", admin.site.urls),
     path("metrics", health.metrics, name="metrics"),
 ]

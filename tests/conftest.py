@@ -38,13 +38,18 @@ def django_db_modify_db_settings(tmp_path_factory) -> None:
 @pytest.fixture(autouse=True)
 def _isolated_side_effects(settings, tmp_path, monkeypatch) -> Iterator[None]:
     """Media in a fresh folder, tasks run inline (tests that need a real worker turn this off), a cache
-    namespace of their own, and auth throttling out of the way unless a test sets its own rate."""
+    namespace of their own, and throttling out of the way unless a test sets its own rate."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.MEDIA_ROOT.mkdir()
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
     }
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "100000/min"})
+    # Every scope out of the way; a test of a throttle sets its own rate for its scope.
+    monkeypatch.setattr(
+        ScopedRateThrottle,
+        "THROTTLE_RATES",
+        {scope: "100000/min" for scope in settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]},
+    )
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     # A rolled-back test hands the same ids out again, which a cached in-process index cannot notice.

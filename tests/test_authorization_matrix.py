@@ -77,6 +77,7 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("cameos-media", "GET", "main"): _row(200, 404, 404, 404, 404, 401, 404),
     ("cameos-request-access", "POST", "main"): _row(400, 201, 404, 404, 201, 401, 201),
     ("cameos-upload", "GET", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("cameos-upload", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
     # A real chunk at the right offset, so that ownership, not the missing header, decides.
     ("cameos-upload", "PATCH", "main"): _row(
         200, 404, 404, 404, 404, 401, 404, raw=b"0123456789", headers={"HTTP_UPLOAD_OFFSET": "0"}

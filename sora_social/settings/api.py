@@ -1,5 +1,8 @@
 from datetime import timedelta
 
+from core.keys import derive_key_text
+
+from .base import SECRET_KEY
 from .env import env
 
 REST_FRAMEWORK = {
@@ -19,6 +22,17 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         # Auth endpoints are the brute-force surface: per client address, per scope.
         "auth": env.str("THROTTLE_AUTH_RATE", default="20/min"),
+        "login": env.str("THROTTLE_LOGIN_RATE", default="10/min"),
+        "signup": env.str("THROTTLE_SIGNUP_RATE", default="10/hour"),
+        "password": env.str("THROTTLE_PASSWORD_RATE", default="5/hour"),
+        "admin_login": env.str("THROTTLE_ADMIN_LOGIN_RATE", default="10/min"),
+        # Expensive operations, per user (core/throttling.py): a render queued, a video probed and
+        # fingerprint-scanned in child processes, an image decoded and sent to face detection, a task
+        # queued on the queue verification uses.
+        "generation_create": env.str("THROTTLE_GENERATION_CREATE_RATE", default="10/min"),
+        "provenance_check": env.str("THROTTLE_PROVENANCE_CHECK_RATE", default="20/hour"),
+        "character_upload": env.str("THROTTLE_CHARACTER_UPLOAD_RATE", default="10/hour"),
+        "realtime_ping": env.str("THROTTLE_REALTIME_PING_RATE", default="6/min"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
@@ -58,6 +72,8 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
+    # Its own key, derived from the install's secret: a JWT signed with SECRET_KEY itself is refused.
+    "SIGNING_KEY": derive_key_text(SECRET_KEY, "jwt") if SECRET_KEY else "",
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",

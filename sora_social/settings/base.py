@@ -1,9 +1,13 @@
+from core.keys import data_folder_secret_key
+
 from .env import BASE_DIR, DATA_DIR, env  # noqa: F401 - BASE_DIR and DATA_DIR are settings too
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 
-# The development key is only ever used when DEBUG is on; security.py refuses to start without a real one.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="dev-insecure-key-change-me-in-production-0123456789")
+# Production is given its secret (security.py refuses to start without one). A development install makes
+# its own on first run, kept in its data folder (`secret_key`, mode 0600): no two installs share one, and
+# none is in the repository. JWTs and media tokens sign with keys derived from it (core/keys.py).
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="") or (data_folder_secret_key(DATA_DIR) if DEBUG else "")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -35,6 +39,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.middleware.RefuseNulMiddleware",
+    "core.middleware.DeclaredBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -15,11 +15,21 @@ CAMEO_ALLOWED_VIDEO_CODECS = ("h264", "hevc", "vp8", "vp9", "av1", "mpeg4")
 CAMEO_ALLOWED_AUDIO_CODECS = ("aac", "opus", "vorbis", "mp3", "pcm_s16le", "alac")
 # Character cameos are made from one image or a short clip.
 CAMEO_CHARACTER_MAX_BYTES = 20 * 1024 * 1024
+# The image is decoded in the web process: its pixel count (read from the header) is capped before that
+# (a 12 MP phone photo fits). Characters per account are capped too (they are also rate limited).
+CAMEO_CHARACTER_MAX_PIXELS = env.int("CAMEO_CHARACTER_MAX_PIXELS", default=16_000_000)
+CAMEO_MAX_CHARACTERS_PER_OWNER = env.int("CAMEO_MAX_CHARACTERS_PER_OWNER", default=20)
 
 # Resumable uploads collect here (a shared volume when several web processes serve uploads).
 CAMEO_UPLOAD_SPOOL_DIR = DATA_DIR / "upload-spool"
 CAMEO_UPLOAD_TTL_SECONDS = env.int("CAMEO_UPLOAD_TTL_SECONDS", default=24 * 3600)
 CAMEO_UPLOAD_MAX_CHUNK_BYTES = 8 * 1024 * 1024
+# Per user: resumable (or direct) uploads open at once, and the bytes they may hold together (reserved at
+# each upload's declared size). An upload also lives no longer than its challenge, and one per challenge.
+CAMEO_MAX_OPEN_UPLOADS = env.int("CAMEO_MAX_OPEN_UPLOADS", default=2)
+CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER = env.int(
+    "CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER", default=2 * CAMEO_MAX_UPLOAD_BYTES
+)
 # A pre-signed POST (S3 storage) is valid this long.
 CAMEO_DIRECT_UPLOAD_TTL_SECONDS = env.int("CAMEO_DIRECT_UPLOAD_TTL_SECONDS", default=900)
 

@@ -3,6 +3,7 @@ from django.core.exceptions import ImproperlyConfigured
 from .base import DEBUG, SECRET_KEY
 from .env import env
 
+# "dev-insecure…" was the development default published in this repository before installs made their own.
 if not DEBUG and (SECRET_KEY.startswith("dev-insecure") or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY must be set to 50+ random characters when DJANGO_DEBUG=false"

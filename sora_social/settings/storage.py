@@ -42,6 +42,13 @@ STORAGES = {
     else {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Request bodies: at most this many bytes unless the route takes uploads (core/body_limit.py refuses more
+# before reading; upload routes declare their own limit); Django's own check agrees.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 # Upload limits enforced before anything reaches storage.
-DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# No local media link outlives this, whatever lifetime its maker asked for: the server checks the token's
+# own creation time against it (core/signed_media.py).
+MEDIA_URL_MAX_AGE_SECONDS = env.int("MEDIA_URL_MAX_AGE_SECONDS", default=3600)

@@ -1,9 +1,14 @@
 """The S3 path, against a real S3-compatible HTTP server on loopback (moto's server): a pre-signed POST
 straight to the bucket, completion that probes the object, signed GETs for the owner."""
 
+import base64
+import json
+from datetime import datetime, timedelta
+
 import pytest
 import requests
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from moto.server import ThreadedMotoServer
 
 from cameos.models import Cameo, CameoUpload, LivenessChallenge
@@ -168,3 +173,19 @@ def test_signed_s3_links_serve_byte_ranges_as_phones_seek(
     assert first.content == data[:100]
     assert (last.status_code, last.content) == (206, data[-10:])
     assert past.status_code == 416
+
+
+def test_the_bucket_form_expires_with_the_challenge(client_for, user, s3_storage):
+    challenge = LivenessChallenge.objects.create(
+        user=user, digits="4729", expires_at=timezone.now() + timedelta(seconds=120)
+    )
+
+    upload = (
+        client_for(user)
+        .post("/api/v1/cameos/uploads/", {"challenge_id": challenge.pk, "size": 1000, "direct": True})
+        .json()
+    )
+
+    policy = json.loads(base64.b64decode(upload["direct_upload_fields"]["policy"]))
+    expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert expiration <= challenge.expires_at + timedelta(seconds=1)

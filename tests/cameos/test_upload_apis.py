@@ -3,11 +3,13 @@ leaving storage, database and challenge exactly as they were."""
 
 import io
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 from PIL import Image
 
 from cameos.models import Cameo, CameoUpload, LivenessChallenge
@@ -296,3 +298,161 @@ def test_an_upload_offset_that_is_not_ascii_digits_is_400(client_for, user, raw)
 
     assert response.status_code == 400
     assert response.json()["code"] == "upload_offset_required"
+
+
+class TestUploadLimits:
+    """Issue #11, item 7: one challenge used to open unlimited uploads that kept taking bytes after the
+    challenge expired, and nothing let a client give one up."""
+
+    @staticmethod
+    def start(client, challenge, size=10):
+        return client.post("/api/v1/cameos/uploads/", {"challenge_id": challenge.pk, "size": size})
+
+    @staticmethod
+    def append(client, upload_id, data, offset=0):
+        return client.generic(
+            "PATCH",
+            f"/api/v1/cameos/uploads/{upload_id}/",
+            data,
+            content_type="application/octet-stream",
+            HTTP_UPLOAD_OFFSET=str(offset),
+        )
+
+    def test_one_challenge_opens_one_upload(self, client_for, user):
+        client = client_for(user)
+        challenge = challenge_for(user)
+        first = self.start(client, challenge)
+        self.append(client, first.json()["id"], b"01234")
+
+        second = self.start(client, challenge)
+
+        assert first.status_code == 201
+        assert second.status_code == 409
+        assert second.json()["code"] == "upload_exists"
+        assert second.json()["extra"] == {"upload_id": first.json()["id"], "offset": 5}
+        assert CameoUpload.objects.count() == 1
+
+    def test_open_uploads_per_user_are_capped(self, client_for, user, other_user, settings):
+        settings.CAMEO_MAX_OPEN_UPLOADS = 2
+        client = client_for(user)
+        started = [self.start(client, challenge_for(user)).status_code for _ in range(3)]
+
+        assert started == [201, 201, 429]
+        refused = self.start(client, challenge_for(user))
+        assert refused.json()["code"] == "too_many_uploads"
+        # the cap is per user
+        assert self.start(client_for(other_user), challenge_for(other_user)).status_code == 201
+
+    def test_declared_bytes_per_user_are_capped(self, client_for, user, settings):
+        settings.CAMEO_MAX_UPLOAD_SPOOL_BYTES_PER_USER = 1000
+        client = client_for(user)
+
+        first = self.start(client, challenge_for(user), size=600)
+        second = self.start(client, challenge_for(user), size=600)
+
+        assert first.status_code == 201
+        assert second.status_code == 429
+        assert second.json()["code"] == "upload_space_exceeded"
+        assert second.json()["extra"] == {"limit_bytes": 1000, "reserved_bytes": 600}
+        assert self.start(client, challenge_for(user), size=400).status_code == 201
+
+    def test_an_aborted_upload_frees_its_slot_and_challenge(self, client_for, user, settings):
+        settings.CAMEO_MAX_OPEN_UPLOADS = 1
+        client = client_for(user)
+        challenge = challenge_for(user)
+        upload_id = self.start(client, challenge).json()["id"]
+
+        assert client.delete(f"/api/v1/cameos/uploads/{upload_id}/").status_code == 204
+
+        assert self.start(client, challenge).status_code == 201
+
+    def test_appending_after_the_challenge_expired_is_refused_and_discards_the_bytes(
+        self, client_for, user, settings
+    ):
+        client = client_for(user)
+        challenge = challenge_for(user)
+        upload_id = self.start(client, challenge, size=100).json()["id"]
+        assert self.append(client, upload_id, b"x" * 10).status_code == 200
+        LivenessChallenge.objects.filter(pk=challenge.pk).update(expires_at="2000-01-01T00:00:00Z")
+
+        response = self.append(client, upload_id, b"y" * 10, offset=10)
+
+        assert response.status_code == 409
+        assert response.json()["code"] == "challenge_expired"
+        assert not CameoUpload.objects.exists()
+        assert not list(settings.CAMEO_UPLOAD_SPOOL_DIR.glob("*"))
+
+    def test_an_upload_lives_no_longer_than_its_challenge(self, client_for, user):
+        challenge = LivenessChallenge.objects.create(
+            user=user, digits="4729", expires_at=timezone.now() + timedelta(minutes=5)
+        )
+
+        body = self.start(client_for(user), challenge).json()
+
+        assert CameoUpload.objects.get(pk=body["id"]).expires_at == challenge.expires_at
+
+    def test_appending_to_an_upload_whose_challenge_was_used_is_refused(self, client_for, user, recording):
+        client = client_for(user)
+        challenge = challenge_for(user)
+        upload_id = self.start(client, challenge, size=100).json()["id"]
+        with recording(recordings.GOOD).open("rb") as data:  # the same challenge, used by a one-shot upload
+            client.post(
+                "/api/v1/cameos/", {"challenge_id": challenge.pk, "recording": data}, format="multipart"
+            )
+
+        response = self.append(client, upload_id, b"x" * 10)
+
+        assert response.status_code == 409
+        assert response.json()["code"] == "challenge_used"
+        assert not CameoUpload.objects.exists()
+
+
+class TestUploadAbort:
+    def test_the_owner_aborts_and_the_bytes_go_after_commit(
+        self, client_for, user, settings, django_capture_on_commit_callbacks
+    ):
+        client = client_for(user)
+        upload_id = client.post(
+            "/api/v1/cameos/uploads/", {"challenge_id": challenge_for(user).pk, "size": 100}
+        ).json()["id"]
+        url = f"/api/v1/cameos/uploads/{upload_id}/"
+        client.generic(
+            "PATCH", url, b"z" * 50, content_type="application/octet-stream", HTTP_UPLOAD_OFFSET="0"
+        )
+        spool = settings.CAMEO_UPLOAD_SPOOL_DIR / f"{upload_id}.part"
+        assert spool.stat().st_size == 50
+
+        with django_capture_on_commit_callbacks() as callbacks:
+            response = client.delete(url)
+            assert spool.exists()  # nothing is destroyed before the row's deletion commits
+        for callback in callbacks:
+            callback()
+
+        assert response.status_code == 204
+        assert not spool.exists()
+        assert not CameoUpload.objects.exists()
+        assert client.get(url).status_code == 404
+        assert client.delete(url).status_code == 404
+
+    def test_another_user_cannot_abort_it(self, client_for, user, other_user):
+        upload_id = (
+            client_for(user)
+            .post("/api/v1/cameos/uploads/", {"challenge_id": challenge_for(user).pk, "size": 10})
+            .json()["id"]
+        )
+
+        response = client_for(other_user).delete(f"/api/v1/cameos/uploads/{upload_id}/")
+
+        assert response.status_code == 404
+        assert response.json()["code"] == "upload_not_found"
+        assert CameoUpload.objects.filter(pk=upload_id).exists()
+
+    def test_anonymous_cannot_abort_it(self, api_client, client_for, user):
+        upload_id = (
+            client_for(user)
+            .post("/api/v1/cameos/uploads/", {"challenge_id": challenge_for(user).pk, "size": 10})
+            .json()["id"]
+        )
+
+        assert api_client.delete(f"/api/v1/cameos/uploads/{upload_id}/").status_code == 401
+        assert CameoUpload.objects.filter(pk=upload_id).exists()

@@ -1,6 +1,9 @@
 """Verification end to end on the real models: upload through the API, the task runs, the cameo ends
 verified, rejected with the right reason, or held for review when its face is already someone's."""
 
+import re
+from pathlib import Path
+
 import pytest
 from django.core.files.storage import default_storage
 
@@ -44,6 +47,8 @@ def test_a_real_face_saying_the_right_digits_is_verified(
     assert FaceEmbedding.objects.get(cameo=cameo).dimensions == 128
     assert cameo.voice_embedding and cameo.transcript
     assert default_storage.exists(cameo.reference_image.name)
+    # an unguessable name, not one derived from ids (issue #11, item 11)
+    assert re.fullmatch(rf"cameos/{user.pk}/references/[0-9a-f]{{32}}\.png", cameo.reference_image.name)
     progress = [e[2] for e in events if e[1] == "cameo.progress"]
     assert [p["stage"] for p in progress] == ["started", "analysing", "likeness_search", "finished"]
     assert progress[-1]["status"] == "verified" and progress[-1]["progress"] == 1.0
@@ -111,13 +116,17 @@ def test_verification_is_idempotent(client_for, user, recording, django_capture_
     cameo = upload(client_for, user, recording(recordings.GOOD), "4729", django_capture_on_commit_callbacks)
     verified_at = Cameo.objects.get(pk=cameo.pk).verified_at
 
+    first_reference = Cameo.objects.get(pk=cameo.pk).reference_image.name
+
     services.cameo_verify(cameo_id=cameo.pk)  # delivered again after it finished
     Cameo.objects.filter(pk=cameo.pk).update(status="processing")  # as if a worker died mid-way
-    services.cameo_verify(cameo_id=cameo.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cameo_verify(cameo_id=cameo.pk)
 
     cameo.refresh_from_db()
     assert cameo.status == "verified"
     assert cameo.verified_at >= verified_at
     assert FaceEmbedding.objects.filter(cameo=cameo).count() == 1
     _, references = default_storage.listdir(f"cameos/{user.pk}/references")
-    assert references == [f"cameo-{cameo.pk}.png"]
+    assert references == [Path(cameo.reference_image.name).name]  # the replaced crop is gone
+    assert cameo.reference_image.name != first_reference
