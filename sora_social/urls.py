@@ -27,7 +27,9 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     # Staff passwords are a brute-force target like any other: sign-in attempts are limited per address.
-    path("admin/login/", throttle_posts_by_address(admin.site.login, scope="admin_login")),
+    path(
+        "admin/login/", throttle_posts_by_address(admin.site.login, scope="admin_login"), name="admin-login"
+    ),
     path("admin/", admin.site.urls),
     path("metrics", health.metrics, name="metrics"),
 ]

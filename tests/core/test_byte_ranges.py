@@ -178,6 +178,7 @@ def test_if_range_with_an_old_validator_gets_the_whole_file(client, media_url):
     assert b"".join(stale.streaming_content) == BODY
 
 
+@pytest.mark.django_db(transaction=True)  # the view reads the draft's row from another thread
 async def test_under_asgi_the_body_streams_instead_of_being_read_whole_first(async_client, media_url):
     """Django reads a synchronous streaming body into one list under ASGI (and warns); ours is async."""
     with warnings.catch_warnings(record=True) as caught:
