@@ -60,6 +60,7 @@ SCALED = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "LOG_FORMAT": "json",
+    "JWT_ACCESS_MINUTES": "120",  # one token for the whole run
 }
 
 
@@ -118,6 +119,8 @@ class Clients:
             )
             if status in (200, 201):
                 return int(body["id"])
+            if 400 <= status < 500 and status != 429:
+                raise RuntimeError(f"the API refused the job: {status} {body}")
             time.sleep(1)
         return None
 
