@@ -134,9 +134,7 @@ def test_a_render_worker_killed_mid_render_is_run_again_once(
         wait_for(lambda: all_final(ids), 300, "the job to end")
         recovered_s = time.monotonic() - killed_at
         # the dead render's folder was removed when its successor started; the successor's own once it ended
-        wait_for(
-            lambda: stack.scratch_folders() == [], 30, f"no scratch folder left: {stack.scratch_folders()}"
-        )
+        wait_for(lambda: stack.scratch_folders() == [], 30, "no scratch folder left")
     finally:
         stack.stop()
     assert_each_succeeded_with_its_video(ids, attempts={2})
