@@ -60,6 +60,7 @@ SCALED = {
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "LOG_FORMAT": "json",
+    "JWT_ACCESS_MINUTES": "120",  # one token for the whole run
 }
 
 
@@ -118,6 +119,8 @@ class Clients:
             )
             if status in (200, 201):
                 return int(body["id"])
+            if 400 <= status < 500 and status != 429:
+                raise RuntimeError(f"the API refused the job: {status} {body}")
             time.sleep(1)
         return None
 
@@ -555,6 +558,16 @@ def main() -> None:
             f"| {o.fault} | {o.submitted} | {o.final} | {o.lost} | {o.rendered_again} | {o.stored_twice} | "
             f"{o.fivexx} | {o.refused} | {resume} | {recover} | {o.note} |"
         )
+    lines += [
+        "",
+        "Reading: *resumed* after a render worker's death is the lease (10 s here, 60 s in production) plus a sweep "
+        "tick plus a cold worker's start (imports, models); a prefork child is taken over without the lease (its "
+        "process is gone from the host), so only the new child's start counts. With beat down nothing re-queues a "
+        "dead worker's job; it resumes one lease after beat is back. Redis down: the job submitted during the "
+        "outage was accepted (201, its message recorded as unsent) and sent by the sweep; renders under way kept "
+        "going (their pushes were dropped). The cpu worker's verification came back through the broker's "
+        "visibility timeout (30 s here, 1 h in production; its own sweep re-queues after 15 minutes).",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:

@@ -21,29 +21,23 @@ the result is uploaded before the row lock is taken, and deleted only when the r
 from __future__ import annotations
 
 import logging
-import os
-import re
-import secrets
 import shutil
-import socket
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from cameos.models import FaceEmbedding
 from core.realtime import push_to_user
-from generation import inference, output_checks
+from generation import inference, lease, output_checks
 from generation.models import IN_FLIGHT, Generation, GenerationStatus
 from generation.selectors import generation_consent_refusals
 from generation.services import generation_dispatch, push_status
@@ -55,98 +49,6 @@ PROGRESS_MIN_STEP = 0.02  # store and push progress when it moved at least this 
 PROGRESS_MIN_INTERVAL_S = 0.5  # ...or this long after the last push, whichever comes first
 CANCEL_CHECK_INTERVAL_S = 0.25  # the row and the consent are read at most this often while rendering
 RENDER_SHARE = 0.9  # progress fraction spent rendering; the output checks and the store take the rest
-DB_ERRORS = (OperationalError, InterfaceError)  # a dropped or refused database connection: transient
-
-T = TypeVar("T")
-
-
-def _with_reconnect(query: Callable[[], T]) -> T:
-    """Run one autocommit query; if the connection dropped (a restarted database, a terminated backend), open
-    a fresh one and run it once more. Inside a transaction nothing can be retried: the error propagates."""
-    try:
-        return query()
-    except DB_ERRORS:
-        if connection.in_atomic_block:
-            raise
-        logger.warning("database connection lost; reconnecting", exc_info=True)
-        connection.close()
-        return query()
-
-
-def worker_identity() -> str:
-    """Who holds a lease: this host and process, and a token new for every claim."""
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-def _holder_is_gone(worker_id: str) -> bool:
-    """Whether the process that holds a lease is known to be dead: it ran on this host and its process is
-    gone, or it is this very process (which runs one task at a time, solo or prefork: the holder is a task that
-    ended without releasing the row, e.g. a retry after a lost database connection). Otherwise only the
-    heartbeat can tell."""
-    host, _, rest = worker_id.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname()[:60] or not (pid_text.isascii() and pid_text.isdigit()):
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _lease_expired(generation: Generation) -> bool:
-    beat = generation.heartbeat_at or generation.started_at
-    stale = beat is None or beat < timezone.now() - timedelta(seconds=settings.GENERATION_LEASE_S)
-    return stale or _holder_is_gone(generation.worker_id)
-
-
-class _Heartbeat:
-    """Keeps the lease fresh from a thread of its own while the job runs, so a long step without callbacks
-    (a model loading cold, the output checks) never looks like a dead worker; only the process dying stops it.
-    (A hung process is ended by the task's time limit, and the sweep's own time limit rule.) Not started when
-    the runner is called inside an enclosing transaction (tests): another connection could not see the row."""
-
-    def __init__(self, generation: Generation) -> None:
-        self.generation = generation
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> _Heartbeat:
-        if not connection.in_atomic_block:
-            self._thread = threading.Thread(
-                target=self._run, name=f"heartbeat-{self.generation.pk}", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(settings.GENERATION_HEARTBEAT_S):
-                try:
-                    held = _with_reconnect(
-                        lambda: Generation.objects.filter(
-                            pk=self.generation.pk,
-                            status=GenerationStatus.RUNNING,
-                            worker_id=self.generation.worker_id,
-                        ).update(heartbeat_at=timezone.now())
-                    )
-                except DatabaseError:
-                    logger.warning("generation %s: heartbeat not written", self.generation.pk, exc_info=True)
-                    continue
-                if not held:
-                    return  # finished, canceled or re-queued: the main thread finds out at its next check
-        finally:
-            connection.close()  # this thread's own connection
 
 
 @dataclass
@@ -186,7 +88,7 @@ class _Watch:
     def _report(self, fraction: float, stage: str, now: float) -> None:
         self.last_progress, self.last_stage, self.last_push, self.last_beat = fraction, stage, now, now
         generation = self.generation
-        _with_reconnect(
+        lease.with_reconnect(
             lambda: Generation.objects.filter(
                 pk=generation.pk, status=GenerationStatus.RUNNING, worker_id=generation.worker_id
             ).update(progress=fraction, stage=stage[:30], heartbeat_at=timezone.now())
@@ -200,7 +102,7 @@ class _Watch:
     def beat(self) -> None:
         """Prove the holder alive between steps (besides the heartbeat thread), and notice a lost lease."""
         self.last_beat = time.monotonic()
-        held = _with_reconnect(
+        held = lease.with_reconnect(
             lambda: Generation.objects.filter(
                 pk=self.generation.pk, status=GenerationStatus.RUNNING, worker_id=self.generation.worker_id
             ).update(heartbeat_at=timezone.now())
@@ -215,7 +117,7 @@ class _Watch:
         if now - self.last_check < CANCEL_CHECK_INTERVAL_S:
             return False
         self.last_check = now
-        row = _with_reconnect(
+        row = lease.with_reconnect(
             lambda: (
                 Generation.objects.filter(pk=self.generation.pk).values_list("status", "worker_id").first()
             )
@@ -241,7 +143,7 @@ def _claim(generation_id: int) -> Generation | None:
         if generation is None or generation.status not in IN_FLIGHT or generation.removed_at is not None:
             return None
         if generation.status == GenerationStatus.RUNNING:
-            if not _lease_expired(generation):
+            if not lease.lease_expired(generation):
                 logger.info(
                     "generation %s is held by %s: this delivery does nothing",
                     generation.pk,
@@ -256,7 +158,7 @@ def _claim(generation_id: int) -> Generation | None:
             return None
         generation.status = GenerationStatus.RUNNING
         generation.started_at = generation.heartbeat_at = timezone.now()
-        generation.worker_id = worker_identity()
+        generation.worker_id = lease.worker_identity()
         generation.attempts += 1
         generation.progress = 0.0
         generation.stage = "starting"
@@ -318,11 +220,13 @@ def generation_run(*, generation_id: int) -> None:
     if generation is None:
         return
     settings.GENERATION_WORK_DIR.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=_scratch_prefix(generation.pk), dir=settings.GENERATION_WORK_DIR))
+    work = Path(
+        tempfile.mkdtemp(prefix=lease.scratch_prefix(generation.pk), dir=settings.GENERATION_WORK_DIR)
+    )
     try:
-        with _Heartbeat(generation):
+        with lease.Heartbeat(generation):
             _render_and_store(generation, _Watch(generation), work)
-    except DB_ERRORS:
+    except lease.DB_ERRORS:
         _requeue_after_db_error(generation.pk, generation.worker_id)
         raise
     finally:
@@ -412,14 +316,14 @@ def _release(generation: Generation, *, stage: str, resend: bool = False) -> Non
 def _requeue_after_db_error(generation_id: int, worker_id: str) -> None:
     """The database connection dropped mid-job: hand the job back on a fresh connection, trying for a few
     seconds. If the database stays away, the row keeps a lease whose heartbeat stops, and the sweep re-queues
-    it; the retry in this process may also take it over at once (`_holder_is_gone`)."""
+    it; the retry in this process may also take it over at once (`lease.holder_is_gone`)."""
     for delay in (0.0, 0.5, 1.0, 2.0):
         time.sleep(delay)
         connection.close()
         try:
             _requeue(generation_id, worker_id)
             return
-        except DB_ERRORS:
+        except lease.DB_ERRORS:
             logger.warning("generation %s not re-queued yet: the database is unreachable", generation_id)
     connection.close()
 
@@ -509,7 +413,9 @@ def _row_references(generation_id: int, video_name: str) -> bool:
     """Whether the stored row points at this upload (its transaction committed). When the database cannot
     say, the files are kept: an orphan is cleaned by the next attempt, a deleted committed video is lost."""
     try:
-        return _with_reconnect(lambda: Generation.objects.filter(pk=generation_id, video=video_name).exists())
+        return lease.with_reconnect(
+            lambda: Generation.objects.filter(pk=generation_id, video=video_name).exists()
+        )
     except DatabaseError:
         logger.warning("generation %s: kept %s, the database cannot say whether it is stored", generation_id,
                        video_name, exc_info=True)  # fmt: skip
@@ -599,7 +505,7 @@ def generations_sweep() -> dict[str, int]:
             if generation.status == GenerationStatus.RUNNING and generation.started_at < running_cutoff:
                 _finish(generation, GenerationStatus.FAILED, reason="timed_out")
                 counts["timed_out"] += 1
-            elif generation.status == GenerationStatus.RUNNING and _lease_expired(generation):
+            elif generation.status == GenerationStatus.RUNNING and lease.lease_expired(generation):
                 if generation.attempts >= settings.GENERATION_MAX_ATTEMPTS:
                     _finish(generation, GenerationStatus.FAILED, reason="worker_lost")
                     counts["worker_lost"] += 1
@@ -615,34 +521,3 @@ def generations_sweep() -> dict[str, int]:
     if any(counts.values()):
         logger.info("generation sweep", extra=counts)
     return counts
-
-
-# --- Scratch folders --------------------------------------------------------------------------------------
-
-_SCRATCH_NAME = re.compile(r"^generation-\d+-(?P<pid>\d+)@(?P<host>[^@/]+)-[^-]+$")
-
-
-def _scratch_prefix(generation_id: int) -> str:
-    """A job's scratch folder names its process and host, so a folder whose process died is known."""
-    return f"generation-{generation_id}-{os.getpid()}@{socket.gethostname()[:60]}-"
-
-
-def scratch_clean_orphans() -> int:
-    """Delete the scratch folders of render processes on this host that are gone (killed mid-render: their
-    `finally` never ran). Called when a worker (or a prefork child) starts. Returns how many."""
-    work_dir = settings.GENERATION_WORK_DIR
-    if not work_dir.is_dir():
-        return 0
-    removed = 0
-    host = socket.gethostname()[:60]
-    for folder in work_dir.iterdir():
-        match = _SCRATCH_NAME.match(folder.name)
-        if match is None or match["host"] != host or not folder.is_dir():
-            continue
-        if not _holder_is_gone(f"{host}:{match['pid']}:"):
-            continue
-        shutil.rmtree(folder, ignore_errors=True)
-        removed += 1
-    if removed:
-        logger.info("removed %s orphaned render scratch folders from %s", removed, work_dir)
-    return removed

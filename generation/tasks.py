@@ -8,7 +8,7 @@ from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from generation import runner
+from generation import lease, runner
 from generation.inference import TransientRenderError
 
 
@@ -48,4 +48,4 @@ def sweep_generations_task() -> None:
 def _clean_orphaned_scratch(**kwargs: Any) -> None:
     """A worker (or a prefork child replacing a killed one) starts: scratch folders of dead render
     processes on this host are deleted."""
-    runner.scratch_clean_orphans()
+    lease.scratch_clean_orphans()
