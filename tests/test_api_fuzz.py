@@ -248,15 +248,7 @@ def test_a_nul_in_the_url_is_400(world, path):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "path",
-    [
-        "/api/v1/users/maya%0A/",
-        pytest.param(
-            "/api/v1/%0A",
-            marks=pytest.mark.xfail(
-                strict=True, reason="issue 11 item 14: the JSON 404 for %0A paths (contract branch)"
-            ),
-        ),
-    ],
+    ["/api/v1/users/maya%0A/", "/api/v1/%0A"],
 )
 def test_a_newline_in_the_path_answers_json_in_debug_too(world, settings, path):
     settings.DEBUG = True
