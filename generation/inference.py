@@ -41,6 +41,9 @@ class CameoIdentity:
     reference_png: bytes  # the aligned face crop (person) or the character image
     face_embedding: bytes | None  # float32 little-endian (128,); None for a character without a face
     voice_embedding: bytes | None  # float32 little-endian (256,); None when no voice was enrolled
+    # a local copy of the cameo's verified recording: the reference engine cuts the person out of it (full
+    # resolution, head motion, real mouth shapes); None: the engine works from the reference crop alone
+    recording_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,9 @@ def _engine() -> Any:
 
     name = settings.GENERATION_ENGINE
     if name == "reference":
-        from ml.generation.reference import ReferenceEngine
+        from ml.generation.reference.studio import ReferenceStudioEngine
 
-        return ReferenceEngine.from_registry()
+        return ReferenceStudioEngine.from_registry()
     if name.startswith("diffusers:"):
         path = name.removeprefix("diffusers:")
 
@@ -103,8 +106,15 @@ def _identity(cameo: CameoIdentity) -> Any:
     voice = (
         None if cameo.voice_embedding is None else np.frombuffer(cameo.voice_embedding, dtype="<f4").copy()
     )
+    recording = (
+        cameo.recording_path if cameo.recording_path is not None and cameo.recording_path.exists() else None
+    )
     return Identity(
-        handle=cameo.handle, face_embedding=face, reference_faces=(reference,), voice_embedding=voice
+        handle=cameo.handle,
+        face_embedding=face,
+        reference_faces=(reference,),
+        voice_embedding=voice,
+        recording=recording,
     )
 
 
@@ -171,6 +181,9 @@ def render(
             "seed": metadata.seed,
             "fps": metadata.fps,
             "conditioned_on": list(metadata.conditioned_on),
+            # what the prompt was drawn as, for the app to show ("rendered as: a beach under an orange sky")
+            "rendered_as": metadata.rendered_as,
+            "shots": [list(shot) for shot in metadata.shots],
         },
         manifest=dict(rendered.manifest),
         fingerprint=rendered.fingerprint,
