@@ -39,6 +39,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from ml.audio.intents import intended_cues
 from ml.audio.lipsync import apply_lipsync, speech_levels
 from ml.audio.mix import render_soundtrack
 from ml.audio.tts import EspeakSynthesizer
@@ -185,10 +186,14 @@ def generate(
     out_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or default_engine()
     renders_output = bool(getattr(engine, "renders_output", False))
-    # the soundtrack first: an engine that draws mouths itself needs the speech's loudness per frame
+    # the soundtrack first: an engine that draws mouths itself needs the speech's loudness per frame; sound
+    # the prompt asks for in its own words, and the place's ambience when nothing else was asked for
     speakers = {line.speaker for line in spec.dialogue}
     voices = {handle: identities[handle].voice_embedding for handle in spec.mentions if handle in speakers}
-    soundtrack = render_soundtrack(spec, voices, default_synthesizer())
+    plan = getattr(engine, "plan", None)
+    place = plan(spec)[0].place if callable(plan) else None
+    implied = intended_cues(spec, place)
+    soundtrack = render_soundtrack(replace(spec, cues=spec.cues + implied), voices, default_synthesizer())
     if cancel():
         raise GenerationCanceled(0, 0)
     # 2. the engine's frames; its progress fills the first 80 %
@@ -258,6 +263,7 @@ def generate(
                 "output_size": "{}x{}".format(*output_size(spec)),  # text: CBOR stores int lists as bytes
                 "voices": dict(soundtrack.voices),
                 "lipsync": list(lipsync_report),
+                "sound_from_prompt_words": [f"{cue.kind.value}: {cue.description}" for cue in implied],
                 **_made_of(metadata),
             },
         )
@@ -282,7 +288,12 @@ def generate(
         metadata=metadata,
         manifest=manifest,
         fingerprint=fingerprint,
-        transcript=tuple(line.text for line in spec.dialogue),
+        transcript=tuple(
+            text
+            for _, text in sorted(
+                [(d.start, d.text) for d in spec.dialogue] + [(n.start, n.text) for n in spec.narration]
+            )
+        ),
         duration=spec.duration,
     )
 

@@ -121,6 +121,16 @@ class DialogueLine:
 
 
 @dataclass(frozen=True)
+class NarrationLine:
+    """A line read by a narrator (no one on screen speaks it): unattributed lines under a dialogue,
+    subtitles or voice-over heading. Spoken in the synthesizer's neutral voice; no mouth moves."""
+
+    text: str  # the words read
+    start: float  # seconds
+    end: float  # seconds; after start. Narration lines never overlap one another
+
+
+@dataclass(frozen=True)
 class AudioCue:
     """Music, an effect or ambience, mixed in at its time."""
 
@@ -152,6 +162,7 @@ class SceneSpec:
     aspect: Aspect = Aspect.PORTRAIT
     style: str | None = None  # a look applied to everything ("claymation"); None: the engine's own
     seed: int = 0  # 0 to MAX_SEED; same spec + seed + identities give the same video on one machine
+    narration: tuple[NarrationLine, ...] = ()  # in the order written; read by a narrator
 
     def __post_init__(self) -> None:
         self.check()
@@ -187,6 +198,7 @@ class SceneSpec:
         for name, parts, limit in (
             ("shots", self.shots, MAX_SHOTS),
             ("dialogue", self.dialogue, MAX_DIALOGUE_LINES),
+            ("narration", self.narration, MAX_DIALOGUE_LINES),
             ("cues", self.cues, MAX_CUES),
         ):
             if not isinstance(parts, tuple):
@@ -198,7 +210,8 @@ class SceneSpec:
         _check_shots(self)
         _check_dialogue(self)
         _check_cues(self)
-        if not (self.text or self.shots or self.dialogue):
+        _check_narration(self)
+        if not (self.text or self.shots or self.dialogue or self.narration):
             raise SceneError("empty_prompt", "The scene shows nothing: describe what happens.")
         if len(self.mentions) > MAX_MENTIONS:
             raise SceneError(
@@ -227,6 +240,12 @@ class SceneSpec:
             "style": self.style,
             "seed": self.seed,
             "mentions": list(self.mentions),
+            # only when present, so specs stored before narration existed read back unchanged
+            **(
+                {"narration": [{"text": n.text, "start": n.start, "end": n.end} for n in self.narration]}
+                if self.narration
+                else {}
+            ),
         }
 
     @classmethod
@@ -268,6 +287,10 @@ class SceneSpec:
                 aspect=Aspect(_typed(data, "aspect", str)),
                 style=None if data.get("style") is None else _typed(data, "style", str),
                 seed=_typed(data, "seed", int),
+                narration=tuple(
+                    NarrationLine(text=_typed(d, "text", str), start=_time(d, "start"), end=_time(d, "end"))
+                    for d in data.get("narration", [])
+                ),
             )
         except (KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"not a scene spec dict: {exc!r}") from exc
@@ -424,3 +447,20 @@ def _check_cues(spec: SceneSpec) -> None:
             raise SceneError("bad_field", f"cue kind {cue.kind!r} is not a CueKind", where)
         _check_text(cue.description, where, f"{cue.kind.value} cue {index + 1}")
         _check_span(cue.start, cue.end, spec.duration, where, f"{cue.kind.value} cue")
+
+
+def _check_narration(spec: SceneSpec) -> None:
+    read: list[tuple[float, float]] = []
+    for index, line in enumerate(spec.narration):
+        where = ("narration", index)
+        _check_text(line.text, where, "the narrator's line")
+        _check_span(line.start, line.end, spec.duration, where, "the narrator's line")
+        for start, end in read:
+            if line.start < end and start < line.end:
+                raise SceneError(
+                    "overlapping_dialogue",
+                    f"the narrator reads from {_seconds(line.start)} to {_seconds(line.end)} while already "
+                    f"reading from {_seconds(start)} to {_seconds(end)}",
+                    where,
+                )
+        read.append((line.start, line.end))
