@@ -394,13 +394,27 @@ def voice_embedding_from_file(path: Path) -> np.ndarray:
     return result.embedding
 
 
-def parse_scene(prompt: str, seed: int | None) -> SceneSpec:
-    """The product's prompt parser when importable (it is Django-free), else the prompt as scene text."""
-    try:
-        from ml.prompt import PromptDefaults, parse_prompt
-    except ImportError:
-        return SceneSpec(text=" ".join(prompt.split()), seed=seed or 0)
-    return parse_prompt(prompt, defaults=PromptDefaults(seed=seed))
+def parse_scene(
+    prompt: str,
+    seed: int | None,
+    *,
+    duration: float | None = None,
+    resolution: str | None = None,
+    aspect: str | None = None,
+) -> SceneSpec:
+    """The product's prompt parser; ``duration``, ``resolution`` and ``aspect`` are defaults the prompt's
+    own settings (``duration: 4s``) override."""
+    from ml.prompt import PromptDefaults, parse_prompt
+    from ml.scene import Aspect, Resolution
+
+    defaults = PromptDefaults(seed=seed)
+    if duration is not None:
+        defaults = replace(defaults, duration=duration)
+    if resolution is not None:
+        defaults = replace(defaults, resolution=Resolution(resolution))
+    if aspect is not None:
+        defaults = replace(defaults, aspect=Aspect(aspect))
+    return parse_prompt(prompt, defaults=defaults)
 
 
 def _progress_bar() -> tuple[Callable[[float, str], None], Callable[[], None]]:
@@ -432,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", type=Path, required=True, help="the mp4 to write (poster next to it)"
     )
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=None, help="seconds (default 8, or the prompt's)")
+    parser.add_argument("--resolution", choices=["480p", "720p", "1080p"], default=None, help="default 720p")
+    parser.add_argument("--aspect", choices=["9:16", "16:9", "1:1"], default=None, help="default 9:16")
     parser.add_argument(
         "--consisid", type=Path, default=None, help="a local ConsisID diffusers folder to use as the engine"
     )
@@ -445,7 +462,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--c2pa-cert", type=Path, default=None, help="production signing chain (PEM)")
     parser.add_argument("--c2pa-key", type=Path, default=None, help="production signing key (PEM)")
     args = parser.parse_args(argv)
-    spec = parse_scene(args.prompt, args.seed)
+    from ml.prompt import PromptError
+
+    try:
+        spec = parse_scene(
+            args.prompt, args.seed, duration=args.duration, resolution=args.resolution, aspect=args.aspect
+        )
+    except PromptError as error:
+        parser.error(f"the prompt: {error}")
     if len(args.face) < len(spec.mentions):
         parser.error(
             f"the prompt mentions {', '.join('@' + h for h in spec.mentions)}: give a --face for each"
@@ -476,8 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     poster = output.with_suffix(".jpg")
     shutil.move(rendered.poster_path, poster)
     shutil.rmtree(work, ignore_errors=True)
+    rendered_as = rendered.metadata.rendered_as
     print(
         f"{output} ({rendered.duration:g} s, {time.monotonic() - started:.1f} s to render), poster {poster}"
+        + (f"; rendered as: {rendered_as}" if rendered_as else "")
     )
     return 0
 

@@ -89,7 +89,9 @@ def test_a_video_with_no_cue_has_sound_and_its_narrator_is_heard(tmp_path) -> No
     from ml.speech.asr import AsrConfig, SpeechRecognizer
 
     spec = replace(
-        parse_prompt("a snowy field at night\n## Voiceover\n[0.2-2.8s] Winter came early that year.\nduration: 3s"),
+        parse_prompt(
+            "a snowy field at night\n## Voiceover\n[0.2-2.8s] Winter came early that year.\nduration: 3s"
+        ),
         resolution=Resolution.P480,
     )
     assert spec.cues == ()
