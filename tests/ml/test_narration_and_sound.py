@@ -82,20 +82,26 @@ def test_the_new_sounds_are_not_silent(make) -> None:
     assert np.isfinite(audio).all() and float(np.sqrt(np.mean(audio**2))) > 1e-3
 
 
-def test_a_video_with_no_cue_has_sound_and_its_narrator_is_heard(tmp_path) -> None:
-    from ml.generate import generate
+def test_a_video_with_no_cue_has_sound_its_narrator_is_heard_and_the_manifest_says_what_was_composited(
+    tmp_path, recording
+) -> None:
+    from ml.generate import generate, identity_from_files
     from ml.media import extract_audio
     from ml.provenance.c2pa import SigningConfig
     from ml.speech.asr import AsrConfig, SpeechRecognizer
+    from tests.fixtures import recordings
 
+    maya = identity_from_files("maya", recording(recordings.GOOD), None)
     spec = replace(
         parse_prompt(
-            "a snowy field at night\n## Voiceover\n[0.2-2.8s] Winter came early that year.\nduration: 3s"
+            "@maya in a snowy field at night\n## Voiceover\n[0.2-2.8s] Winter came early that year.\nduration: 3s"
         ),
         resolution=Resolution.P480,
     )
-    assert spec.cues == ()
-    rendered = generate(spec, {}, out_dir=tmp_path, signing=SigningConfig(dev_dir=tmp_path / "c2pa"))
+    assert spec.cues == () and spec.dialogue == ()
+    rendered = generate(
+        spec, {"maya": maya}, out_dir=tmp_path, signing=SigningConfig(dev_dir=tmp_path / "c2pa")
+    )
 
     audio = extract_audio(rendered.mp4_path)
     quiet = audio[int(2.9 * 16_000) :]  # after the narrator: the place's ambience alone
@@ -103,4 +109,7 @@ def test_a_video_with_no_cue_has_sound_and_its_narrator_is_heard(tmp_path) -> No
     heard = SpeechRecognizer(AsrConfig(initial_prompt=None)).transcribe(audio).text.lower()
     assert "winter" in heard and "early" in heard
     assert rendered.transcript == ("Winter came early that year.",)
-    assert "ambience: wind over snow" in json.dumps(rendered.manifest)
+    manifest = json.dumps(rendered.manifest)
+    assert "ambience: wind over snow" in manifest
+    assert "c2pa.edited" in manifest and "cut out of the cameo's recording" in manifest
+    assert "rendered_as" in manifest and "a snowy field under a purple sky" in manifest

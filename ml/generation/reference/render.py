@@ -14,6 +14,7 @@ the cameos' own footage. No frame is a blend of two others; nothing is upscaled 
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -263,27 +264,40 @@ def palette_gain(view: np.ndarray) -> np.ndarray:
     return (1.0 + RELIGHT * (tint * brightness - 1.0)).astype(np.float32)
 
 
+@functools.lru_cache(maxsize=16)
+def _torso(face_height: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha (rows, W), shade (rows, W, 1)) float32 of shoulders and chest for a face ``face_height`` px
+    tall, centred horizontally, the top row 0.35 face heights above the shoulder line."""
+    half = 1.05 * face_height
+    width = int(4 * half) | 1
+    yy, xx = np.mgrid[0:rows, 0:width].astype(np.float32)
+    dx = np.abs(xx - width // 2)
+    # a rounded shoulder line, widening slowly below it
+    shoulder = 0.35 * face_height
+    reach = half * np.sqrt(np.clip(yy / shoulder, 0, 1)) + np.clip(yy - shoulder, 0, None) * 0.05
+    alpha = np.clip((reach - dx) / 2.0, 0, 1)  # 2-pixel soft edge
+    shade = (1.0 - 0.25 * (dx / (half + 1)) ** 2)[..., None]
+    return alpha.astype(np.float32), shade.astype(np.float32)
+
+
 def draw_torso(out: np.ndarray, centre: tuple[float, float], face_height: float, colour: np.ndarray) -> None:
     """Shoulders and chest under a face centred at ``centre``, to the frame's bottom, softly shaded."""
     height, width = out.shape[:2]
-    shoulder_y = centre[1] + 1.0 * face_height
-    half = 1.05 * face_height
-    top = int(max(shoulder_y - 0.35 * face_height, 0))
+    top = round(centre[1] + 0.65 * face_height)  # the shoulder line is a face height under the centre
     if top >= height:
         return
-    x0, x1 = int(max(centre[0] - 2 * half, 0)), int(min(centre[0] + 2 * half, width))
+    alpha, shade = _torso(round(face_height), height)
+    left = round(centre[0]) - alpha.shape[1] // 2
+    x0, x1 = max(left, 0), min(left + alpha.shape[1], width)
+    y0 = max(top, 0)
     if x1 - x0 < 2:
         return
-    yy, xx = np.mgrid[top:height, x0:x1].astype(np.float32)
-    dx = np.abs(xx - centre[0])
-    # a rounded shoulder line, widening slowly below it
-    reach = half * np.sqrt(np.clip((yy - (shoulder_y - 0.35 * face_height)) / (0.35 * face_height), 0, 1))
-    reach = reach + np.clip(yy - shoulder_y, 0, None) * 0.05
-    inside = np.clip((reach - dx) / 2.0, 0, 1)[..., None]  # 2-pixel soft edge
-    shade = (1.0 - 0.25 * (dx / (half + 1)) ** 2)[..., None]
-    region = out[top:height, x0:x1].astype(np.float32)
-    region += (colour * shade - region) * inside
-    out[top:height, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
+    rows = height - y0
+    weight = alpha[y0 - top : y0 - top + rows, x0 - left : x1 - left, None]
+    tone = colour * shade[y0 - top : y0 - top + rows, x0 - left : x1 - left]
+    region = out[y0:height, x0:x1].astype(np.float32)
+    region += (tone - region) * weight
+    out[y0:height, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
 
 
 def composite_person(

@@ -48,6 +48,9 @@ from ml.generation.reference.plan import STILL, Planner, ShotPlan, rendered_as
 from ml.scene import SceneSpec
 
 ENGINE_NAME = "reference_dit+renderer"
+# denoising steps of the layout model: the head positions it drew were identical at 4, 6 and 12 steps on
+# four corpus scenes (one and two people, each motion and camera), so the renderer asks for 6 (half the time)
+LAYOUT_STEPS = 6
 MIN_LAYOUT_SCORE = 0.35  # mean template-match score under which the model's layout is not trusted
 SPEAKING_LEVEL = 0.1  # loudness above which a person counts as speaking at a frame
 CONTINUITY = 0.03  # cost per footage frame of jumping away from the last frame (in openness units)
@@ -119,7 +122,7 @@ class ReferenceStudioEngine:
     @classmethod
     def from_registry(cls) -> ReferenceStudioEngine:
         def build() -> ReferenceStudioEngine:
-            layout = ReferenceEngine.from_registry()
+            layout = ReferenceEngine.from_registry(steps=LAYOUT_STEPS)
             return cls(layout, Planner(layout.encode_text))
 
         return registry.load_once(f"engine:{ENGINE_NAME}", build)
@@ -147,6 +150,18 @@ class ReferenceStudioEngine:
         if min(track.score for track in tracks) < MIN_LAYOUT_SCORE:
             tracks = render.corpus_tracks(motion, len(plan.people), times)
             source = "corpus"
+        if plan.motion in ("walk_left", "walk_right"):
+            # the model draws heads on its 8-pixel patch grid: a walk comes out in steps. People walk at an
+            # even pace, so the walk is the straight line through the keyframes' columns, at their height
+            tracks = [
+                render.HeadTrack(
+                    t.times,
+                    np.polyval(np.polyfit(t.times, t.u, 1), t.times),
+                    np.full_like(t.v, float(np.median(t.v))),
+                    t.score,
+                )
+                for t in tracks
+            ]
         if plan.motion == STILL:  # stand where the model put them, at the standing height
             tracks = [
                 render.HeadTrack(
@@ -203,6 +218,7 @@ class ReferenceStudioEngine:
                 canvas = render.paint_place(plan.place, plan.colour, canvas_w, canvas_h, seed)
                 canvases.append((canvas, render.palette_gain(canvas)))
             frames = np.empty((frame_count, height, width, 3), np.uint8)
+            still_views: dict[int, np.ndarray] = {}
             face_heights = []
             for number in range(frame_count):
                 time = number / spec.fps
@@ -210,7 +226,12 @@ class ReferenceStudioEngine:
                 plan = plans[index]
                 canvas, gain = canvases[index]
                 progress_in_shot = (time - plan.start) / max(plan.end - plan.start, 1e-6)
-                frame = render.camera_view(canvas, plan.camera, progress_in_shot, width, height)
+                if plan.camera == "static":  # the same view all shot long: drawn once
+                    if index not in still_views:
+                        still_views[index] = render.camera_view(canvas, "static", 0.0, width, height)
+                    frame = still_views[index].copy()
+                else:
+                    frame = render.camera_view(canvas, plan.camera, progress_in_shot, width, height)
                 tracks, _ = layouts[index]
                 face = render.face_px(plan.framing, width, height, len(plan.people))
                 centres = []
