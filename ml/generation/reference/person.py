@@ -34,7 +34,7 @@ from ml.identity.face import FaceAnalyzer, FaceObservation
 SAMPLE_FPS = 12.0  # recording frames kept per second: enough for lips, few enough to cut out quickly
 MAX_SECONDS = 8.0  # of the recording
 WORK_MAX_SIDE = 480  # frames are scaled so their long side is at most this before anything else
-FEATHER_PX = 1.5  # Gaussian sigma of the matte's edge
+FEATHER_PX = 2.0  # Gaussian sigma of the matte's edge
 GRABCUT_ITERATIONS = 4
 
 _CACHE: dict[tuple[str, int, float], PersonFootage] = {}
@@ -52,7 +52,7 @@ class PersonFootage:
     openness: np.ndarray  # (N,) float32 mouth openness (``ml.identity.face.mouth_openness``)
     fps: float  # frames per second of ``frames`` in the recording's time
     source: str  # "recording" or "photo"
-    clothing: tuple[int, int, int] = (70, 80, 100)  # RGB of what the person wears under the chin
+    clothing: tuple[int, int, int] | None = None  # RGB of what the person wears; None: the footage shows none
 
     def __len__(self) -> int:
         return len(self.frames)
@@ -89,7 +89,7 @@ def grabcut_matte(image: np.ndarray, face: FaceObservation) -> np.ndarray:
     # the neck under the chin, shoulders widening below it down to the bottom edge
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     cy = (box.top + box.bottom) / 2 - 0.12 * face_h
-    head = ((xx - cx) / (0.78 * face_w)) ** 2 + ((yy - cy) / (0.85 * face_h)) ** 2 <= 1.0
+    head = ((xx - cx) / (0.76 * face_w)) ** 2 + ((yy - cy) / (0.85 * face_h)) ** 2 <= 1.0
     chin_y = float(face.landmarks[8, 1])
     shoulders_y = chin_y + 0.3 * face_h
     neck = (yy >= cy) & (yy < shoulders_y) & (np.abs(xx - cx) <= 0.45 * face_w)
@@ -117,6 +117,7 @@ def grabcut_matte(image: np.ndarray, face: FaceObservation) -> np.ndarray:
         person = (labels == max(face_label, 1)).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     person = cv2.morphologyEx(person, cv2.MORPH_CLOSE, kernel, iterations=2)
+    person = cv2.erode(person, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))  # no background halo
     return cv2.GaussianBlur(person.astype(np.float32), (0, 0), FEATHER_PX)
 
 
@@ -138,11 +139,12 @@ def _clear_edges(matte: np.ndarray, share: float = 0.045) -> np.ndarray:
     """The matte with its top, left and right rims cleared (a drifting, zooming phone leaves borders
     there); the bottom rim stays: the body continues below the picture."""
     band = max(3, round(share * min(matte.shape)))
-    matte = matte.copy()
-    matte[:band] = 0
-    matte[:, :band] = 0
-    matte[:, -band:] = 0
-    return matte
+    height, width = matte.shape
+    # zero on the rim, rising over as much again inside it: a head that touches the edge fades out
+    rows = np.clip((np.arange(height, dtype=np.float32) - band) / band, 0, 1)
+    columns = np.arange(width, dtype=np.float32)
+    columns = np.clip(np.minimum(columns - band, width - 1 - band - columns) / band, 0, 1)
+    return matte * rows[:, None] * columns[None, :]
 
 
 def _reference_index(faces: list[FaceObservation]) -> int:
@@ -174,25 +176,22 @@ def _footage(
     )
 
 
-DEFAULT_CLOTHING = (82, 70, 64)  # a dark brown-grey top, when the footage shows none
-
-
-def _clothing(frame: np.ndarray, matte: np.ndarray, face: FaceObservation) -> tuple[int, int, int]:
-    """The median colour of the person under the neck (usually the shirt); ``DEFAULT_CLOTHING`` when the
-    footage shows too little of it or it is near black (a border, a shadow)."""
+def _clothing(frame: np.ndarray, matte: np.ndarray, face: FaceObservation) -> tuple[int, int, int] | None:
+    """The median colour of the person under the neck (usually the shirt); None when the footage shows
+    too little of it or it is near black (a border, a shadow)."""
     height = frame.shape[0]
     cx, width = (face.box.left + face.box.right) / 2, face.box.width
     top = int(face.landmarks[8, 1] + 0.35 * face.box.height)
     if top >= height - 2:
-        return DEFAULT_CLOTHING
+        return None
     left, right = max(int(cx - width), 0), int(cx + width)
     patch = frame[top:, left:right].reshape(-1, 3)
     inside = matte[top:, left:right].reshape(-1) > 0.5
     if inside.sum() < 0.05 * width * width:
-        return DEFAULT_CLOTHING
+        return None
     r, g, b = np.median(patch[inside], axis=0)
     if 0.299 * r + 0.587 * g + 0.114 * b < 35:
-        return DEFAULT_CLOTHING
+        return None
     return int(r), int(g), int(b)
 
 

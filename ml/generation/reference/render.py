@@ -268,7 +268,7 @@ def palette_gain(view: np.ndarray) -> np.ndarray:
 def _torso(face_height: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
     """(alpha (rows, W), shade (rows, W, 1)) float32 of shoulders and chest for a face ``face_height`` px
     tall, centred horizontally, the top row 0.35 face heights above the shoulder line."""
-    half = 1.05 * face_height
+    half = 0.95 * face_height
     width = int(4 * half) | 1
     yy, xx = np.mgrid[0:rows, 0:width].astype(np.float32)
     dx = np.abs(xx - width // 2)

@@ -54,6 +54,8 @@ LAYOUT_STEPS = 6
 MIN_LAYOUT_SCORE = 0.35  # mean template-match score under which the model's layout is not trusted
 SPEAKING_LEVEL = 0.1  # loudness above which a person counts as speaking at a frame
 CONTINUITY = 0.03  # cost per footage frame of jumping away from the last frame (in openness units)
+# tops for people whose footage shows no clothing (a cut-out ending at the neck), one per person in a shot
+CLOTHING = ((82, 70, 64), (58, 74, 96), (96, 64, 58), (64, 84, 66))
 LAYOUT_SHARE, RENDER_SHARE = 0.35, 0.6  # progress fractions of the two stages (the rest: preparing)
 
 
@@ -99,7 +101,7 @@ def _spread(centres: list[list[float]], face: float, width: int) -> None:
     """Push two people apart (in place) so their faces never overlap."""
     if len(centres) < 2:
         return
-    gap = 1.5 * face
+    gap = 2.1 * face
     (ax, _), (bx, _) = centres[0], centres[1]
     if abs(bx - ax) < gap:
         middle = (ax + bx) / 2
@@ -246,10 +248,11 @@ class ReferenceStudioEngine:
                 _spread(centres, face, width)
                 for handle, centre in zip(plan.people, centres, strict=True):
                     person = footage[handle]
+                    clothing = person.clothing or CLOTHING[spec.mentions.index(handle) % len(CLOTHING)]
                     pick = int(chosen[handle][number])
                     render.composite_person(
                         frame, person.frames[pick], person.alphas[pick], person.face_boxes[pick],
-                        (centre[0], centre[1]), face, gain, person.clothing,
+                        (centre[0], centre[1]), face, gain, clothing,
                     )  # fmt: skip
                 if plan.people:
                     face_heights.append(face)
