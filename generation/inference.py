@@ -44,6 +44,9 @@ class CameoIdentity:
     # the owner's screened free-text guidance (cameos.preferences); only its colour words reach the engine,
     # as this cameo's look (`scene_for_render`)
     guidance: str = ""
+    # a local copy of the cameo's verified recording: the reference engine cuts the person out of it (full
+    # resolution, head motion, real mouth shapes); None: the engine works from the reference crop alone
+    recording_path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,9 @@ def _engine() -> Any:
 
     name = settings.GENERATION_ENGINE
     if name == "reference":
-        from ml.generation.reference import ReferenceEngine
+        from ml.generation.reference.studio import ReferenceStudioEngine
 
-        return ReferenceEngine.from_registry()
+        return ReferenceStudioEngine.from_registry()
     if name.startswith("diffusers:"):
         path = name.removeprefix("diffusers:")
 
@@ -106,8 +109,15 @@ def _identity(cameo: CameoIdentity) -> Any:
     voice = (
         None if cameo.voice_embedding is None else np.frombuffer(cameo.voice_embedding, dtype="<f4").copy()
     )
+    recording = (
+        cameo.recording_path if cameo.recording_path is not None and cameo.recording_path.exists() else None
+    )
     return Identity(
-        handle=cameo.handle, face_embedding=face, reference_faces=(reference,), voice_embedding=voice
+        handle=cameo.handle,
+        face_embedding=face,
+        reference_faces=(reference,),
+        voice_embedding=voice,
+        recording=recording,
     )
 
 
@@ -193,6 +203,9 @@ def render(
             "seed": metadata.seed,
             "fps": metadata.fps,
             "conditioned_on": list(metadata.conditioned_on),
+            # what the prompt was drawn as, for the app to show ("rendered as: a beach under an orange sky")
+            "rendered_as": metadata.rendered_as,
+            "shots": [list(shot) for shot in metadata.shots],
         },
         manifest=dict(rendered.manifest),
         fingerprint=rendered.fingerprint,

@@ -186,8 +186,9 @@ def _finish(generation: Generation, status: str, *, reason: str = "") -> None:
     push_status(generation, "generation.finished")
 
 
-def _identities(generation: Generation) -> list[inference.CameoIdentity]:
-    """Each mentioned cameo as the engine needs it, read from the cameos app's stored data."""
+def _identities(generation: Generation, work: Path) -> list[inference.CameoIdentity]:
+    """Each mentioned cameo as the engine needs it, read from the cameos app's stored data; a person's
+    verified recording is copied into the job's scratch folder `work`, where the engine cuts them out of it."""
     identities = []
     uses = generation.cameo_uses.select_related("cameo").order_by("pk")
     embeddings = {
@@ -200,6 +201,11 @@ def _identities(generation: Generation) -> list[inference.CameoIdentity]:
             raise inference.RenderRejected(f"@{use.handle}'s cameo has no reference image")
         with default_storage.open(cameo.reference_image.name, "rb") as stored:
             reference = stored.read()
+        recording_path = None
+        if cameo.recording:
+            recording_path = work / f"cameo-{cameo.pk}{Path(cameo.recording.name).suffix}"
+            with default_storage.open(cameo.recording.name, "rb") as stored, recording_path.open("wb") as copy:
+                shutil.copyfileobj(stored, copy)
         identities.append(
             inference.CameoIdentity(
                 handle=use.handle.lower(),
@@ -208,6 +214,7 @@ def _identities(generation: Generation) -> list[inference.CameoIdentity]:
                 face_embedding=embeddings.get(cameo.pk),
                 voice_embedding=bytes(cameo.voice_embedding) if cameo.voice_embedding else None,
                 guidance=cameo.guidance,
+                recording_path=recording_path,
             )
         )
     return identities
@@ -238,7 +245,7 @@ def _render_and_store(generation: Generation, watch: _Watch, work: Path) -> None
         started = time.monotonic()
         result = inference.render(
             spec=generation.spec,
-            identities=_identities(generation),
+            identities=_identities(generation, work),
             out_dir=work,
             progress=watch.progress,
             should_cancel=watch.should_cancel,

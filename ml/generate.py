@@ -39,7 +39,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ml.audio.lipsync import apply_lipsync
+from ml.audio.intents import intended_cues
+from ml.audio.lipsync import apply_lipsync, speech_levels
 from ml.audio.mix import render_soundtrack
 from ml.audio.tts import EspeakSynthesizer
 from ml.generation.engine import (
@@ -138,9 +139,9 @@ def default_synthesizer() -> EspeakSynthesizer:
 
 
 def default_engine() -> VideoEngine:
-    from ml.generation.reference import ReferenceEngine  # heavy, and optional until its weights exist
+    from ml.generation.reference.studio import ReferenceStudioEngine  # heavy: torch and the weights
 
-    engine: VideoEngine = ReferenceEngine.from_registry()
+    engine: VideoEngine = ReferenceStudioEngine.from_registry()
     return engine
 
 
@@ -184,14 +185,29 @@ def generate(
     _check_inputs(spec, identities, out_dir, cameo_ids)
     out_dir.mkdir(parents=True, exist_ok=True)
     engine = engine or default_engine()
+    renders_output = bool(getattr(engine, "renders_output", False))
+    # the soundtrack first: an engine that draws mouths itself needs the speech's loudness per frame; sound
+    # the prompt asks for in its own words, and the place's ambience when nothing else was asked for
+    speakers = {line.speaker for line in spec.dialogue}
+    voices = {handle: identities[handle].voice_embedding for handle in spec.mentions if handle in speakers}
+    plan = getattr(engine, "plan", None)
+    place = plan(spec)[0].place if callable(plan) else None
+    implied = intended_cues(spec, place)
+    soundtrack = render_soundtrack(replace(spec, cues=spec.cues + implied), voices, default_synthesizer())
+    if cancel():
+        raise GenerationCanceled(0, 0)
     # 2. the engine's frames; its progress fills the first 80 %
-    video = engine.generate(
-        spec,
-        identities,
-        # the engine's "done" is not the render's: it is reported as "frames"
-        progress=lambda f, stage: report(ENGINE_SHARE * f, "frames" if stage == "done" else stage),
-        should_cancel=cancel,
+    engine_progress = lambda f, stage: report(  # noqa: E731
+        ENGINE_SHARE * f,
+        "frames" if stage == "done" else stage,  # the engine's "done" is not the render's
     )
+    if renders_output:
+        levels = speech_levels(soundtrack.lines, soundtrack.sample_rate, spec.fps, spec.frame_count)
+        video = engine.generate(  # type: ignore[call-arg]
+            spec, identities, progress=engine_progress, should_cancel=cancel, speech=levels
+        )
+    else:
+        video = engine.generate(spec, identities, progress=engine_progress, should_cancel=cancel)
     steps = video.metadata.steps
 
     def stage_done(stage: str, next_stage: str) -> None:
@@ -202,24 +218,29 @@ def generate(
     if cancel():
         raise RenderCanceled("conforming", steps)
     frames = video.frames if video.frames is not None else _decode_frames(video.mp4_path)
-    # 3. conform to the spec's fps, duration and size
-    frames = conform(frames, spec)
+    # 3. conform to the spec's fps, duration and size (an engine that renders the output is already there)
+    if frames.shape[:3] != (spec.frame_count, *output_size(spec)[::-1]):
+        frames = conform(frames, spec)
     stage_done("conforming", "sound")
-    # 4. soundtrack
-    speakers = {line.speaker for line in spec.dialogue}
-    voices = {handle: identities[handle].voice_embedding for handle in spec.mentions if handle in speakers}
-    soundtrack = render_soundtrack(spec, voices, default_synthesizer())
+    # 4. soundtrack (rendered above)
     stage_done("sound", "lipsync")
-    # 5. lip sync
-    synced = apply_lipsync(
-        frames,
-        spec.fps,
-        soundtrack.lines,
-        soundtrack.sample_rate,
-        speakers=spec.mentions,
-        face_embeddings={handle: identity.face_embedding for handle, identity in identities.items()},
-    )
-    frames = synced.frames
+    # 5. lip sync: mouths driven by the speech, unless the engine drew them from the cameo's recording
+    if renders_output:
+        lipsync_report: tuple[str, ...] = tuple(
+            f"@{handle}: mouth from the cameo's own frames, chosen by the speech's loudness per frame"
+            for handle in sorted(speakers)
+        )
+    else:
+        synced = apply_lipsync(
+            frames,
+            spec.fps,
+            soundtrack.lines,
+            soundtrack.sample_rate,
+            speakers=spec.mentions,
+            face_embeddings={handle: identity.face_embedding for handle, identity in identities.items()},
+        )
+        frames = synced.frames
+        lipsync_report = synced.report
     stage_done("lipsync", "watermark")
     # 6. watermark
     frames = apply_watermark(frames, spec.fps)
@@ -241,7 +262,9 @@ def generate(
                 "watermark": WATERMARK_TEXT,
                 "output_size": "{}x{}".format(*output_size(spec)),  # text: CBOR stores int lists as bytes
                 "voices": dict(soundtrack.voices),
-                "lipsync": list(synced.report),
+                "lipsync": list(lipsync_report),
+                "sound_from_prompt_words": [f"{cue.kind.value}: {cue.description}" for cue in implied],
+                **_made_of(metadata),
             },
         )
         mp4_path = provenance.sign_mp4(unsigned, out_dir / MP4_NAME, manifest, signing or SigningConfig())
@@ -265,9 +288,26 @@ def generate(
         metadata=metadata,
         manifest=manifest,
         fingerprint=fingerprint,
-        transcript=tuple(line.text for line in spec.dialogue),
+        transcript=tuple(
+            text
+            for _, text in sorted(
+                [(d.start, d.text) for d in spec.dialogue] + [(n.start, n.text) for n in spec.narration]
+            )
+        ),
         duration=spec.duration,
     )
+
+
+def _made_of(metadata: GenerationMetadata) -> dict[str, object]:
+    """What the manifest says was generated and what composited, when the engine said (JSON-safe)."""
+    made: dict[str, object] = {}
+    if metadata.rendered_as:
+        made["rendered_as"] = metadata.rendered_as
+    if metadata.generated:
+        made["generated"] = list(metadata.generated)
+    if metadata.composited:
+        made["composited"] = list(metadata.composited)
+    return made
 
 
 def _decode_frames(path: Path | None) -> np.ndarray:
@@ -284,32 +324,68 @@ def _decode_frames(path: Path | None) -> np.ndarray:
 # ---- the command line
 
 
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv")
+
+
 def identity_from_files(handle: str, face_path: Path, voice_path: Path | None) -> Identity:
-    """A cameo from a photo (largest face: dlib embedding + aligned crop) and an optional voice recording."""
+    """A cameo from a photo or a recording (a video: its clearest frame gives the dlib embedding and the
+    aligned crop, and the engine cuts the person out of the recording itself) and an optional voice
+    recording (a video's own sound is used when no voice file is given and it holds enough speech)."""
     from ml.identity.face import DlibFaceEmbedder, FaceAnalyzer
 
-    image = np.asarray(Image.open(face_path).convert("RGB"))
-    faces = FaceAnalyzer(detect_max_side=1024).detect(image, upsample=1 if max(image.shape[:2]) < 400 else 0)
-    if not faces:
+    recording = face_path if face_path.suffix.lower() in VIDEO_SUFFIXES else None
+    if recording is not None:
+        from ml.media.decode import sample_frames
+
+        images = list(sample_frames(recording, fps=2.0, max_side=960, max_frames=12).frames)
+    else:
+        images = [np.asarray(Image.open(face_path).convert("RGB"))]
+    analyzer = FaceAnalyzer(detect_max_side=1024)
+    found = []
+    for image in images:
+        faces = analyzer.detect(image, upsample=1 if max(image.shape[:2]) < 400 else 0)
+        if faces:
+            found.append((faces[0].quality.sharpness * faces[0].box.area, image, faces[0]))
+    if not found:
         raise ValueError(f"no face found in {face_path}")
-    embedding = DlibFaceEmbedder().embed(image, faces[:1])[0]
+    _, image, face = max(found, key=lambda item: item[0])
+    embedding = DlibFaceEmbedder().embed(image, [face])[0]
     voice = None
     if voice_path is not None:
         voice = voice_embedding_from_file(voice_path)
+    elif recording is not None:
+        from ml.media import MediaError
+
+        try:
+            voice = voice_embedding_from_file(recording)
+        except (ValueError, MediaError):
+            voice = None  # too little speech to know the voice: the synthesizer's neutral voice
     return Identity(
-        handle=handle, face_embedding=embedding, reference_faces=(faces[0].chip,), voice_embedding=voice
+        handle=handle,
+        face_embedding=embedding,
+        reference_faces=(face.chip,),
+        voice_embedding=voice,
+        recording=recording,
     )
 
 
 def voice_embedding_from_file(path: Path) -> np.ndarray:
-    import soundfile
+    """The speaker's voice embedding from a sound file, or from a video's sound track."""
     from scipy import signal
 
     from ml.identity.voice import SAMPLE_RATE, VoiceEmbedder
 
-    audio, rate = soundfile.read(path, dtype="float32")
-    if audio.ndim > 1:
-        audio = audio.mean(axis=1)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        from ml.media.decode import extract_audio
+
+        audio = extract_audio(path)  # mono float32 at 16 kHz
+        rate = SAMPLE_RATE
+    else:
+        import soundfile
+
+        audio, rate = soundfile.read(path, dtype="float32")
+        if audio.ndim > 1:
+            audio = audio.mean(axis=1)
     divisor = int(np.gcd(rate, SAMPLE_RATE))
     audio = signal.resample_poly(audio, SAMPLE_RATE // divisor, rate // divisor).astype(np.float32)
     result = VoiceEmbedder().embed(audio)
@@ -318,13 +394,27 @@ def voice_embedding_from_file(path: Path) -> np.ndarray:
     return result.embedding
 
 
-def parse_scene(prompt: str, seed: int | None) -> SceneSpec:
-    """The product's prompt parser when importable (it is Django-free), else the prompt as scene text."""
-    try:
-        from ml.prompt import PromptDefaults, parse_prompt
-    except ImportError:
-        return SceneSpec(text=" ".join(prompt.split()), seed=seed or 0)
-    return parse_prompt(prompt, defaults=PromptDefaults(seed=seed))
+def parse_scene(
+    prompt: str,
+    seed: int | None,
+    *,
+    duration: float | None = None,
+    resolution: str | None = None,
+    aspect: str | None = None,
+) -> SceneSpec:
+    """The product's prompt parser; ``duration``, ``resolution`` and ``aspect`` are defaults the prompt's
+    own settings (``duration: 4s``) override."""
+    from ml.prompt import PromptDefaults, parse_prompt
+    from ml.scene import Aspect, Resolution
+
+    defaults = PromptDefaults(seed=seed)
+    if duration is not None:
+        defaults = replace(defaults, duration=duration)
+    if resolution is not None:
+        defaults = replace(defaults, resolution=Resolution(resolution))
+    if aspect is not None:
+        defaults = replace(defaults, aspect=Aspect(aspect))
+    return parse_prompt(prompt, defaults=defaults)
 
 
 def _progress_bar() -> tuple[Callable[[float, str], None], Callable[[], None]]:
@@ -343,7 +433,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ml.generate", description=__doc__.split("\n")[0])
     parser.add_argument("--prompt", required=True, help="the scene, e.g. '@maya surfs, maya says \"hi\"'")
     parser.add_argument(
-        "--face", action="append", type=Path, required=True, help="photo of each @mention, in order"
+        "--face",
+        action="append",
+        type=Path,
+        required=True,
+        help="photo or recording (mp4) of each @mention, in order; a recording gives the whole person",
     )
     parser.add_argument(
         "--voice", action="append", type=Path, default=[], help="voice recording of each @mention, in order"
@@ -352,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         "-o", "--output", type=Path, required=True, help="the mp4 to write (poster next to it)"
     )
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--duration", type=float, default=None, help="seconds (default 8, or the prompt's)")
+    parser.add_argument("--resolution", choices=["480p", "720p", "1080p"], default=None, help="default 720p")
+    parser.add_argument("--aspect", choices=["9:16", "16:9", "1:1"], default=None, help="default 9:16")
     parser.add_argument(
         "--consisid", type=Path, default=None, help="a local ConsisID diffusers folder to use as the engine"
     )
@@ -365,7 +462,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--c2pa-cert", type=Path, default=None, help="production signing chain (PEM)")
     parser.add_argument("--c2pa-key", type=Path, default=None, help="production signing key (PEM)")
     args = parser.parse_args(argv)
-    spec = parse_scene(args.prompt, args.seed)
+    from ml.prompt import PromptError
+
+    try:
+        spec = parse_scene(
+            args.prompt, args.seed, duration=args.duration, resolution=args.resolution, aspect=args.aspect
+        )
+    except PromptError as error:
+        parser.error(f"the prompt: {error}")
     if len(args.face) < len(spec.mentions):
         parser.error(
             f"the prompt mentions {', '.join('@' + h for h in spec.mentions)}: give a --face for each"
@@ -396,8 +500,10 @@ def main(argv: list[str] | None = None) -> int:
     poster = output.with_suffix(".jpg")
     shutil.move(rendered.poster_path, poster)
     shutil.rmtree(work, ignore_errors=True)
+    rendered_as = rendered.metadata.rendered_as
     print(
         f"{output} ({rendered.duration:g} s, {time.monotonic() - started:.1f} s to render), poster {poster}"
+        + (f"; rendered as: {rendered_as}" if rendered_as else "")
     )
     return 0
 

@@ -121,6 +121,16 @@ class DialogueLine:
 
 
 @dataclass(frozen=True)
+class NarrationLine:
+    """A line read by a narrator (no one on screen speaks it): unattributed lines under a dialogue,
+    subtitles or voice-over heading. Spoken in the synthesizer's neutral voice; no mouth moves."""
+
+    text: str  # the words read
+    start: float  # seconds
+    end: float  # seconds; after start. Narration lines never overlap one another
+
+
+@dataclass(frozen=True)
 class AudioCue:
     """Music, an effect or ambience, mixed in at its time."""
 
@@ -196,6 +206,7 @@ class SceneSpec:
     # Per-cameo looks set by the cameos' owners (not by the prompt's writer), at most one per mention; not
     # text, so they add no mention and change nothing else in the scene.
     appearance: tuple[CameoAppearance, ...] = ()
+    narration: tuple[NarrationLine, ...] = ()  # in the order written; read by a narrator
 
     def __post_init__(self) -> None:
         self.check()
@@ -231,6 +242,7 @@ class SceneSpec:
         for name, parts, limit in (
             ("shots", self.shots, MAX_SHOTS),
             ("dialogue", self.dialogue, MAX_DIALOGUE_LINES),
+            ("narration", self.narration, MAX_DIALOGUE_LINES),
             ("cues", self.cues, MAX_CUES),
         ):
             if not isinstance(parts, tuple):
@@ -243,7 +255,8 @@ class SceneSpec:
         _check_dialogue(self)
         _check_cues(self)
         _check_appearance(self)
-        if not (self.text or self.shots or self.dialogue):
+        _check_narration(self)
+        if not (self.text or self.shots or self.dialogue or self.narration):
             raise SceneError("empty_prompt", "The scene shows nothing: describe what happens.")
         if len(self.mentions) > MAX_MENTIONS:
             raise SceneError(
@@ -276,6 +289,12 @@ class SceneSpec:
             **(
                 {"appearance": [{"handle": a.handle, "colours": list(a.colours)} for a in self.appearance]}
                 if self.appearance
+                else {}
+            ),
+            # only when present, so specs stored before narration existed read back unchanged
+            **(
+                {"narration": [{"text": n.text, "start": n.start, "end": n.end} for n in self.narration]}
+                if self.narration
                 else {}
             ),
         }
@@ -325,6 +344,10 @@ class SceneSpec:
                         colours=tuple(_typed(d, "colours", list)),
                     )
                     for d in (_typed(data, "appearance", list) if "appearance" in data else [])
+                ),
+                narration=tuple(
+                    NarrationLine(text=_typed(d, "text", str), start=_time(d, "start"), end=_time(d, "end"))
+                    for d in data.get("narration", [])
                 ),
             )
         except (KeyError, TypeError, AttributeError) as exc:
@@ -515,3 +538,20 @@ def _check_appearance(spec: SceneSpec) -> None:
                 f"{', '.join(WARDROBE_COLOURS)}",
                 where,
             )
+
+
+def _check_narration(spec: SceneSpec) -> None:
+    read: list[tuple[float, float]] = []
+    for index, line in enumerate(spec.narration):
+        where = ("narration", index)
+        _check_text(line.text, where, "the narrator's line")
+        _check_span(line.start, line.end, spec.duration, where, "the narrator's line")
+        for start, end in read:
+            if line.start < end and start < line.end:
+                raise SceneError(
+                    "overlapping_dialogue",
+                    f"the narrator reads from {_seconds(line.start)} to {_seconds(line.end)} while already "
+                    f"reading from {_seconds(start)} to {_seconds(end)}",
+                    where,
+                )
+        read.append((line.start, line.end))

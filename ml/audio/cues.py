@@ -103,6 +103,8 @@ def music(
 ) -> np.ndarray:
     """A loop at ``bpm`` (default 100): kick, snare and hats (unless the description asks for something
     calm), a bass line on the beat and a soft chord pad, over a 4-bar progression picked by ``rng``."""
+    if _has(description, "string", "quartet", "violin", "cello", "viola", "orchestra", "symphon"):
+        return strings(bpm, length, sample_rate, rng)
     tempo = bpm or DEFAULT_BPM
     beat = 60.0 / tempo
     calm = _has(description, "calm", "soft", "ambient", "piano", "lullaby", "gentle", "sad")
@@ -146,7 +148,44 @@ def music(
     return track
 
 
+def strings(bpm: int | None, length: int, sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A bowed string ensemble: four voices (cello to violin) holding a chord per bar, with vibrato, a slow
+    bow attack and a bright-then-soft body, over a 4-bar progression; no drums."""
+    beat = 60.0 / (bpm or 72)
+    bar_s = 4 * beat
+    t = np.arange(length) / sample_rate
+    root_hz = 110.0 * 2 ** (int(rng.integers(0, 7)) / 12)  # A2 .. D#3
+    progression = rng.choice([0, 5, 7, 9, 3, 8], size=4, replace=False)
+    bar = np.minimum((t / bar_s).astype(int) % 4, 3)
+    in_bar = t % bar_s
+    bow = np.minimum(1.0, in_bar / 0.35) * np.minimum(1.0, (bar_s - in_bar) / 0.15)  # attack, release
+    track = np.zeros(length, dtype=np.float32)
+    for voice, (octave, interval) in enumerate(((0, 0), (1, 7), (1, 16), (2, 12))):  # cello .. violin
+        semitones = progression[bar] + interval
+        frequency = root_hz * 2**octave * 2 ** (semitones / 12)
+        vibrato = 1 + 0.004 * np.sin(2 * np.pi * (5.2 + 0.3 * voice) * t + voice)
+        phase = 2 * np.pi * np.cumsum(frequency * vibrato) / sample_rate
+        tone = sum(np.sin(phase * h) / h**1.3 for h in range(1, 7))  # a bowed, saw-like spectrum
+        track += (0.25 * tone * bow).astype(np.float32)
+    return _lowpass(track, 4500, sample_rate, 2)
+
+
 # ---- effects
+
+
+def _cheer(sample_rate: int, rng: np.random.Generator) -> np.ndarray:
+    """A crowd cheering: many voices (band-passed noise with a fast rise and a long fall) and whistles."""
+    length = int(2.5 * sample_rate)
+    t = np.arange(length) / sample_rate
+    voices = _bandpass(_pink(length, rng), 300, 3500, sample_rate, 2)
+    roar = voices * (np.minimum(1.0, t / 0.25) * np.exp(-np.maximum(t - 0.8, 0) * 1.5)).astype(np.float32)
+    for _ in range(3):  # whistles
+        start = rng.uniform(0.1, 1.2)
+        pitch = rng.uniform(1800, 2600)
+        span = (t >= start) & (t < start + 0.5)
+        sweep = np.sin(2 * np.pi * pitch * (t - start) * (1 + 0.15 * (t - start)))
+        roar += (0.3 * sweep * span * np.sin(np.pi * np.clip((t - start) / 0.5, 0, 1))).astype(np.float32)
+    return roar.astype(np.float32)
 
 
 def _whoosh(sample_rate: int, rng: np.random.Generator) -> np.ndarray:
@@ -218,6 +257,7 @@ def _transient(sample_rate: int, rng: np.random.Generator) -> np.ndarray:
 
 
 SFX_KEYWORDS: tuple[tuple[tuple[str, ...], Callable[[int, np.random.Generator], np.ndarray]], ...] = (
+    (("cheer", "applau", "clap", "ovation", "roar of the crowd"), _cheer),
     (("whoosh", "swoosh", "swish", "swoop", "fly by", "flyby"), _whoosh),
     (("explosion", "explode", "boom", "blast", "thunder"), _boom),
     (("hit", "punch", "thud", "slam", "impact", "knock", "crash", "bang"), _hit),
@@ -251,7 +291,16 @@ def ambience(description: str, length: int, sample_rate: int, rng: np.random.Gen
         return hiss + drops + 0.3 * _lowpass(pink, 500, sample_rate)
     if _has(description, "wave", "ocean", "sea", "surf", "beach", "shore"):
         return _lowpass(pink, 1200, sample_rate) * _slow_swell(length, sample_rate, rng, 4.0, 0.85)
-    if _has(description, "wind", "breeze", "gust"):
+    if _has(description, "bird", "forest", "woods", "park", "garden", "meadow"):
+        wind = _lowpass(pink, 500, sample_rate) * _slow_swell(length, sample_rate, rng, 3.0, 0.6)
+        chirps = np.zeros(length, dtype=np.float32)
+        for _ in range(max(int(length / sample_rate * 2.5), 1)):
+            start, pitch = int(rng.uniform(0, length)), rng.uniform(2500, 5000)
+            t = np.arange(int(0.09 * sample_rate)) / sample_rate
+            chirp = np.sin(2 * np.pi * pitch * t * (1 + 2.5 * t)) * np.sin(np.pi * t / t[-1])
+            _place(chirps, (chirp * 3.0).astype(np.float32), start, 1.0)
+        return wind + chirps
+    if _has(description, "wind", "breeze", "gust", "snow", "desert", "dune"):
         whistle = _bandpass(pink, 300, 900, sample_rate, 2) * _slow_swell(length, sample_rate, rng, 1.5, 0.7)
         return _lowpass(pink, 400, sample_rate) * _slow_swell(length, sample_rate, rng, 3.0, 0.6) + whistle
     if _has(description, "crowd", "chatter", "cafe", "café", "party", "audience", "market", "restaurant"):
@@ -262,4 +311,7 @@ def ambience(description: str, length: int, sample_rate: int, rng: np.random.Gen
         return rumble + 0.2 * _bandpass(pink, 800, 3000, sample_rate) * _slow_swell(
             length, sample_rate, rng, 0.8, 0.9
         )
+    if _has(description, "space", "moon", "hum", "station"):
+        hum = np.sin(2 * np.pi * 55.0 * np.arange(length) / sample_rate).astype(np.float32) * 0.5
+        return _lowpass(pink, 300, sample_rate) + hum
     return _lowpass(pink, 2000, sample_rate)

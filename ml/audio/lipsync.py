@@ -189,3 +189,22 @@ def apply_lipsync(
         note = f"{label}: {len(indices)} frames, face {face_px:.0f} px, found on {len(boxes)}/{len(indices[::keyframe_step])} keyframes"
         synced.append(LineSync(index, line.speaker, indices, opening, face_found=True, note=note))
     return LipSyncResult(frames=out, lines=tuple(synced))
+
+
+def speech_levels(
+    lines: Sequence[SpokenLine], sample_rate: int, fps: float, frame_count: int
+) -> dict[str, np.ndarray]:
+    """Per speaker, (frame_count,) float32 loudness in [0, 1] at each output frame's time (frame i shows
+    time i / fps), from the lines as mixed (``speech_envelope`` over one frame's worth of audio): what an
+    engine that draws mouths itself (``renders_output``) needs instead of ``apply_lipsync``."""
+    levels: dict[str, np.ndarray] = {}
+    for spoken in lines:
+        line = spoken.line
+        indices = np.arange(int(np.ceil(line.start * fps - 1e-9)), frame_count)
+        indices = indices[indices / fps < line.end]
+        if not len(indices):
+            continue
+        opening = speech_envelope(spoken.samples, sample_rate, indices / fps - line.start, 1.0 / fps)
+        track = levels.setdefault(line.speaker, np.zeros(frame_count, np.float32))
+        track[indices] = np.maximum(track[indices], opening)
+    return levels

@@ -2,7 +2,8 @@
 
 1. each dialogue line is synthesised (``SpeechSynthesizer``, voice from the speaker's embedding), levelled,
    and fitted into [start, end]: sped up (WSOLA time-stretch, up to ``MAX_STRETCH``) when too long, then cut with
-   a fade when still too long; it starts at ``start`` and is silent after it ends;
+   a fade when still too long; it starts at ``start`` and is silent after it ends; a narrator's line
+   (``spec.narration``) likewise, in the synthesizer's neutral voice;
 2. each cue is rendered by ``ml.audio.cues`` over its span (music and ambience with no end run to the end;
    effects last their own length), with fades, at its kind's level; music and ambience duck under speech;
 3. the sum goes through a peak limiter to ``CEILING_DBFS`` (-1 dBFS) and is exactly ``spec.duration`` long.
@@ -21,7 +22,7 @@ from scipy import ndimage
 
 from ml.audio import cues as cue_sounds
 from ml.audio.tts import SpeechSynthesizer
-from ml.scene import AudioCue, CueKind, DialogueLine, SceneSpec
+from ml.scene import AudioCue, CueKind, DialogueLine, NarrationLine, SceneSpec
 
 MIX_SAMPLE_RATE = 24_000  # Hz; AAC's 24 kHz profile keeps speech and music clear at a small size
 CEILING_DBFS = -1.0  # the mix's peak never goes above this (encoders overshoot a little on hot masters)
@@ -33,6 +34,7 @@ SPEECH_RMS_DBFS = -18.0
 MUSIC_RMS_DBFS = -27.0
 AMBIENCE_RMS_DBFS = -33.0
 SFX_PEAK_DBFS = -9.0
+NARRATOR_VOICE_KEY = "(narrator)"  # in Soundtrack.voices: no handle can be written like this
 DUCK_DB = 8.0  # music and ambience drop this much while someone speaks
 
 
@@ -54,11 +56,23 @@ class SpokenLine:
 
 
 @dataclass(frozen=True, eq=False)
+class NarratedLine:
+    """A narrator's line as it sounds in the mix (no face on screen says it)."""
+
+    line: NarrationLine
+    samples: np.ndarray  # as ``SpokenLine.samples``
+    speech_s: float
+    stretch: float
+    cut_s: float
+
+
+@dataclass(frozen=True, eq=False)
 class Soundtrack:
     audio: np.ndarray  # (round(duration * sample_rate),) float32, peak <= CEILING_DBFS
     sample_rate: int
     lines: tuple[SpokenLine, ...]  # in the spec's dialogue order
     voices: Mapping[str, str]  # speaker handle -> the voice used, as the synthesizer names it
+    narration: tuple[NarratedLine, ...] = ()  # in the spec's narration order, in the neutral voice
 
 
 def _fade(audio: np.ndarray, fade_in: int, fade_out: int) -> np.ndarray:
@@ -184,6 +198,16 @@ def render_soundtrack(
         speech_bus[start : start + window] += placed
         speech_s = min(len(speech) / stretch, window) / sample_rate
         lines.append(SpokenLine(line=line, samples=placed, speech_s=speech_s, stretch=stretch, cut_s=cut))
+    narrated = []
+    for narration in spec.narration:  # the narrator: the synthesizer's neutral voice
+        speech = synthesizer.synthesize(narration.text, None, sample_rate=sample_rate)
+        speech = cue_sounds.rms_normalise(speech, db_to_gain(SPEECH_RMS_DBFS))
+        start = round(narration.start * sample_rate)
+        window = min(round(narration.end * sample_rate), total) - start
+        placed, stretch, cut = fit_line(speech, window, sample_rate)
+        speech_bus[start : start + window] += placed
+        speech_s = min(len(speech) / stretch, window) / sample_rate
+        narrated.append(NarratedLine(narration, placed, speech_s, stretch, cut))
     # 2. cues: beds (music, ambience) duck under speech; effects do not
     bed_bus = np.zeros(total, dtype=np.float32)
     effect_bus = np.zeros(total, dtype=np.float32)
@@ -198,8 +222,14 @@ def render_soundtrack(
     # 3. master
     mix = speech_bus + bed_bus * duck + effect_bus
     voice_names = {handle: _voice_name(synthesizer, embedding) for handle, embedding in voices.items()}
+    if narrated:
+        voice_names[NARRATOR_VOICE_KEY] = _voice_name(synthesizer, None)
     return Soundtrack(
-        audio=limit(mix, sample_rate), sample_rate=sample_rate, lines=tuple(lines), voices=voice_names
+        audio=limit(mix, sample_rate),
+        sample_rate=sample_rate,
+        lines=tuple(lines),
+        voices=voice_names,
+        narration=tuple(narrated),
     )
 
 

@@ -68,6 +68,9 @@ class Identity:
         np.ndarray, ...
     ]  # (H, W, 3) uint8 RGB aligned face crops, best first; at least one
     voice_embedding: np.ndarray | None = None  # (256,) float32 resemblyzer embedding; None: no voice enrolled
+    # the cameo's own recording (the verified selfie clip): engines that composite the person cut them out
+    # of it; None: only ``reference_faces`` are known
+    recording: Path | None = None
 
     def __post_init__(self) -> None:
         embedding = self.face_embedding
@@ -104,6 +107,10 @@ class GenerationMetadata:
     seed: int  # the spec's seed
     fps: float  # frames per second at which the frames span the spec's duration
     conditioned_on: tuple[str, ...]  # handles whose identity reached the model, in mention order
+    rendered_as: str = ""  # what was drawn, when the prompt was mapped onto what the engine can draw
+    generated: tuple[str, ...] = ()  # what the model generated (for the provenance manifest)
+    composited: tuple[str, ...] = ()  # what was composited from the cameos' own media (ditto)
+    shots: tuple[tuple[float, float, str, str], ...] = ()  # (start, end, framing, place) per shot drawn
 
 
 @dataclass(frozen=True, eq=False)

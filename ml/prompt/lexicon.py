@@ -121,8 +121,24 @@ HEADING_RE = re.compile(r"[ \t]{0,3}#{1,6}")
 SPEAKER_RE = re.compile(r"(@?)([A-Za-z0-9_]{3,30})[ \t]{0,3}")
 COLON_RE = re.compile(r"[ \t]{0,3}:[ \t]*")
 
+NARRATOR_NAMES = {"narrator", "narration", "vo", "voiceover", "voice"}  # `Narrator: ...` is no cameo
 SECTION_WORDS = {
-    "dialogue": {"dialog", "dialogs", "dialogue", "dialogues", "lines", "script", "speech", "voiceover"},
+    "dialogue": {
+        "dialog",
+        "dialogs",
+        "dialogue",
+        "dialogues",
+        "lines",
+        "script",
+        "speech",
+        "voiceover",
+        "vo",
+        "narration",
+        "narrator",
+        "subtitles",
+        "subtitle",
+        "captions",
+    },
     "audio": {
         "audio",
         "sound",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ml.prompt.errors import PromptError
 from ml.prompt.lexicon import TimeCode
-from ml.prompt.reader import CueDraft, LineDraft, Reader, ShotDraft
+from ml.prompt.reader import NARRATOR, CueDraft, LineDraft, Reader, ShotDraft
 from ml.scene import (
     HANDLE_RE,
     MAX_DURATION_S,
@@ -20,6 +20,7 @@ from ml.scene import (
     Aspect,
     AudioCue,
     DialogueLine,
+    NarrationLine,
     Resolution,
     SceneError,
     SceneSpec,
@@ -68,6 +69,7 @@ def parse_prompt(
     shot_spans = _shot_spans(reader, duration_ms)
     values = {name: value for name, (value, _) in reader.fields.items()}
     seed = values.get("seed", defaults.seed)
+    line_spans = _line_spans(reader, shot_spans, duration_ms)
     try:
         return SceneSpec(
             text=" ".join(prose for _, prose in reader.prose if prose),
@@ -77,9 +79,13 @@ def parse_prompt(
             ),
             dialogue=tuple(
                 DialogueLine(speaker=draft.speaker, text=draft.text, start=start / 1000, end=end / 1000)
-                for draft, (start, end) in zip(
-                    reader.dialogue, _line_spans(reader, shot_spans, duration_ms), strict=True
-                )
+                for draft, (start, end) in zip(reader.dialogue, line_spans, strict=True)
+                if draft.speaker != NARRATOR
+            ),
+            narration=tuple(
+                NarrationLine(text=draft.text, start=start / 1000, end=end / 1000)
+                for draft, (start, end) in zip(reader.dialogue, line_spans, strict=True)
+                if draft.speaker == NARRATOR
             ),
             cues=tuple(
                 AudioCue(
@@ -244,7 +250,8 @@ def _line_of(reader: Reader, where: tuple[str, int | None]) -> int | None:
     part, index = where
     parts: dict[str, list[ShotDraft] | list[LineDraft] | list[CueDraft]] = {
         "shots": reader.shots,
-        "dialogue": reader.dialogue,
+        "dialogue": [draft for draft in reader.dialogue if draft.speaker != NARRATOR],
+        "narration": [draft for draft in reader.dialogue if draft.speaker == NARRATOR],
         "cues": reader.cues,
     }
     if part in parts:

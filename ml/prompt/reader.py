@@ -23,10 +23,13 @@ class ShotDraft:
     texts: list[str]
 
 
+NARRATOR = ""  # LineDraft.speaker of a line nobody on screen says: read by the narrator
+
+
 @dataclass
 class LineDraft:
     line: int
-    speaker: str
+    speaker: str  # a handle, or NARRATOR
     text: str
     time: TimeCode | None
     shot: int | None  # index of the shot it is spoken in, which bounds an untimed line
@@ -78,6 +81,12 @@ class Reader:
             offset = separator.end()
         in_shot = len(self.shots) - 1 if indent and self.shot_open else None
         if self._cue(number, line, offset, time) or self._spoken(number, line, offset, time, in_shot):
+            return
+        if self.section == "dialogue" and (
+            time is not None or lexicon.unquote(line[offset:]) != line[offset:]
+        ):
+            # `[0-2s] Welcome to the coast.` under a dialogue / subtitles / VO heading: narration
+            self._add_line(number, offset, NARRATOR, lexicon.unquote(line[offset:].strip()), time, in_shot)
             return
         if self.section == "dialogue":
             raise PromptError(
@@ -212,6 +221,9 @@ class Reader:
         if not (quoted or self.section == "dialogue" or (time is not None and match.group(1))):
             return False
         handle = match.group(2).lower()
+        if not match.group(1) and handle not in self.known and handle in lexicon.NARRATOR_NAMES:
+            self._add_line(number, colon.end(), NARRATOR, lexicon.unquote(rest), time, in_shot)
+            return True
         if not match.group(1) and handle not in self.known:
             if self.section == "dialogue" or (time is not None and quoted):
                 raise PromptError(
@@ -230,7 +242,8 @@ class Reader:
     ) -> None:
         text = normalize_text(words)
         if not text:
-            raise PromptError("bad_dialogue", f"@{handle}'s line is empty", line=number, column=column + 1)
+            who = f"@{handle}'s" if handle != NARRATOR else "The narrator's"
+            raise PromptError("bad_dialogue", f"{who} line is empty", line=number, column=column + 1)
         self.dialogue.append(LineDraft(number, handle, text, time, shot))
 
     def _text(self, number: int, line: str, offset: int, shot: int | None) -> str:

@@ -210,7 +210,12 @@ def build_manifest(
                             "digitalSourceType": DIGITAL_SOURCE_TYPE,
                             "softwareAgent": {"name": engine},
                             "parameters": {"checkpoint_sha256": checkpoint_sha256},
-                        }
+                        },
+                        # what was composited from the cameos' own media, when the engine says so
+                        *(
+                            {"action": "c2pa.edited", "parameters": {"description": str(description)}}
+                            for description in (extra or {}).get("composited", ())
+                        ),
                     ]
                 },
             },

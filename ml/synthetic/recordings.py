@@ -390,9 +390,16 @@ ALL = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=CACHE_DIR, help="folder for the mp4 files")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=[spec.name for spec in ALL],
+        help="build only this recording (repeatable); default: all of them",
+    )
     args = parser.parse_args()
     for spec in ALL:
-        print(build(spec, args.out))
+        if args.only is None or spec.name in args.only:
+            print(build(spec, args.out))
 
 
 if __name__ == "__main__":

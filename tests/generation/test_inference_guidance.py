@@ -92,7 +92,7 @@ def test_the_prompts_writer_cannot_set_a_look():
 
 
 @pytest.mark.django_db
-def test_the_runner_passes_each_owners_current_guidance(make_user):
+def test_the_runner_passes_each_owners_current_guidance(make_user, tmp_path):
     maya, leo = make_user(username="maya"), make_user(username="leo")
     maya_cameo = CameoFactory(owner=maya, permission="everyone", guidance="Always wears a red scarf.")
     leo_cameo = CameoFactory(owner=leo, permission="everyone", guidance="")
@@ -101,6 +101,23 @@ def test_the_runner_passes_each_owners_current_guidance(make_user):
         cameo.save()
     job = GenerationFactory(requester=leo, cameos=[maya_cameo, leo_cameo], prompt=PROMPT, spec=SPEC)
 
-    scene = scene_for_render(job.spec, runner._identities(job))
+    scene = scene_for_render(job.spec, runner._identities(job, tmp_path))
 
     assert scene.appearance == (CameoAppearance(handle="maya", colours=("red",)),)
+
+
+@pytest.mark.django_db
+def test_the_runner_hands_the_engine_a_local_copy_of_each_recording(make_user, tmp_path):
+    """The reference engine cuts the person out of their verified recording: the runner copies it into the
+    job's scratch folder (never a path into the store, which may be S3)."""
+    maya = make_user(username="maya")
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    cameo.reference_image = default_storage.save(f"cameos/{maya.pk}/r.png", ContentFile(b"png"))
+    cameo.recording = default_storage.save(f"cameos/{maya.pk}/recordings/r.mp4", ContentFile(b"the recording"))
+    cameo.save()
+    job = GenerationFactory(requester=maya, cameos=[cameo], prompt=PROMPT, spec=SPEC)
+
+    (identity,) = runner._identities(job, tmp_path)
+
+    assert identity.recording_path is not None and identity.recording_path.parent == tmp_path
+    assert identity.recording_path.read_bytes() == b"the recording"
