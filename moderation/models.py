@@ -42,6 +42,12 @@ class Case(models.Model):
             )
         ]
         indexes = [models.Index(fields=["status", "-priority", "opened_at"])]
+        # The roles (`moderation.roles`) are groups holding these; other apps check them by name, e.g.
+        # `user.has_perm("moderation.moderate")`, since they may not import moderation.
+        permissions = [
+            ("moderate", "Can review, claim and decide moderation cases and play held media"),
+            ("administer", "Can read and export the moderation audit log"),
+        ]
 
     def __str__(self) -> str:
         return f"case {self.pk} on {self.target_type.model} {self.target_id} ({self.status})"

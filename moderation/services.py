@@ -1,9 +1,12 @@
 from typing import Any
 
+from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 
+from accounts.models import User
 from moderation.models import Case, CaseStatus, Flag
+from moderation.roles import Role
 
 
 @transaction.atomic
@@ -32,3 +35,12 @@ def flag_target(
     return Flag.objects.create(
         case=case, source=source, reason=reason, evidence=evidence or {}, priority=priority
     )
+
+
+def role_grant(*, user: User, role: Role) -> None:
+    """Put `user` in the role's group (created by migration 0002); granting twice changes nothing."""
+    user.groups.add(Group.objects.get(name=Role(role).value))
+
+
+def role_revoke(*, user: User, role: Role) -> None:
+    user.groups.remove(Group.objects.get(name=Role(role).value))

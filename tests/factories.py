@@ -1,6 +1,7 @@
 from datetime import date
 
 import factory
+from django.contrib.auth.models import Group
 
 from accounts.models import User
 from ml.prompt import parse_prompt
@@ -58,3 +59,9 @@ class GenerationFactory(factory.django.DjangoModelFactory):
             GenerationCameo.objects.create(
                 generation=self, cameo=cameo, owner=cameo.owner, handle=cameo.owner.username
             )
+
+
+def with_role(user: User, role: str) -> User:
+    """`user` in a moderation role's group (`moderator` or `admin`, created by moderation's migration 0002)."""
+    user.groups.add(Group.objects.get(name=role))
+    return user
