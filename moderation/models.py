@@ -3,10 +3,13 @@ evidence that opened it. A case is opened or added to through `moderation.servic
 moderation itself, and for the apps below it (which may not import it) by the receivers of their signals
 (`moderation/receivers.py`)."""
 
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+
+REPORT_TEXT_MAX_CHARS = 2000
 
 
 class CaseStatus(models.TextChoices):
@@ -64,3 +67,71 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.reason} on case {self.case_id}"
+
+
+class ReportReason(models.TextChoices):
+    NON_CONSENSUAL_LIKENESS = "non_consensual_likeness", "Likeness used without consent"
+    IMPERSONATION = "impersonation", "Impersonation"
+    HARASSMENT = "harassment", "Harassment"
+    SEXUAL_CONTENT = "sexual_content", "Sexual content"
+    MINOR_SAFETY = "minor_safety", "Minor safety"
+    VIOLENCE = "violence", "Violence"
+    SPAM = "spam", "Spam"
+    OTHER = "other", "Other"
+
+
+# How far up the queue a report of each reason puts its case (a case's priority is its highest flag's):
+# minor safety and non-consensual likeness first.
+REPORT_SEVERITY: dict[str, int] = {
+    "minor_safety": 100,
+    "non_consensual_likeness": 90,
+    "sexual_content": 70,
+    "violence": 60,
+    "impersonation": 50,
+    "harassment": 40,
+    "other": 20,
+    "spam": 10,
+}
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class ReportOutcome(models.TextChoices):
+    """What the reporter is told once the case is decided (never who decided it)."""
+
+    DISMISSED = "dismissed"  # no rule was found broken
+    ACTIONED = "actioned"  # the content or the account was acted on
+
+
+class Report(models.Model):
+    """A user's report of a target; it joins the target's open case (with a `report` flag that carries its
+    severity), and the reporter follows it until the case is decided."""
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reports")
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    target_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("target_type", "target_id")
+    reason = models.CharField(max_length=30, choices=ReportReason.choices)
+    text = models.TextField(max_length=REPORT_TEXT_MAX_CHARS, blank=True)
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN)
+    outcome = models.CharField(max_length=10, choices=ReportOutcome.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One open report per reporter and target: a second one is refused (409), not stacked.
+            models.UniqueConstraint(
+                fields=["reporter", "target_type", "target_id"],
+                condition=Q(status="open"),
+                name="moderation_one_open_report_per_reporter_and_target",
+            )
+        ]
+        indexes = [models.Index(fields=["reporter", "-id"])]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} by {self.reporter_id}: {self.reason} on case {self.case_id}"

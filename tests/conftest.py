@@ -44,7 +44,7 @@ def _isolated_side_effects(settings, tmp_path, monkeypatch) -> Iterator[None]:
     settings.CACHES = {
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex[:12]}"}
     }
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "100000/min"})
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"auth": "100000/min", "reports": "100000/min"})
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     # A rolled-back test hands the same ids out again, which a cached in-process index cannot notice.

@@ -96,6 +96,8 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("healthz", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
     ("metrics", "GET", "main"): _row(404, 404, 404, 404, 404, 404, 404),
     ("provenance-check", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("reports", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("reports", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("readyz", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
     ("realtime-ping", "POST", "main"): _row(202, 202, 202, 202, 202, 401, 202),
     ("redoc", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),

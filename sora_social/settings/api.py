@@ -19,6 +19,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         # Auth endpoints are the brute-force surface: per client address, per scope.
         "auth": env.str("THROTTLE_AUTH_RATE", default="20/min"),
+        # Reports, per signed-in user (moderation).
+        "reports": env.str("THROTTLE_REPORTS_RATE", default="20/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "NON_FIELD_ERRORS_KEY": "non_field_errors",

@@ -1,0 +1,9 @@
+"""The error codes of moderation (reports, cases, decisions). See core.errors."""
+
+from enum import StrEnum
+
+
+class ModerationError(StrEnum):
+    REPORT_ALREADY_OPEN = "report_already_open"
+    CANNOT_REPORT_YOURSELF = "cannot_report_yourself"
+    REPORT_TARGET_NOT_FOUND = "report_target_not_found"
