@@ -2,16 +2,22 @@
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
 
+from accounts.models import User
+from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from moderation import selectors, services
-from moderation.models import REPORT_TEXT_MAX_CHARS, Report, ReportReason
+from moderation.models import REPORT_TEXT_MAX_CHARS, Case, CaseStatus, Flag, FlagSource, Report, ReportReason
+from moderation.permissions import IsModerator
 from moderation.targets import TARGET_KINDS, target_kind_for, target_public_id
 
 
@@ -80,3 +86,187 @@ class ReportListCreateApi(ListAPIView):
         data.is_valid(raise_exception=True)
         report = services.report_create(reporter=request.user, **data.validated_data)
         return Response(ReportSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+# --- Moderators only -----------------------------------------------------------------------------------
+
+
+def _case_target_id(case: Case) -> str:
+    kind = target_kind_for(case.target_type)
+    if kind.model is User:  # the account is the case's subject, already joined: no query per row
+        return case.subject.username if case.subject is not None else ""
+    return str(case.target_id)
+
+
+def _claim_is_live(case: Case) -> bool:
+    return (
+        case.status == CaseStatus.CLAIMED
+        and case.claim_expires_at is not None
+        and case.claim_expires_at > timezone.now()
+    )
+
+
+class CaseSummarySerializer(serializers.ModelSerializer):
+    """A case as a row of the moderators' queue."""
+
+    target_type = serializers.SerializerMethodField()
+    target_id = serializers.SerializerMethodField()
+    subject = serializers.SerializerMethodField(help_text="The username the case is about, if any.")
+    status = serializers.SerializerMethodField(
+        help_text="`open`, `claimed` (a live claim; an expired one reads `open`) or `resolved`."
+    )
+    claimed_by = serializers.SerializerMethodField(help_text="The moderator holding a live claim.")
+    claim_expires_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "target_type",
+            "target_id",
+            "subject",
+            "status",
+            "priority",
+            "report_count",
+            "claimed_by",
+            "claim_expires_at",
+            "opened_at",
+            "resolved_at",
+        ]
+
+    def get_target_type(self, case: Case) -> str:
+        return target_kind_for(case.target_type).name
+
+    def get_target_id(self, case: Case) -> str:
+        return _case_target_id(case)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_subject(self, case: Case) -> str | None:
+        return case.subject.username if case.subject is not None else None
+
+    def get_status(self, case: Case) -> str:
+        if case.status == CaseStatus.CLAIMED and not _claim_is_live(case):
+            return str(CaseStatus.OPEN)
+        return str(case.status)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_claimed_by(self, case: Case) -> str | None:
+        return case.claimed_by.username if _claim_is_live(case) and case.claimed_by else None
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_claim_expires_at(self, case: Case) -> str | None:
+        return case.claim_expires_at.isoformat() if _claim_is_live(case) and case.claim_expires_at else None
+
+
+class CaseReportSerializer(serializers.ModelSerializer):
+    reporter = serializers.CharField(source="reporter.username", read_only=True)
+
+    class Meta:
+        model = Report
+        fields = ["id", "reporter", "reason", "text", "status", "outcome", "created_at"]
+
+
+class CaseFlagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Flag
+        fields = ["id", "source", "reason", "evidence", "priority", "created_at"]
+
+
+class CaseDetailSerializer(CaseSummarySerializer):
+    """A case's whole history in one view: its reports, its flags with their evidence, and the earlier
+    cases on the same target and on the same user."""
+
+    reports = CaseReportSerializer(many=True, read_only=True)
+    flags = CaseFlagSerializer(many=True, read_only=True)
+    earlier_cases_on_target = serializers.SerializerMethodField()
+    earlier_cases_on_subject = serializers.SerializerMethodField()
+
+    class Meta(CaseSummarySerializer.Meta):
+        fields = [
+            *CaseSummarySerializer.Meta.fields,
+            "reports",
+            "flags",
+            "earlier_cases_on_target",
+            "earlier_cases_on_subject",
+        ]
+
+    def _earlier(self, case: Case) -> dict[str, list[Case]]:
+        # Given by the view (one query each), so that the two fields do not each fetch them.
+        return self.context.get("earlier_cases") or selectors.earlier_cases(case=case)
+
+    @extend_schema_field(CaseSummarySerializer(many=True))
+    def get_earlier_cases_on_target(self, case: Case) -> Any:
+        return CaseSummarySerializer(self._earlier(case)["on_target"], many=True).data
+
+    @extend_schema_field(CaseSummarySerializer(many=True))
+    def get_earlier_cases_on_subject(self, case: Case) -> Any:
+        return CaseSummarySerializer(self._earlier(case)["on_subject"], many=True).data
+
+
+class QueuePagination(CursorPagination):
+    # The stored rank, then the id among equals (DRF's stub types `ordering` as a single field).
+    ordering = ("queue_key", "id")  # type: ignore[assignment]
+
+
+class CaseQueueApi(ListAPIView):
+    """The moderators' queue: most urgent first (severity, report count, age), cursor-paginated."""
+
+    permission_classes = [IsModerator]
+    serializer_class = CaseSummarySerializer
+    pagination_class = QueuePagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=list(selectors.QUEUE_STATUSES),
+                description="Default `unresolved`.",
+            ),
+            OpenApiParameter("reason", OpenApiTypes.STR, description="Cases with a flag of this reason."),
+            OpenApiParameter(
+                "source",
+                OpenApiTypes.STR,
+                enum=FlagSource.values,
+                description="Cases with a flag from this source.",
+            ),
+        ],
+        operation_id="moderation_cases_list",
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        params = self.request.query_params
+        return selectors.cases_for_queue(
+            status=params.get("status", "unresolved"),
+            reason=params.get("reason", "")[:60],
+            source=params.get("source", ""),
+        )
+
+
+class CaseDetailApi(APIView):
+    permission_classes = [IsModerator]
+
+    @extend_schema(responses={200: CaseDetailSerializer})
+    def get(self, request: Request, case_id: int) -> Response:
+        case = selectors.case_get_for_moderator(case_id=case_id)
+        earlier = selectors.earlier_cases(case=case)
+        return Response(CaseDetailSerializer(case, context={"earlier_cases": earlier}).data)
+
+
+class CaseClaimApi(APIView):
+    """Claim a case (POST; again to renew the claim) or release your claim (DELETE). A claim lasts
+    15 minutes; another moderator's live claim answers 409 `case_claimed`."""
+
+    permission_classes = [IsModerator]
+
+    @extend_schema(request=None, responses={200: CaseSummarySerializer})
+    def post(self, request: Request, case_id: int) -> Response:
+        case = services.case_claim(moderator=request.user, case_id=case_id)
+        return Response(CaseSummarySerializer(case).data)
+
+    @extend_schema(request=None, responses={200: CaseSummarySerializer})
+    def delete(self, request: Request, case_id: int) -> Response:
+        case = services.case_release(moderator=request.user, case_id=case_id)
+        return Response(CaseSummarySerializer(case).data)

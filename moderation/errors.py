@@ -7,3 +7,8 @@ class ModerationError(StrEnum):
     REPORT_ALREADY_OPEN = "report_already_open"
     CANNOT_REPORT_YOURSELF = "cannot_report_yourself"
     REPORT_TARGET_NOT_FOUND = "report_target_not_found"
+    CASE_NOT_FOUND = "case_not_found"
+    CASE_CLAIMED = "case_claimed"
+    CASE_RESOLVED = "case_resolved"
+    CASE_NOT_CLAIMED_BY_YOU = "case_not_claimed_by_you"
+    INVALID_FILTER = "invalid_filter"

@@ -30,10 +30,24 @@ class Case(models.Model):
     target_id = models.PositiveBigIntegerField()
     target = GenericForeignKey("target_type", "target_id")
     status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
-    # Higher first in the review queue; the highest of its flags' priorities.
+    # The user the case is about (the target's owner, or the account itself); null if it has none.
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The highest of its flags' priorities (a report's is its reason's severity).
     priority = models.PositiveSmallIntegerField(default=0)
+    report_count = models.PositiveIntegerField(default=0)
+    # Queue order, lowest first: the opening time in seconds, moved earlier by severity and report count
+    # (`moderation.queue.queue_key`). Because every case ages at the same rate, "severity + reports + age"
+    # ranks cases the same way at any moment, so the key is stored once and never recomputed over time.
+    queue_key = models.BigIntegerField(default=0)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -44,7 +58,10 @@ class Case(models.Model):
                 name="moderation_one_open_case_per_target",
             )
         ]
-        indexes = [models.Index(fields=["status", "-priority", "opened_at"])]
+        indexes = [
+            models.Index(fields=["status", "-priority", "opened_at"]),
+            models.Index(fields=["status", "queue_key", "id"], name="moderation_case_queue"),
+        ]
         # The roles (`moderation.roles`) are groups holding these; other apps check them by name, e.g.
         # `user.has_perm("moderation.moderate")`, since they may not import moderation.
         permissions = [

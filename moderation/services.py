@@ -1,8 +1,10 @@
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import ApplicationError
@@ -16,8 +18,9 @@ from moderation.models import (
     Report,
     ReportStatus,
 )
+from moderation.queue import queue_key
 from moderation.roles import Role
-from moderation.targets import TARGET_KINDS
+from moderation.targets import TARGET_KINDS, target_kind_for
 
 
 @transaction.atomic
@@ -29,20 +32,26 @@ def flag_target(
     evidence: dict[str, Any] | None = None,
     priority: int = 0,
 ) -> Flag:
-    """Add a flag to the open case on `target`, opening one if there is none. Concurrent callers for the
-    same target end up on the same case (the partial unique constraint decides the race)."""
+    """Add a flag to the open case on `target`, opening one if there is none, and move the case up the
+    queue for its priority and (for a report) its report count. Concurrent callers for the same target end
+    up on the same case (the partial unique constraint decides the race; the row lock orders the updates)."""
     target_type = ContentType.objects.get_for_model(target)
     lookup = {"target_type": target_type, "target_id": target.pk}
     case = Case.objects.select_for_update().filter(**lookup).exclude(status=CaseStatus.RESOLVED).first()
     if case is None:
+        subject_id = target_kind_for(target_type).owner_id(target)
         try:
             with transaction.atomic():
-                case = Case.objects.create(**lookup, priority=priority)
+                case = Case.objects.create(**lookup, subject_id=subject_id)
         except IntegrityError:
             case = Case.objects.select_for_update().exclude(status=CaseStatus.RESOLVED).get(**lookup)
-    if priority > case.priority:
-        case.priority = priority
-        case.save(update_fields=["priority", "updated_at"])
+    case.priority = max(case.priority, priority)
+    if source == FlagSource.REPORT:
+        case.report_count += 1
+    case.queue_key = queue_key(
+        opened_at=case.opened_at, priority=case.priority, report_count=case.report_count
+    )
+    case.save(update_fields=["priority", "report_count", "queue_key", "updated_at"])
     return Flag.objects.create(
         case=case, source=source, reason=reason, evidence=evidence or {}, priority=priority
     )
@@ -101,3 +110,59 @@ def report_create(*, reporter: User, target_type: str, target_id: str, reason: s
         status=409,
         extra={"report_id": existing.pk},
     )
+
+
+# How long a claim holds a case for its moderator unless renewed (claiming again) or released.
+CLAIM_DURATION = timedelta(minutes=15)
+
+
+def _case_for_update(case_id: int) -> Case:
+    case = Case.objects.select_for_update().filter(pk=case_id).first()
+    if case is None:
+        raise ApplicationError(ModerationError.CASE_NOT_FOUND, f"No case {case_id}.", status=404)
+    return case
+
+
+def case_is_claimed_by_other(case: Case, *, moderator: User, now: datetime) -> bool:
+    return (
+        case.status == CaseStatus.CLAIMED
+        and case.claimed_by_id != moderator.pk
+        and case.claim_expires_at is not None
+        and case.claim_expires_at > now
+    )
+
+
+@transaction.atomic
+def case_claim(*, moderator: User, case_id: int) -> Case:
+    """Lock a case for `moderator` for `CLAIM_DURATION` (claiming it again renews the claim). Another
+    moderator's live claim is refused with 409 `case_claimed`; an expired one is taken over. The row lock
+    (`select_for_update`) serialises two moderators racing for the same case: exactly one wins."""
+    case = _case_for_update(case_id)
+    now = timezone.now()
+    if case.status == CaseStatus.RESOLVED:
+        raise ApplicationError(
+            ModerationError.CASE_RESOLVED, f"Case {case_id} is already decided.", status=409
+        )
+    if case_is_claimed_by_other(case, moderator=moderator, now=now):
+        raise ApplicationError(
+            ModerationError.CASE_CLAIMED,
+            f"Case {case_id} is claimed by another moderator until {case.claim_expires_at:%H:%M:%S} UTC.",
+            status=409,
+            extra={"claim_expires_at": case.claim_expires_at.isoformat() if case.claim_expires_at else None},
+        )
+    case.status, case.claimed_by, case.claim_expires_at = CaseStatus.CLAIMED, moderator, now + CLAIM_DURATION
+    case.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    return case
+
+
+@transaction.atomic
+def case_release(*, moderator: User, case_id: int) -> Case:
+    """Give a claimed case back to the queue; only its claimer may (an expired claim needs no release)."""
+    case = _case_for_update(case_id)
+    if case.status != CaseStatus.CLAIMED or case.claimed_by_id != moderator.pk:
+        raise ApplicationError(
+            ModerationError.CASE_NOT_CLAIMED_BY_YOU, f"You hold no claim on case {case_id}.", status=409
+        )
+    case.status, case.claimed_by, case.claim_expires_at = CaseStatus.OPEN, None, None
+    case.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    return case

@@ -70,7 +70,10 @@ TARGET_KINDS: dict[str, TargetKind] = {
 
 def target_kind_for(target_type: ContentType) -> TargetKind:
     model = target_type.model_class()
-    return next(kind for kind in TARGET_KINDS.values() if kind.model is model)
+    kind = next((kind for kind in TARGET_KINDS.values() if kind.model is model), None)
+    if kind is None:
+        raise LookupError(f"{target_type.app_label}.{target_type.model} is not a moderation target kind")
+    return kind
 
 
 def target_public_id(kind: TargetKind, target_id: int) -> str:

@@ -4,4 +4,8 @@ from moderation import apis
 
 urlpatterns = [
     path("reports/", apis.ReportListCreateApi.as_view(), name="reports"),
+    # Moderators only (every route named moderation-*; tests/moderation/test_access.py walks them).
+    path("moderation/cases/", apis.CaseQueueApi.as_view(), name="moderation-cases"),
+    path("moderation/cases/<int:case_id>/", apis.CaseDetailApi.as_view(), name="moderation-case"),
+    path("moderation/cases/<int:case_id>/claim/", apis.CaseClaimApi.as_view(), name="moderation-case-claim"),
 ]
