@@ -11,4 +11,4 @@ class ModerationError(StrEnum):
     CASE_CLAIMED = "case_claimed"
     CASE_RESOLVED = "case_resolved"
     CASE_NOT_CLAIMED_BY_YOU = "case_not_claimed_by_you"
-    INVALID_FILTER = "invalid_filter"
+    INVALID_QUEUE_FILTER = "invalid_queue_filter"

@@ -24,11 +24,11 @@ def cases_for_queue(*, status: str = "unresolved", reason: str = "", source: str
     with at least one flag of that reason or source. Three related rows joined, none fetched per case."""
     if status not in QUEUE_STATUSES:
         raise ApplicationError(
-            ModerationError.INVALID_FILTER, f"status is one of {', '.join(QUEUE_STATUSES)}; got {status!r}."
+            ModerationError.INVALID_QUEUE_FILTER, f"status is one of {', '.join(QUEUE_STATUSES)}; got {status!r}."
         )
     if source and source not in FlagSource.values:
         raise ApplicationError(
-            ModerationError.INVALID_FILTER,
+            ModerationError.INVALID_QUEUE_FILTER,
             f"source is one of {', '.join(FlagSource.values)}; got {source!r}.",
         )
     cases = Case.objects.select_related("target_type", "subject", "claimed_by")

@@ -50,6 +50,8 @@ SPECTACULAR_SETTINGS = {
         # `kind` names both a cameo's kind and an audio cue's kind.
         "KindEnum": "cameos.models.CameoKind",
         "SceneCueKindEnum": "ml.scene.CueKind",
+        # `status` of a user's moderation report (open, resolved).
+        "ReportStatusEnum": "moderation.models.ReportStatus",
     },
 }
 

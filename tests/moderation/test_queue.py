@@ -85,7 +85,7 @@ def test_filters_by_reason_source_and_status(client_for, moderator, second_moder
 def test_a_bad_filter_is_400(client_for, moderator, query):
     response = client_for(moderator).get(URL + query)
 
-    assert (response.status_code, response.json()["code"]) == (400, "invalid_filter")
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_queue_filter")
 
 
 def test_the_queue_pages_by_cursor_in_a_constant_number_of_queries(client_for, moderator):
