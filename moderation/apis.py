@@ -13,10 +13,21 @@ from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import User
+from core.fields import StrictBooleanField, StrictIntegerField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from moderation import selectors, services
-from moderation.models import REPORT_TEXT_MAX_CHARS, Case, CaseStatus, Flag, FlagSource, Report, ReportReason
+from moderation.models import (
+    REPORT_TEXT_MAX_CHARS,
+    Case,
+    CaseStatus,
+    Decision,
+    DecisionAction,
+    Flag,
+    FlagSource,
+    Report,
+    ReportReason,
+)
 from moderation.permissions import IsModerator
 from moderation.targets import TARGET_KINDS, target_kind_for, target_public_id
 
@@ -172,12 +183,34 @@ class CaseFlagSerializer(serializers.ModelSerializer):
         fields = ["id", "source", "reason", "evidence", "priority", "created_at"]
 
 
+class DecisionSerializer(serializers.ModelSerializer):
+    """A decision as moderators see it (users are told the action, rule and reason, never the moderator)."""
+
+    moderator = serializers.SerializerMethodField(help_text="Null for an automatic decision.")
+
+    class Meta:
+        model = Decision
+        fields = ["id", "action", "rule", "reason", "strike", "suspended_until", "moderator", "created_at"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_moderator(self, decision: Decision) -> str | None:
+        return decision.moderator.username if decision.moderator else None
+
+
+class EarlierCaseSerializer(CaseSummarySerializer):
+    decisions = DecisionSerializer(many=True, read_only=True)
+
+    class Meta(CaseSummarySerializer.Meta):
+        fields = [*CaseSummarySerializer.Meta.fields, "decisions"]
+
+
 class CaseDetailSerializer(CaseSummarySerializer):
     """A case's whole history in one view: its reports, its flags with their evidence, and the earlier
     cases on the same target and on the same user."""
 
     reports = CaseReportSerializer(many=True, read_only=True)
     flags = CaseFlagSerializer(many=True, read_only=True)
+    decisions = DecisionSerializer(many=True, read_only=True)
     earlier_cases_on_target = serializers.SerializerMethodField()
     earlier_cases_on_subject = serializers.SerializerMethodField()
 
@@ -186,6 +219,7 @@ class CaseDetailSerializer(CaseSummarySerializer):
             *CaseSummarySerializer.Meta.fields,
             "reports",
             "flags",
+            "decisions",
             "earlier_cases_on_target",
             "earlier_cases_on_subject",
         ]
@@ -194,13 +228,13 @@ class CaseDetailSerializer(CaseSummarySerializer):
         # Given by the view (one query each), so that the two fields do not each fetch them.
         return self.context.get("earlier_cases") or selectors.earlier_cases(case=case)
 
-    @extend_schema_field(CaseSummarySerializer(many=True))
+    @extend_schema_field(EarlierCaseSerializer(many=True))
     def get_earlier_cases_on_target(self, case: Case) -> Any:
-        return CaseSummarySerializer(self._earlier(case)["on_target"], many=True).data
+        return EarlierCaseSerializer(self._earlier(case)["on_target"], many=True).data
 
-    @extend_schema_field(CaseSummarySerializer(many=True))
+    @extend_schema_field(EarlierCaseSerializer(many=True))
     def get_earlier_cases_on_subject(self, case: Case) -> Any:
-        return CaseSummarySerializer(self._earlier(case)["on_subject"], many=True).data
+        return EarlierCaseSerializer(self._earlier(case)["on_subject"], many=True).data
 
 
 class QueuePagination(CursorPagination):
@@ -270,3 +304,27 @@ class CaseClaimApi(APIView):
     def delete(self, request: Request, case_id: int) -> Response:
         case = services.case_release(moderator=request.user, case_id=case_id)
         return Response(CaseSummarySerializer(case).data)
+
+
+class CaseDecideApi(APIView):
+    """Decide a case you hold a claim on. `dismiss`; `remove_content` (a video); `warn`, `suspend` (with
+    `suspend_days`) or `ban` the user the case is about; `verify_cameo` / `reject_cameo` (a cameo held for
+    review). Every action but `dismiss` and `verify_cameo` needs the `rule` broken; any of those may record
+    a `strike`. The user is told the action, rule and reason, and reporters the outcome, never who decided.
+    Age restriction is not offered: videos have no audience rating to set yet."""
+
+    permission_classes = [IsModerator]
+
+    class InputSerializer(StrictInputSerializer):
+        action = serializers.ChoiceField(choices=DecisionAction.choices)
+        rule = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+        reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+        strike = StrictBooleanField(required=False, default=False)
+        suspend_days = StrictIntegerField(required=False, min_value=1, max_value=3650)
+
+    @extend_schema(request=InputSerializer, responses={201: DecisionSerializer})
+    def post(self, request: Request, case_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        decision = services.case_decide(moderator=request.user, case_id=case_id, **data.validated_data)
+        return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)

@@ -152,3 +152,33 @@ class Report(models.Model):
 
     def __str__(self) -> str:
         return f"report {self.pk} by {self.reporter_id}: {self.reason} on case {self.case_id}"
+
+
+class DecisionAction(models.TextChoices):
+    DISMISS = "dismiss"  # no rule broken: the case closes, reporters are told so
+    REMOVE_CONTENT = "remove_content"  # a video taken down everywhere
+    WARN = "warn"
+    SUSPEND = "suspend"  # for `suspend_days`: no sign-in, tokens and sockets end
+    BAN = "ban"  # the account is deactivated
+    VERIFY_CAMEO = "verify_cameo"  # a cameo held for review becomes usable
+    REJECT_CAMEO = "reject_cameo"  # a cameo held for review is rejected; the owner sees why
+
+
+class Decision(models.Model):
+    """What a moderator (or, with no moderator, an automatic rule) decided on a case. The affected user is
+    told the action, the rule and the reason, never who decided."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=DecisionAction.choices)
+    rule = models.CharField(max_length=100, blank=True, help_text="The rule broken, as shown to the user.")
+    reason = models.TextField(max_length=2000, blank=True, help_text="Why, as shown to the user.")
+    # A strike counts against the affected user (`Case.subject`) for this rule.
+    strike = models.BooleanField(default=False)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} on case {self.case_id}"

@@ -4,7 +4,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.exceptions import ApplicationError
 from moderation.errors import ModerationError
-from moderation.models import Case, CaseStatus, Flag, FlagSource, Report
+from moderation.models import Case, CaseStatus, Decision, Flag, FlagSource, Report
 
 QUEUE_STATUSES = ("unresolved", "open", "claimed", "resolved")
 
@@ -24,7 +24,8 @@ def cases_for_queue(*, status: str = "unresolved", reason: str = "", source: str
     with at least one flag of that reason or source. Three related rows joined, none fetched per case."""
     if status not in QUEUE_STATUSES:
         raise ApplicationError(
-            ModerationError.INVALID_QUEUE_FILTER, f"status is one of {', '.join(QUEUE_STATUSES)}; got {status!r}."
+            ModerationError.INVALID_QUEUE_FILTER,
+            f"status is one of {', '.join(QUEUE_STATUSES)}; got {status!r}.",
         )
     if source and source not in FlagSource.values:
         raise ApplicationError(
@@ -54,6 +55,7 @@ def case_get_for_moderator(*, case_id: int) -> Case:
         .prefetch_related(
             Prefetch("reports", queryset=Report.objects.select_related("reporter").order_by("id")),
             Prefetch("flags", queryset=Flag.objects.order_by("id")),
+            Prefetch("decisions", queryset=Decision.objects.select_related("moderator").order_by("id")),
         )
         .filter(pk=case_id)
         .first()
@@ -65,7 +67,12 @@ def case_get_for_moderator(*, case_id: int) -> Case:
 
 def earlier_cases(*, case: Case) -> dict[str, list[Case]]:
     """The other cases on the same target and on the same user, newest first (at most 50 each)."""
-    others = Case.objects.exclude(pk=case.pk).select_related("target_type").order_by("-id")
+    others = (
+        Case.objects.exclude(pk=case.pk)
+        .select_related("target_type", "subject", "claimed_by")
+        .prefetch_related(Prefetch("decisions", queryset=Decision.objects.order_by("id")))
+        .order_by("-id")
+    )
     on_subject = others.filter(subject_id=case.subject_id)[:50] if case.subject_id else []
     return {
         "on_target": list(others.filter(target_type_id=case.target_type_id, target_id=case.target_id)[:50]),

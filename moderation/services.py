@@ -7,20 +7,27 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.services import user_deactivate, user_suspend
+from cameos.services import cameo_review_decide
 from core.exceptions import ApplicationError
+from core.realtime import push_to_user_on_commit
+from generation.services import generation_take_down
 from moderation.errors import ModerationError
 from moderation.models import (
     REPORT_SEVERITY,
     Case,
     CaseStatus,
+    Decision,
+    DecisionAction,
     Flag,
     FlagSource,
     Report,
+    ReportOutcome,
     ReportStatus,
 )
 from moderation.queue import queue_key
 from moderation.roles import Role
-from moderation.targets import TARGET_KINDS, target_kind_for
+from moderation.targets import TARGET_KINDS, target_kind_for, target_public_id
 
 
 @transaction.atomic
@@ -166,3 +173,118 @@ def case_release(*, moderator: User, case_id: int) -> Case:
     case.status, case.claimed_by, case.claim_expires_at = CaseStatus.OPEN, None, None
     case.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
     return case
+
+
+# Actions that find no rule broken: reporters hear `dismissed`, nobody gets a strike.
+_NO_RULE_BROKEN = {DecisionAction.DISMISS, DecisionAction.VERIFY_CAMEO}
+# Which target kinds each action can act on (the account actions act on the case's subject).
+_ACTION_TARGETS: dict[str, set[str]] = {
+    DecisionAction.REMOVE_CONTENT: {"video"},
+    DecisionAction.VERIFY_CAMEO: {"cameo"},
+    DecisionAction.REJECT_CAMEO: {"cameo"},
+}
+
+
+def _check_decision(*, case: Case, action: str, rule: str, strike: bool, suspend_days: int | None) -> str:
+    kind = target_kind_for(case.target_type).name
+    if action in _ACTION_TARGETS and kind not in _ACTION_TARGETS[action]:
+        raise ApplicationError(
+            ModerationError.DECISION_NOT_APPLICABLE, f"{action} does not apply to a case on a {kind}."
+        )
+    if (
+        action in (DecisionAction.WARN, DecisionAction.SUSPEND, DecisionAction.BAN)
+        and case.subject_id is None
+    ):
+        raise ApplicationError(ModerationError.DECISION_NOT_APPLICABLE, f"Case {case.pk} is about nobody.")
+    if (strike or action not in _NO_RULE_BROKEN) and not rule:
+        raise ApplicationError(ModerationError.RULE_REQUIRED, f"{action} needs the rule that was broken.")
+    if strike and action in _NO_RULE_BROKEN:
+        raise ApplicationError(ModerationError.DECISION_NOT_APPLICABLE, f"{action} cannot carry a strike.")
+    if action == DecisionAction.SUSPEND and not suspend_days:
+        raise ApplicationError(ModerationError.SUSPENSION_DAYS_REQUIRED, "A suspension needs suspend_days.")
+    return kind
+
+
+def _apply(*, case: Case, action: str, rule: str, until: datetime | None) -> None:
+    """The decision's effect, through the owning app's own service."""
+    if action == DecisionAction.REMOVE_CONTENT:
+        generation_take_down(generation_id=case.target_id, reason=f"moderation:{rule}")
+    elif action in (DecisionAction.VERIFY_CAMEO, DecisionAction.REJECT_CAMEO):
+        cameo_review_decide(cameo_id=case.target_id, approve=action == DecisionAction.VERIFY_CAMEO)
+    elif action in (DecisionAction.SUSPEND, DecisionAction.BAN):
+        subject = User.objects.select_for_update().get(pk=case.subject_id)
+        if action == DecisionAction.SUSPEND:
+            user_suspend(user=subject, until=until)
+        else:
+            user_deactivate(user=subject)
+
+
+@transaction.atomic
+def case_decide(
+    *,
+    moderator: User,
+    case_id: int,
+    action: str,
+    rule: str = "",
+    reason: str = "",
+    strike: bool = False,
+    suspend_days: int | None = None,
+) -> Decision:
+    """Decide a case `moderator` holds a live claim on (so two moderators never decide the same case):
+    apply the effect everywhere at once, resolve the case and its reports, and after commit tell the
+    affected user (action, rule, reason) and each reporter (the outcome), never naming the moderator."""
+    case = _case_for_update(case_id)
+    now = timezone.now()
+    if case.status == CaseStatus.RESOLVED:
+        raise ApplicationError(
+            ModerationError.CASE_RESOLVED, f"Case {case_id} is already decided.", status=409
+        )
+    if case.claimed_by_id != moderator.pk or not case.claim_expires_at or case.claim_expires_at <= now:
+        raise ApplicationError(
+            ModerationError.CASE_NOT_CLAIMED_BY_YOU, f"Claim case {case_id} before deciding it.", status=409
+        )
+    kind = _check_decision(case=case, action=action, rule=rule, strike=strike, suspend_days=suspend_days)
+    until = now + timedelta(days=suspend_days) if action == DecisionAction.SUSPEND and suspend_days else None
+    _apply(case=case, action=action, rule=rule, until=until)
+    decision = Decision.objects.create(
+        case=case,
+        moderator=moderator,
+        action=action,
+        rule=rule,
+        reason=reason,
+        strike=strike,
+        suspended_until=until,
+    )
+    case.status, case.resolved_at, case.claimed_by, case.claim_expires_at = (
+        CaseStatus.RESOLVED,
+        now,
+        None,
+        None,
+    )
+    case.save(update_fields=["status", "resolved_at", "claimed_by", "claim_expires_at", "updated_at"])
+    outcome = ReportOutcome.DISMISSED if action in _NO_RULE_BROKEN else ReportOutcome.ACTIONED
+    reports = list(case.reports.filter(status=ReportStatus.OPEN))
+    case.reports.filter(status=ReportStatus.OPEN).update(
+        status=ReportStatus.RESOLVED, outcome=outcome, resolved_at=now
+    )
+    for report in reports:
+        push_to_user_on_commit(
+            user_id=report.reporter_id,
+            event_type="moderation.report_resolved",
+            data={"report_id": report.pk, "outcome": str(outcome)},
+        )
+    if action not in _NO_RULE_BROKEN and case.subject_id is not None:
+        push_to_user_on_commit(
+            user_id=case.subject_id,
+            event_type="moderation.decision",
+            data={
+                "target_type": kind,
+                "target_id": target_public_id(target_kind_for(case.target_type), case.target_id),
+                "action": action,
+                "rule": rule,
+                "reason": reason,
+                "strike": strike,
+                "suspended_until": until.isoformat() if until else None,
+            },
+        )
+    return decision

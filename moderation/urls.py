@@ -8,4 +8,9 @@ urlpatterns = [
     path("moderation/cases/", apis.CaseQueueApi.as_view(), name="moderation-cases"),
     path("moderation/cases/<int:case_id>/", apis.CaseDetailApi.as_view(), name="moderation-case"),
     path("moderation/cases/<int:case_id>/claim/", apis.CaseClaimApi.as_view(), name="moderation-case-claim"),
+    path(
+        "moderation/cases/<int:case_id>/decision/",
+        apis.CaseDecideApi.as_view(),
+        name="moderation-case-decision",
+    ),
 ]

@@ -63,6 +63,8 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": True,
     "ALGORITHM": "HS256",
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Login and refresh refuse inactive and suspended accounts alike.
+    "USER_AUTHENTICATION_RULE": "accounts.authentication.user_may_sign_in",
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
 }
