@@ -1,7 +1,11 @@
 """Moderation API: users' reports, and (for the moderator role only) the cases behind them."""
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
@@ -17,8 +21,10 @@ from core.fields import StrictBooleanField, StrictIntegerField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from moderation import selectors, services
+from moderation.audit import AuditAction
 from moderation.models import (
     REPORT_TEXT_MAX_CHARS,
+    AuditEntry,
     Case,
     CaseStatus,
     Decision,
@@ -28,7 +34,7 @@ from moderation.models import (
     Report,
     ReportReason,
 )
-from moderation.permissions import IsModerator
+from moderation.permissions import IsModerationAdmin, IsModerator
 from moderation.targets import TARGET_KINDS, target_kind_for, target_public_id
 
 
@@ -328,3 +334,75 @@ class CaseDecideApi(APIView):
         data.is_valid(raise_exception=True)
         decision = services.case_decide(moderator=request.user, case_id=case_id, **data.validated_data)
         return Response(DecisionSerializer(decision).data, status=status.HTTP_201_CREATED)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(
+        source="actor_username", read_only=True, help_text="Empty for an automatic action."
+    )
+
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "created_at",
+            "actor",
+            "action",
+            "case_id",
+            "target_type",
+            "target_id",
+            "reason",
+            "details",
+        ]
+
+
+_AUDIT_FILTERS = [
+    OpenApiParameter("actor", OpenApiTypes.STR, description="A username, or `automatic`."),
+    OpenApiParameter("action", OpenApiTypes.STR, enum=[str(a) for a in AuditAction]),
+    OpenApiParameter("case", OpenApiTypes.STR, description="A case id."),
+]
+
+
+def _audit_filtered(request: Request) -> Any:
+    params = request.query_params
+    return selectors.audit_entries(
+        actor=params.get("actor", "")[:150],
+        action=params.get("action", ""),
+        case_id=params.get("case", "")[:20],
+    )
+
+
+class AuditLogApi(ListAPIView):
+    """The moderation audit log, newest first (admin role)."""
+
+    permission_classes = [IsModerationAdmin]
+    serializer_class = AuditEntrySerializer
+
+    @extend_schema(parameters=_AUDIT_FILTERS, operation_id="moderation_audit_list")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        return _audit_filtered(self.request)
+
+
+class AuditLogExportApi(APIView):
+    """The filtered audit log as JSON Lines (one entry a line, oldest first), streamed (admin role)."""
+
+    permission_classes = [IsModerationAdmin]
+
+    @extend_schema(
+        parameters=_AUDIT_FILTERS,
+        responses={(200, "application/x-ndjson"): OpenApiTypes.BINARY},
+        operation_id="moderation_audit_export",
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        entries = _audit_filtered(request).order_by("id")
+
+        def lines() -> Iterator[str]:
+            for entry in entries.iterator(chunk_size=2000):
+                yield json.dumps(AuditEntrySerializer(entry).data, cls=DjangoJSONEncoder) + "\n"
+
+        response = StreamingHttpResponse(lines(), content_type="application/x-ndjson")
+        response["Content-Disposition"] = 'attachment; filename="moderation-audit.jsonl"'
+        return response

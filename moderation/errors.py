@@ -11,7 +11,7 @@ class ModerationError(StrEnum):
     CASE_CLAIMED = "case_claimed"
     CASE_RESOLVED = "case_resolved"
     CASE_NOT_CLAIMED_BY_YOU = "case_not_claimed_by_you"
-    INVALID_QUEUE_FILTER = "invalid_queue_filter"
+    INVALID_QUEUE_FILTER = "invalid_queue_filter"  # a bad filter on the queue or the audit log
     DECISION_NOT_APPLICABLE = "decision_not_applicable"
     RULE_REQUIRED = "rule_required"
     SUSPENSION_DAYS_REQUIRED = "suspension_days_required"

@@ -3,6 +3,8 @@ evidence that opened it. A case is opened or added to through `moderation.servic
 moderation itself, and for the apps below it (which may not import it) by the receivers of their signals
 (`moderation/receivers.py`)."""
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
@@ -182,3 +184,48 @@ class Decision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on case {self.case_id}"
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditLogIsAppendOnly("The moderation audit log cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("The moderation audit log cannot be deleted from.")
+
+
+class AuditLogIsAppendOnly(Exception):
+    pass
+
+
+class AuditEntry(models.Model):
+    """Who did what, when and why: every moderator action and every automatic decision. Append-only: the
+    model and its queryset refuse update and delete, and on PostgreSQL a trigger refuses them too
+    (migration 0006). No foreign keys, so that deleting a user or a case never has to touch a row here:
+    the actor's username and the target are copied in."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, help_text="Null: an automatic action.")
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40)
+    case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    target_type = models.CharField(max_length=30, blank=True)
+    target_id = models.CharField(max_length=150, blank=True)
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["actor_id", "-id"]), models.Index(fields=["action", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username or 'automatic'} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly(f"Audit entry {self.pk} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly(f"Audit entry {self.pk} cannot be deleted.")

@@ -3,8 +3,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from core.exceptions import ApplicationError
+from core.parsing import parse_ascii_int
+from moderation.audit import AuditAction
 from moderation.errors import ModerationError
-from moderation.models import Case, CaseStatus, Decision, Flag, FlagSource, Report
+from moderation.models import AuditEntry, Case, CaseStatus, Decision, Flag, FlagSource, Report
 
 QUEUE_STATUSES = ("unresolved", "open", "claimed", "resolved")
 
@@ -78,3 +80,28 @@ def earlier_cases(*, case: Case) -> dict[str, list[Case]]:
         "on_target": list(others.filter(target_type_id=case.target_type_id, target_id=case.target_id)[:50]),
         "on_subject": list(on_subject),
     }
+
+
+def audit_entries(*, actor: str = "", action: str = "", case_id: str = "") -> QuerySet[AuditEntry]:
+    """The audit log, filtered by the actor's username (`automatic` for entries without one), the action
+    and the case id."""
+    entries = AuditEntry.objects.all()
+    if actor == "automatic":
+        entries = entries.filter(actor_id__isnull=True)
+    elif actor:
+        entries = entries.filter(actor_username__iexact=actor)
+    if action:
+        if action not in AuditAction.__members__.values():
+            raise ApplicationError(
+                ModerationError.INVALID_QUEUE_FILTER,
+                f"action is one of {', '.join(AuditAction)}; got {action!r}.",
+            )
+        entries = entries.filter(action=action)
+    if case_id:
+        parsed = parse_ascii_int(case_id)
+        if parsed is None:
+            raise ApplicationError(
+                ModerationError.INVALID_QUEUE_FILTER, f"case is a number; got {case_id!r}."
+            )
+        entries = entries.filter(case_id=parsed)
+    return entries

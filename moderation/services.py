@@ -12,6 +12,7 @@ from cameos.services import cameo_review_decide
 from core.exceptions import ApplicationError
 from core.realtime import push_to_user_on_commit
 from generation.services import generation_take_down
+from moderation.audit import AuditAction, audit_record
 from moderation.errors import ModerationError
 from moderation.models import (
     REPORT_SEVERITY,
@@ -59,18 +60,34 @@ def flag_target(
         opened_at=case.opened_at, priority=case.priority, report_count=case.report_count
     )
     case.save(update_fields=["priority", "report_count", "queue_key", "updated_at"])
-    return Flag.objects.create(
+    flag = Flag.objects.create(
         case=case, source=source, reason=reason, evidence=evidence or {}, priority=priority
     )
+    if source != FlagSource.REPORT:  # an automatic decision (a held cameo, a blocked video): audited
+        audit_record(
+            actor=None,
+            action=AuditAction.FLAG_RAISED,
+            case=case,
+            reason=reason,
+            details={"source": source, "priority": priority, "flag_id": flag.pk},
+        )
+    return flag
 
 
-def role_grant(*, user: User, role: Role) -> None:
-    """Put `user` in the role's group (created by migration 0002); granting twice changes nothing."""
+@transaction.atomic
+def role_grant(*, user: User, role: Role, granted_by: User | None = None) -> None:
+    """Put `user` in the role's group (created by migration 0002); granting twice changes nothing.
+    `granted_by`: None from the management command (the audit log shows no actor)."""
     user.groups.add(Group.objects.get(name=Role(role).value))
+    details = {"user": user.username, "role": str(role)}
+    audit_record(actor=granted_by, action=AuditAction.ROLE_GRANTED, details=details)
 
 
-def role_revoke(*, user: User, role: Role) -> None:
+@transaction.atomic
+def role_revoke(*, user: User, role: Role, revoked_by: User | None = None) -> None:
     user.groups.remove(Group.objects.get(name=Role(role).value))
+    details = {"user": user.username, "role": str(role)}
+    audit_record(actor=revoked_by, action=AuditAction.ROLE_REVOKED, details=details)
 
 
 @transaction.atomic
@@ -159,6 +176,7 @@ def case_claim(*, moderator: User, case_id: int) -> Case:
         )
     case.status, case.claimed_by, case.claim_expires_at = CaseStatus.CLAIMED, moderator, now + CLAIM_DURATION
     case.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    audit_record(actor=moderator, action=AuditAction.CASE_CLAIMED, case=case)
     return case
 
 
@@ -172,6 +190,7 @@ def case_release(*, moderator: User, case_id: int) -> Case:
         )
     case.status, case.claimed_by, case.claim_expires_at = CaseStatus.OPEN, None, None
     case.save(update_fields=["status", "claimed_by", "claim_expires_at", "updated_at"])
+    audit_record(actor=moderator, action=AuditAction.CASE_RELEASED, case=case)
     return case
 
 
@@ -254,6 +273,19 @@ def case_decide(
         reason=reason,
         strike=strike,
         suspended_until=until,
+    )
+    audit_record(
+        actor=moderator,
+        action=AuditAction.CASE_DECIDED,
+        case=case,
+        reason=reason,
+        details={
+            "decision_id": decision.pk,
+            "action": action,
+            "rule": rule,
+            "strike": strike,
+            "suspended_until": until.isoformat() if until else None,
+        },
     )
     case.status, case.resolved_at, case.claimed_by, case.claim_expires_at = (
         CaseStatus.RESOLVED,

@@ -13,4 +13,6 @@ urlpatterns = [
         apis.CaseDecideApi.as_view(),
         name="moderation-case-decision",
     ),
+    path("moderation/audit/", apis.AuditLogApi.as_view(), name="moderation-audit"),
+    path("moderation/audit/export/", apis.AuditLogExportApi.as_view(), name="moderation-audit-export"),
 ]

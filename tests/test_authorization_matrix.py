@@ -97,6 +97,8 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("healthz", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
     ("metrics", "GET", "main"): _row(404, 404, 404, 404, 404, 404, 404),
     # Moderation: no actor here holds the moderator role (staff status is not one): 403 to all signed in.
+    ("moderation-audit", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-audit-export", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-claim", "DELETE", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),

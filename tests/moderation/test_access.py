@@ -4,6 +4,7 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from moderation.permissions import IsModerationAdmin
 from moderation.services import flag_target
 from tests.factories import GenerationFactory, UserFactory, with_role
 
@@ -18,33 +19,40 @@ def _moderation_routes(resolver: URLResolver):
             view = pattern.callback.view_class
             for method in sorted(m for m in view.http_method_names if m not in ("options", "head")):
                 if hasattr(view, method):
-                    yield pattern.name, method.upper()
+                    yield pattern.name, method.upper(), _role_needed(view)
+
+
+def _role_needed(view) -> str:
+    return "admin" if IsModerationAdmin in view.permission_classes else "moderator"
 
 
 ROUTES = sorted(set(_moderation_routes(get_resolver())))
 
 
 def test_the_walk_finds_the_moderation_routes():
-    assert ("moderation-cases", "GET") in ROUTES
-    assert ("moderation-case-claim", "POST") in ROUTES
+    assert ("moderation-cases", "GET", "moderator") in ROUTES
+    assert ("moderation-case-claim", "POST", "moderator") in ROUTES
+    assert ("moderation-audit-export", "GET", "admin") in ROUTES
 
 
-@pytest.mark.parametrize(("name", "method"), ROUTES)
-@pytest.mark.parametrize("actor", ["plain", "staff", "anonymous", "moderator"])
-def test_only_moderators_pass(name, method, actor, client_for, api_client):
+@pytest.mark.parametrize(("name", "method", "role"), ROUTES)
+@pytest.mark.parametrize("actor", ["plain", "staff", "anonymous", "moderator", "admin"])
+def test_only_moderators_pass(name, method, role, actor, client_for, api_client):
+    """Moderator routes: moderators and admins; admin routes (the audit log): admins only."""
     owner = UserFactory(username="owner")
     case = flag_target(target=GenerationFactory(requester=owner), source="output_check", reason="x").case
     users = {
         "plain": owner,  # even the user the case is about
         "staff": UserFactory(username="staff", is_staff=True),
         "moderator": with_role(UserFactory(username="mod"), "moderator"),
+        "admin": with_role(UserFactory(username="boss"), "admin"),
     }
     client = api_client if actor == "anonymous" else client_for(users[actor])
     path = reverse(name, kwargs={"case_id": case.pk} if "case_id" in _parameters_of(name) else {})
 
     response = client.generic(method, path, "{}", content_type="application/json")
 
-    if actor == "moderator":
+    if actor == "admin" or (actor == "moderator" and role == "moderator"):
         assert response.status_code not in (401, 403), response.content[:300]
     else:
         assert response.status_code == (401 if actor == "anonymous" else 403), response.content[:300]
