@@ -23,9 +23,11 @@ from core.serializers import StrictInputSerializer
 from moderation import selectors, services
 from moderation.audit import AuditAction
 from moderation.models import (
+    NOTE_TEXT_MAX_CHARS,
     REPORT_TEXT_MAX_CHARS,
     AuditEntry,
     Case,
+    CaseNote,
     CaseStatus,
     Decision,
     DecisionAction,
@@ -210,6 +212,20 @@ class EarlierCaseSerializer(CaseSummarySerializer):
         fields = [*CaseSummarySerializer.Meta.fields, "decisions"]
 
 
+class CaseNoteSerializer(serializers.ModelSerializer):
+    """A private note, for moderators only: no user-facing serializer has a notes field."""
+
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CaseNote
+        fields = ["id", "author", "text", "created_at"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_author(self, note: CaseNote) -> str | None:
+        return note.author.username if note.author else None
+
+
 class CaseDetailSerializer(CaseSummarySerializer):
     """A case's whole history in one view: its reports, its flags with their evidence, and the earlier
     cases on the same target and on the same user."""
@@ -217,6 +233,7 @@ class CaseDetailSerializer(CaseSummarySerializer):
     reports = CaseReportSerializer(many=True, read_only=True)
     flags = CaseFlagSerializer(many=True, read_only=True)
     decisions = DecisionSerializer(many=True, read_only=True)
+    notes = CaseNoteSerializer(many=True, read_only=True)
     earlier_cases_on_target = serializers.SerializerMethodField()
     earlier_cases_on_subject = serializers.SerializerMethodField()
 
@@ -226,6 +243,7 @@ class CaseDetailSerializer(CaseSummarySerializer):
             "reports",
             "flags",
             "decisions",
+            "notes",
             "earlier_cases_on_target",
             "earlier_cases_on_subject",
         ]
@@ -406,3 +424,19 @@ class AuditLogExportApi(APIView):
         response = StreamingHttpResponse(lines(), content_type="application/x-ndjson")
         response["Content-Disposition"] = 'attachment; filename="moderation-audit.jsonl"'
         return response
+
+
+class CaseNoteCreateApi(APIView):
+    """Add a private note to a case (moderators see it on the case page; users never see it)."""
+
+    permission_classes = [IsModerator]
+
+    class InputSerializer(StrictInputSerializer):
+        text = serializers.CharField(max_length=NOTE_TEXT_MAX_CHARS)
+
+    @extend_schema(request=InputSerializer, responses={201: CaseNoteSerializer})
+    def post(self, request: Request, case_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        note = services.case_note_add(moderator=request.user, case_id=case_id, **data.validated_data)
+        return Response(CaseNoteSerializer(note).data, status=status.HTTP_201_CREATED)

@@ -14,6 +14,7 @@ class AuditAction(StrEnum):
     CASE_CLAIMED = "case.claimed"
     CASE_RELEASED = "case.released"
     CASE_DECIDED = "case.decided"
+    NOTE_ADDED = "note.added"  # the note's text stays on the case; the log names it by id
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
 

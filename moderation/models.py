@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 REPORT_TEXT_MAX_CHARS = 2000
+NOTE_TEXT_MAX_CHARS = 5000
 
 
 class CaseStatus(models.TextChoices):
@@ -229,3 +230,17 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditLogIsAppendOnly(f"Audit entry {self.pk} cannot be deleted.")
+
+
+class CaseNote(models.Model):
+    """A moderator's private note on a case: shown to moderators on the case, never to users."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField(max_length=NOTE_TEXT_MAX_CHARS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on case {self.case_id}"

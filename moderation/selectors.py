@@ -6,7 +6,7 @@ from core.exceptions import ApplicationError
 from core.parsing import parse_ascii_int
 from moderation.audit import AuditAction
 from moderation.errors import ModerationError
-from moderation.models import AuditEntry, Case, CaseStatus, Decision, Flag, FlagSource, Report
+from moderation.models import AuditEntry, Case, CaseNote, CaseStatus, Decision, Flag, FlagSource, Report
 
 QUEUE_STATUSES = ("unresolved", "open", "claimed", "resolved")
 
@@ -58,6 +58,7 @@ def case_get_for_moderator(*, case_id: int) -> Case:
             Prefetch("reports", queryset=Report.objects.select_related("reporter").order_by("id")),
             Prefetch("flags", queryset=Flag.objects.order_by("id")),
             Prefetch("decisions", queryset=Decision.objects.select_related("moderator").order_by("id")),
+            Prefetch("notes", queryset=CaseNote.objects.select_related("author").order_by("id")),
         )
         .filter(pk=case_id)
         .first()

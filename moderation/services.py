@@ -17,6 +17,7 @@ from moderation.errors import ModerationError
 from moderation.models import (
     REPORT_SEVERITY,
     Case,
+    CaseNote,
     CaseStatus,
     Decision,
     DecisionAction,
@@ -320,3 +321,12 @@ def case_decide(
             },
         )
     return decision
+
+
+@transaction.atomic
+def case_note_add(*, moderator: User, case_id: int, text: str) -> CaseNote:
+    """A private note on a case (open or decided): moderators see it on the case, users never do."""
+    case = _case_for_update(case_id)
+    note = CaseNote.objects.create(case=case, author=moderator, text=text)
+    audit_record(actor=moderator, action=AuditAction.NOTE_ADDED, case=case, details={"note_id": note.pk})
+    return note

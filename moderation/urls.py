@@ -13,6 +13,11 @@ urlpatterns = [
         apis.CaseDecideApi.as_view(),
         name="moderation-case-decision",
     ),
+    path(
+        "moderation/cases/<int:case_id>/notes/",
+        apis.CaseNoteCreateApi.as_view(),
+        name="moderation-case-notes",
+    ),
     path("moderation/audit/", apis.AuditLogApi.as_view(), name="moderation-audit"),
     path("moderation/audit/export/", apis.AuditLogExportApi.as_view(), name="moderation-audit-export"),
 ]

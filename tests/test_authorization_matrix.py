@@ -103,6 +103,7 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("moderation-case-claim", "DELETE", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case-notes", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-cases", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("provenance-check", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("reports", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
