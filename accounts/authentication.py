@@ -6,6 +6,7 @@ open sockets re-check `current_credential_fingerprint` so that a revocation reac
 
 from typing import Any
 
+from django.contrib.auth.backends import ModelBackend
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
@@ -27,11 +28,30 @@ def refresh_token_for(user: User) -> RefreshToken:
     return token
 
 
+def user_may_sign_in(user: Any) -> bool:
+    """Active and not suspended: what login (password or session), token refresh and every request ask.
+    simplejwt's `USER_AUTHENTICATION_RULE` (login and refresh) and the session backend both call it."""
+    return user is not None and user.is_active and not user.is_suspended()
+
+
+class AccountBackend(ModelBackend):
+    """Django's model backend, refusing suspended accounts as it refuses inactive ones: password login
+    and every session-authenticated request (the session's user is looked up through here)."""
+
+    def user_can_authenticate(self, user: Any) -> bool:
+        return user_may_sign_in(user)
+
+
 class AccessTokenAuthentication(JWTAuthentication):
     def get_user(self, validated_token: Token) -> Any:
         user: User = super().get_user(validated_token)  # type: ignore[assignment] # our user model, not TokenUser
         if token_is_revoked(user=user, token=validated_token):
             raise AuthenticationFailed("Token has been revoked.", code=AccountError.TOKEN_REVOKED)
+        if user.is_suspended():
+            raise AuthenticationFailed(
+                f"This account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC.",
+                code=AccountError.ACCOUNT_SUSPENDED,
+            )
         return user
 
 
@@ -42,19 +62,23 @@ def user_for_access_token(raw_token: str) -> User | None:
         user = User.objects.get(pk=token["user_id"], is_active=True)
     except (TokenError, InvalidToken, KeyError, ValueError, TypeError, User.DoesNotExist):
         return None
-    return None if token_is_revoked(user=user, token=token) else user
+    return None if token_is_revoked(user=user, token=token) or user.is_suspended() else user
 
 
 def credential_fingerprint(user: User) -> str | None:
     """What this user row says about every credential issued to it: changes with the password, with the
     token version (logout everywhere, password change, deactivation) and with the session auth hash (which
     covers both, see `User._get_session_auth_hash`); None when the account may not sign in at all."""
-    if not user.is_active:
+    if not user_may_sign_in(user):
         return None
     return user.get_session_auth_hash()
 
 
 def current_credential_fingerprint(user_id: int) -> str | None:
     """`credential_fingerprint` read afresh; None as well when the user no longer exists."""
-    user = User.objects.filter(pk=user_id).only("pk", "password", "token_version", "is_active").first()
+    user = (
+        User.objects.filter(pk=user_id)
+        .only("pk", "password", "token_version", "is_active", "suspended_until")
+        .first()
+    )
     return None if user is None else credential_fingerprint(user)

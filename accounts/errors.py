@@ -24,3 +24,4 @@ class AccountError(StrEnum):
     USER_INACTIVE = "user_inactive"
     BAD_AUTHORIZATION_HEADER = "bad_authorization_header"
     PASSWORD_CHANGED = "password_changed"
+    ACCOUNT_SUSPENDED = "account_suspended"

@@ -44,6 +44,8 @@ class User(AbstractUser):
     # Carried in every token as the `tv` claim; bumping it refuses every token issued before (logout
     # everywhere, password change, deactivation take effect at once, not when access tokens expire).
     token_version = models.PositiveIntegerField(default=0)
+    # Suspended by a moderator until then: no sign-in, no token refresh, no request (accounts/authentication).
+    suspended_until = models.DateTimeField(null=True, blank=True)
 
     objects = CaseInsensitiveUserManager()
 
@@ -54,6 +56,9 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("username"), name="accounts_user_username_ci_unique"),
             models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
         ]
+
+    def is_suspended(self) -> bool:
+        return self.suspended_until is not None and self.suspended_until > timezone.now()
 
     def __str__(self) -> str:
         return self.username

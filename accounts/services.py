@@ -1,6 +1,6 @@
 """Writes about people: sign-up, e-mail verification, tokens, profile, follow, block, mute."""
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -228,6 +228,16 @@ def user_deactivate(*, user: User) -> None:
     User.objects.filter(pk=user.pk).update(is_active=False)
     user.is_active = False
     tokens_revoke_all(user=user, reason=SocketCloseReason.ACCOUNT_DEACTIVATED)
+
+
+@transaction.atomic
+def user_suspend(*, user: User, until: datetime | None) -> None:
+    """Suspend an account until `until` (None lifts a suspension): sign-in and refresh are refused until
+    then, every token and session issued so far ends now, and open sockets close (`suspended`)."""
+    User.objects.filter(pk=user.pk).update(suspended_until=until)
+    user.suspended_until = until
+    if until is not None:
+        tokens_revoke_all(user=user, reason=SocketCloseReason.SUSPENDED)
 
 
 @transaction.atomic

@@ -87,11 +87,11 @@ def generation_get_visible(*, viewer: Any, generation_id: int) -> Generation:
 def generation_media_playable_by(*, generation: Generation, viewer: Any) -> bool:
     """Whether `viewer`, who may see this generation, may play its media: a finished, checked, not
     taken-down result, seen by its requester, an owner of a cameo in it, anyone once published; held or
-    blocked videos by moderators only."""
+    blocked videos by moderators only (the permission is named, not imported: moderation sits above)."""
     if not generation.video or generation.removed_at is not None or generation.deleted_at is not None:
         return False
     if generation.status in (GenerationStatus.BLOCKED, GenerationStatus.NEEDS_REVIEW):
-        return bool(viewer.is_staff)
+        return bool(viewer.has_perm("moderation.moderate"))
     if generation.status != GenerationStatus.SUCCEEDED:
         return False
     if generation.requester_id == viewer.pk or generation.published_at is not None:

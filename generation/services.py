@@ -63,6 +63,20 @@ def _take_down(generation: Generation, *, reason: str) -> None:
 
 
 @transaction.atomic
+def generation_take_down(*, generation_id: int, reason: str) -> bool:
+    """Take a video down for a moderation decision: gone from feeds, detail and media at once (the
+    visibility selectors honour `removed_at`), media deleted after commit, its requester told. False if
+    there is no such video or it is already down."""
+    generation = (
+        Generation.objects.select_for_update().filter(pk=generation_id, removed_at__isnull=True).first()
+    )
+    if generation is None:
+        return False
+    _take_down(generation, reason=reason)
+    return True
+
+
+@transaction.atomic
 def appearance_remove(*, owner: User, generation_id: int) -> None:
     """A cameo owner takes down a generation that uses their cameo, whoever made it."""
     used_by_owner = GenerationCameo.objects.filter(owner=owner).values("generation_id")

@@ -3,10 +3,16 @@ evidence that opened it. A case is opened or added to through `moderation.servic
 moderation itself, and for the apps below it (which may not import it) by the receivers of their signals
 (`moderation/receivers.py`)."""
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+
+REPORT_TEXT_MAX_CHARS = 2000
+NOTE_TEXT_MAX_CHARS = 5000
 
 
 class CaseStatus(models.TextChoices):
@@ -27,10 +33,24 @@ class Case(models.Model):
     target_id = models.PositiveBigIntegerField()
     target = GenericForeignKey("target_type", "target_id")
     status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.OPEN)
-    # Higher first in the review queue; the highest of its flags' priorities.
+    # The user the case is about (the target's owner, or the account itself); null if it has none.
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The highest of its flags' priorities (a report's is its reason's severity).
     priority = models.PositiveSmallIntegerField(default=0)
+    report_count = models.PositiveIntegerField(default=0)
+    # Queue order, lowest first: the opening time in seconds, moved earlier by severity and report count
+    # (`moderation.queue.queue_key`). Because every case ages at the same rate, "severity + reports + age"
+    # ranks cases the same way at any moment, so the key is stored once and never recomputed over time.
+    queue_key = models.BigIntegerField(default=0)
+    claimed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    claim_expires_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -41,7 +61,16 @@ class Case(models.Model):
                 name="moderation_one_open_case_per_target",
             )
         ]
-        indexes = [models.Index(fields=["status", "-priority", "opened_at"])]
+        indexes = [
+            models.Index(fields=["status", "-priority", "opened_at"]),
+            models.Index(fields=["status", "queue_key", "id"], name="moderation_case_queue"),
+        ]
+        # The roles (`moderation.roles`) are groups holding these; other apps check them by name, e.g.
+        # `user.has_perm("moderation.moderate")`, since they may not import moderation.
+        permissions = [
+            ("moderate", "Can review, claim and decide moderation cases and play held media"),
+            ("administer", "Can read and export the moderation audit log"),
+        ]
 
     def __str__(self) -> str:
         return f"case {self.pk} on {self.target_type.model} {self.target_id} ({self.status})"
@@ -58,3 +87,160 @@ class Flag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.reason} on case {self.case_id}"
+
+
+class ReportReason(models.TextChoices):
+    NON_CONSENSUAL_LIKENESS = "non_consensual_likeness", "Likeness used without consent"
+    IMPERSONATION = "impersonation", "Impersonation"
+    HARASSMENT = "harassment", "Harassment"
+    SEXUAL_CONTENT = "sexual_content", "Sexual content"
+    MINOR_SAFETY = "minor_safety", "Minor safety"
+    VIOLENCE = "violence", "Violence"
+    SPAM = "spam", "Spam"
+    OTHER = "other", "Other"
+
+
+# How far up the queue a report of each reason puts its case (a case's priority is its highest flag's):
+# minor safety and non-consensual likeness first.
+REPORT_SEVERITY: dict[str, int] = {
+    "minor_safety": 100,
+    "non_consensual_likeness": 90,
+    "sexual_content": 70,
+    "violence": 60,
+    "impersonation": 50,
+    "harassment": 40,
+    "other": 20,
+    "spam": 10,
+}
+
+
+class ReportStatus(models.TextChoices):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class ReportOutcome(models.TextChoices):
+    """What the reporter is told once the case is decided (never who decided it)."""
+
+    DISMISSED = "dismissed"  # no rule was found broken
+    ACTIONED = "actioned"  # the content or the account was acted on
+
+
+class Report(models.Model):
+    """A user's report of a target; it joins the target's open case (with a `report` flag that carries its
+    severity), and the reporter follows it until the case is decided."""
+
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reports")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="reports")
+    target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
+    target_id = models.PositiveBigIntegerField()
+    target = GenericForeignKey("target_type", "target_id")
+    reason = models.CharField(max_length=30, choices=ReportReason.choices)
+    text = models.TextField(max_length=REPORT_TEXT_MAX_CHARS, blank=True)
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.OPEN)
+    outcome = models.CharField(max_length=10, choices=ReportOutcome.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One open report per reporter and target: a second one is refused (409), not stacked.
+            models.UniqueConstraint(
+                fields=["reporter", "target_type", "target_id"],
+                condition=Q(status="open"),
+                name="moderation_one_open_report_per_reporter_and_target",
+            )
+        ]
+        indexes = [models.Index(fields=["reporter", "-id"])]
+
+    def __str__(self) -> str:
+        return f"report {self.pk} by {self.reporter_id}: {self.reason} on case {self.case_id}"
+
+
+class DecisionAction(models.TextChoices):
+    DISMISS = "dismiss"  # no rule broken: the case closes, reporters are told so
+    REMOVE_CONTENT = "remove_content"  # a video taken down everywhere
+    WARN = "warn"
+    SUSPEND = "suspend"  # for `suspend_days`: no sign-in, tokens and sockets end
+    BAN = "ban"  # the account is deactivated
+    VERIFY_CAMEO = "verify_cameo"  # a cameo held for review becomes usable
+    REJECT_CAMEO = "reject_cameo"  # a cameo held for review is rejected; the owner sees why
+
+
+class Decision(models.Model):
+    """What a moderator (or, with no moderator, an automatic rule) decided on a case. The affected user is
+    told the action, the rule and the reason, never who decided."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="decisions")
+    moderator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    action = models.CharField(max_length=20, choices=DecisionAction.choices)
+    rule = models.CharField(max_length=100, blank=True, help_text="The rule broken, as shown to the user.")
+    reason = models.TextField(max_length=2000, blank=True, help_text="Why, as shown to the user.")
+    # A strike counts against the affected user (`Case.subject`) for this rule.
+    strike = models.BooleanField(default=False)
+    suspended_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} on case {self.case_id}"
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        raise AuditLogIsAppendOnly("The moderation audit log cannot be updated.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("The moderation audit log cannot be deleted from.")
+
+
+class AuditLogIsAppendOnly(Exception):
+    pass
+
+
+class AuditEntry(models.Model):
+    """Who did what, when and why: every moderator action and every automatic decision. Append-only: the
+    model and its queryset refuse update and delete, and on PostgreSQL a trigger refuses them too
+    (migration 0006). No foreign keys, so that deleting a user or a case never has to touch a row here:
+    the actor's username and the target are copied in."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_id = models.BigIntegerField(null=True, blank=True, help_text="Null: an automatic action.")
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40)
+    case_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    target_type = models.CharField(max_length=30, blank=True)
+    target_id = models.CharField(max_length=150, blank=True)
+    reason = models.TextField(blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["actor_id", "-id"]), models.Index(fields=["action", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_username or 'automatic'} {self.action}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditLogIsAppendOnly(f"Audit entry {self.pk} cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly(f"Audit entry {self.pk} cannot be deleted.")
+
+
+class CaseNote(models.Model):
+    """A moderator's private note on a case: shown to moderators on the case, never to users."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    text = models.TextField(max_length=NOTE_TEXT_MAX_CHARS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on case {self.case_id}"

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("cameos.urls")),
     path("", include("generation.urls")),
     path("", include("feed.urls")),
+    path("", include("moderation.urls")),
     path("", include("core.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -1,6 +1,9 @@
 from datetime import date
+from importlib import import_module
 
 import factory
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
 
 from accounts.models import User
 from ml.prompt import parse_prompt
@@ -58,3 +61,12 @@ class GenerationFactory(factory.django.DjangoModelFactory):
             GenerationCameo.objects.create(
                 generation=self, cameo=cameo, owner=cameo.owner, handle=cameo.owner.username
             )
+
+
+def with_role(user: User, role: str) -> User:
+    """`user` in a moderation role's group (`moderator` or `admin`, created by moderation's migration 0002;
+    made again here after a `transaction=True` test has flushed the tables, migration data included)."""
+    if not Group.objects.filter(name=role).exists():
+        import_module("moderation.migrations.0002_roles").create_roles(django_apps, None)
+    user.groups.add(Group.objects.get(name=role))
+    return user

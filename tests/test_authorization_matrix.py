@@ -26,6 +26,7 @@ from accounts.models import Block
 from accounts.services import tokens_issue
 from cameos.models import AccessRequestStatus, CameoAccessRequest, CameoUpload, LivenessChallenge
 from core.signed_media import signed_media_url
+from moderation.services import flag_target
 from tests.factories import CameoFactory, GenerationFactory, UserFactory
 
 ACTORS = ("owner", "other", "blocked", "blocker", "minor", "anonymous", "staff")
@@ -98,7 +99,18 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("generations-publish", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
     ("healthz", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
     ("metrics", "GET", "main"): _row(404, 404, 404, 404, 404, 404, 404),
+    # Moderation: no actor here holds the moderator role (staff status is not one): 403 to all signed in.
+    ("moderation-audit", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-audit-export", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case-claim", "DELETE", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case-notes", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-cases", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("provenance-check", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("reports", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("reports", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("readyz", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
     ("realtime-ping", "POST", "main"): _row(202, 202, 202, 202, 202, 401, 202),
     ("redoc", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
@@ -211,6 +223,7 @@ class World:
         )
         self.generation.video = stored
         self.generation.save(update_fields=["video"])
+        self.case = flag_target(target=self.featuring, source="report", reason="spam", priority=10).case
         self.media_token = signed_media_url(
             stored, 300, request=RequestFactory().get("/"), viewer_id=self.owner.pk
         ).rsplit("/", 1)[-1]
@@ -224,6 +237,7 @@ class World:
             "upload_id": self.upload.pk,
             "request_id": self.access_request.pk,
             "token": self.media_token,
+            "case_id": self.case.pk,
         }
         return {key: value for key, value in values.items() if f"<{key}>" in route or f":{key}>" in route}
 

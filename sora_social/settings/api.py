@@ -33,6 +33,8 @@ REST_FRAMEWORK = {
         "provenance_check": env.str("THROTTLE_PROVENANCE_CHECK_RATE", default="20/hour"),
         "character_upload": env.str("THROTTLE_CHARACTER_UPLOAD_RATE", default="10/hour"),
         "realtime_ping": env.str("THROTTLE_REALTIME_PING_RATE", default="6/min"),
+        # Reports, per signed-in user (moderation).
+        "reports": env.str("THROTTLE_REPORTS_RATE", default="20/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
@@ -62,6 +64,8 @@ SPECTACULAR_SETTINGS = {
         # `kind` names both a cameo's kind and an audio cue's kind.
         "KindEnum": "cameos.models.CameoKind",
         "SceneCueKindEnum": "ml.scene.CueKind",
+        # `status` of a user's moderation report (open, resolved).
+        "ReportStatusEnum": "moderation.models.ReportStatus",
     },
 }
 
@@ -75,6 +79,8 @@ SIMPLE_JWT = {
     # Its own key, derived from the install's secret: a JWT signed with SECRET_KEY itself is refused.
     "SIGNING_KEY": derive_key_text(SECRET_KEY, "jwt") if SECRET_KEY else "",
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Login and refresh refuse inactive and suspended accounts alike.
+    "USER_AUTHENTICATION_RULE": "accounts.authentication.user_may_sign_in",
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
 }

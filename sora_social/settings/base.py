@@ -71,6 +71,8 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's model backend, also refusing suspended accounts (moderation suspends them).
+AUTHENTICATION_BACKENDS = ["accounts.authentication.AccountBackend"]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.models import Block, Mute
 from cameos.models import CameoAccessRequest
 from generation.models import Generation, GenerationStatus
-from tests.factories import CameoFactory, GenerationFactory, UserFactory
+from tests.factories import CameoFactory, GenerationFactory, UserFactory, with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -93,9 +93,13 @@ def test_a_held_or_blocked_video_is_not_playable_by_its_requester(client_for, le
     draft.status = GenerationStatus.BLOCKED
     draft.save()
     assert client_for(leo).get(url(draft)).json()["video_url"] is None
-    moderator = make_user(username="mod", is_staff=True)
+    staff = make_user(username="staff", is_staff=True)
+    moderator = with_role(make_user(username="mod"), "moderator")
     draft.cameo_uses.update(owner=moderator)  # a moderator reaches it through the moderation case
     assert client_for(moderator).get(url(draft)).json()["video_url"] is not None
+    # Staff status alone is no moderation role (it only opens the admin site).
+    draft.cameo_uses.update(owner=staff)
+    assert client_for(staff).get(url(draft)).json()["video_url"] is None
 
 
 def test_list_of_my_videos_filters_by_status(client_for, leo, draft, cameo):

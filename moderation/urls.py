@@ -1,0 +1,23 @@
+from django.urls import path
+
+from moderation import apis
+
+urlpatterns = [
+    path("reports/", apis.ReportListCreateApi.as_view(), name="reports"),
+    # Moderators only (every route named moderation-*; tests/moderation/test_access.py walks them).
+    path("moderation/cases/", apis.CaseQueueApi.as_view(), name="moderation-cases"),
+    path("moderation/cases/<int:case_id>/", apis.CaseDetailApi.as_view(), name="moderation-case"),
+    path("moderation/cases/<int:case_id>/claim/", apis.CaseClaimApi.as_view(), name="moderation-case-claim"),
+    path(
+        "moderation/cases/<int:case_id>/decision/",
+        apis.CaseDecideApi.as_view(),
+        name="moderation-case-decision",
+    ),
+    path(
+        "moderation/cases/<int:case_id>/notes/",
+        apis.CaseNoteCreateApi.as_view(),
+        name="moderation-case-notes",
+    ),
+    path("moderation/audit/", apis.AuditLogApi.as_view(), name="moderation-audit"),
+    path("moderation/audit/export/", apis.AuditLogExportApi.as_view(), name="moderation-audit-export"),
+]

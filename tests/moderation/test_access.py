@@ -1,0 +1,75 @@
+"""Every moderation route refuses everyone but moderators: the routes are found by walking the URL conf
+(every route named `moderation-*`), so a new one cannot be forgotten."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from moderation.permissions import IsModerationAdmin
+from moderation.services import flag_target
+from tests.factories import GenerationFactory, UserFactory, with_role
+
+pytestmark = pytest.mark.django_db
+
+
+def _moderation_routes(resolver: URLResolver):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _moderation_routes(pattern)
+        elif isinstance(pattern, URLPattern) and (pattern.name or "").startswith("moderation-"):
+            view = pattern.callback.view_class
+            for method in sorted(m for m in view.http_method_names if m not in ("options", "head")):
+                if hasattr(view, method):
+                    yield pattern.name, method.upper(), _role_needed(view)
+
+
+def _role_needed(view) -> str:
+    return "admin" if IsModerationAdmin in view.permission_classes else "moderator"
+
+
+ROUTES = sorted(set(_moderation_routes(get_resolver())))
+
+
+def test_the_walk_finds_the_moderation_routes():
+    assert ("moderation-cases", "GET", "moderator") in ROUTES
+    assert ("moderation-case-claim", "POST", "moderator") in ROUTES
+    assert ("moderation-audit-export", "GET", "admin") in ROUTES
+
+
+@pytest.mark.parametrize(("name", "method", "role"), ROUTES)
+@pytest.mark.parametrize("actor", ["plain", "staff", "anonymous", "moderator", "admin"])
+def test_only_moderators_pass(name, method, role, actor, client_for, api_client):
+    """Moderator routes: moderators and admins; admin routes (the audit log): admins only."""
+    owner = UserFactory(username="owner")
+    case = flag_target(target=GenerationFactory(requester=owner), source="output_check", reason="x").case
+    users = {
+        "plain": owner,  # even the user the case is about
+        "staff": UserFactory(username="staff", is_staff=True),
+        "moderator": with_role(UserFactory(username="mod"), "moderator"),
+        "admin": with_role(UserFactory(username="boss"), "admin"),
+    }
+    client = api_client if actor == "anonymous" else client_for(users[actor])
+    path = reverse(name, kwargs={"case_id": case.pk} if "case_id" in _parameters_of(name) else {})
+
+    response = client.generic(method, path, "{}", content_type="application/json")
+
+    if actor == "admin" or (actor == "moderator" and role == "moderator"):
+        assert response.status_code not in (401, 403), response.content[:300]
+    else:
+        assert response.status_code == (401 if actor == "anonymous" else 403), response.content[:300]
+
+
+def _parameters_of(name: str) -> list[str]:
+    (possibilities, _regex, _defaults, _converters), *_ = get_resolver().reverse_dict.getlist(name)
+    return possibilities[0][1]
+
+
+def test_a_case_that_does_not_exist_is_404_for_a_moderator(client_for, moderator):
+    response = client_for(moderator).get(reverse("moderation-case", kwargs={"case_id": 999999}))
+
+    assert (response.status_code, response.json()["code"]) == (404, "case_not_found")
+
+
+def test_the_admin_role_includes_moderation(client_for):
+    admin = with_role(UserFactory(username="boss"), "admin")
+
+    assert client_for(admin).get(reverse("moderation-cases")).status_code == 200
