@@ -2,4 +2,10 @@ from django.urls import path
 
 from feed import apis
 
-urlpatterns = [path("feed/", apis.FeedApi.as_view(), name="feed")]
+urlpatterns = [
+    path("feed/", apis.FeedApi.as_view(), name="feed"),
+    path("posts/", apis.PostPublishApi.as_view(), name="posts"),
+    path("posts/<int:post_id>/", apis.PostDetailApi.as_view(), name="posts-detail"),
+    path("posts/<int:post_id>/unpublish/", apis.PostUnpublishApi.as_view(), name="posts-unpublish"),
+    path("posts/<int:post_id>/tag/", apis.PostTagRemoveApi.as_view(), name="posts-tag-remove"),
+]

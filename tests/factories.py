@@ -58,3 +58,11 @@ class GenerationFactory(factory.django.DjangoModelFactory):
             GenerationCameo.objects.create(
                 generation=self, cameo=cameo, owner=cameo.owner, handle=cameo.owner.username
             )
+
+    @factory.post_generation
+    def post(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """A published video has its post, as `generation_publish` leaves it (feed.receivers)."""
+        from feed.models import Post
+
+        if create and self.published_at is not None:
+            Post.objects.get_or_create(generation=self, defaults=kwargs)

@@ -135,6 +135,16 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
         201,
         json=lambda world: {"prompt": "a cat dances on the moon", "remix_of": world.featuring.pk},
     ),
+    # Posts (issue 12): Maya's published video is her post; Zoe's video with Maya's cameo is `featuring`.
+    ("posts", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("posts-detail", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-detail", "PATCH", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("posts-detail", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("posts-unpublish", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("posts-tag-remove", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("posts-detail", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-detail", "DELETE", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
+    ("posts-tag-remove", "DELETE", "featuring"): _row(204, 404, 404, 404, 404, 401, 404),
 }
 
 
@@ -218,6 +228,7 @@ class World:
             "username": self.owner.username,
             "cameo_id": self.cameo.pk,
             "generation_id": generation.pk,
+            "post_id": generation.pk,
             "upload_id": self.upload.pk,
             "request_id": self.access_request.pk,
             "token": self.media_token,

@@ -1,0 +1,8 @@
+"""The error codes of the feed (posts, interactions, feeds). See core.errors."""
+
+from enum import StrEnum
+
+
+class FeedError(StrEnum):
+    POST_NOT_FOUND = "post_not_found"
+    TAG_REMOVED = "tag_removed"

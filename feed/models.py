@@ -1,0 +1,59 @@
+"""Posts: a published video as its creator chose to show it (caption, audience, comments on or off), and
+what happens to it in the feed.
+
+A `Post` is one-to-one with the `generation.Generation` it shows and shares its primary key, so a post's id
+is its video's id. The video's state (published or not, taken down, deleted) stays on the generation, where
+the one visibility rule (`generation.selectors.generations_visible_to`) reads it; the post holds only what
+the feed adds on top. Every published video has a post: `generation_publish` fires `generation_publishing`
+and `feed.receivers` creates it (defaults: public, no caption, comments on)."""
+
+from django.conf import settings
+from django.db import models
+
+CAPTION_MAX_CHARS = 500
+MAX_HASHTAGS = 30
+MAX_MENTIONS = 30
+
+
+class PostVisibility(models.TextChoices):
+    PUBLIC = "public"  # anyone, signed in or not
+    FOLLOWERS = "followers"  # people who follow the author
+    MUTUALS = "mutuals"  # people who follow the author and whom the author follows back
+    PRIVATE = "private"  # the author only
+
+
+class Post(models.Model):
+    generation = models.OneToOneField(
+        "generation.Generation", primary_key=True, on_delete=models.CASCADE, related_name="post"
+    )
+    caption = models.CharField(max_length=CAPTION_MAX_CHARS, blank=True)
+    # Parsed from the caption when it is written: lower-cased tags without '#', in order of first use;
+    # the usernames (as registered) of the active people mentioned, those blocked either way left out.
+    hashtags = models.JSONField(default=list, blank=True)
+    mentions = models.JSONField(default=list, blank=True)
+    visibility = models.CharField(
+        max_length=10, choices=PostVisibility.choices, default=PostVisibility.PUBLIC
+    )
+    comments_enabled = models.BooleanField(default=True)
+    # When the first cameo owner in it removed their tag: the post is out of every feed for good (the
+    # video is unpublished and may not be published again). Who did it is in `PostTagRemoval`.
+    tag_removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"post {self.pk} ({self.visibility})"
+
+
+class PostTagRemoval(models.Model):
+    """A cameo owner's removal of their tag from a post: their record of it, one per owner and post."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="tag_removals")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "owner"], name="feed_tag_removal_once")]
+
+    def __str__(self) -> str:
+        return f"user {self.owner_id} untagged from post {self.post_id}"

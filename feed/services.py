@@ -1,0 +1,156 @@
+"""Writes of the feed: publishing a video as a post, editing it, taking it back, deleting it, and a cameo
+owner removing their tag.
+
+Publishing goes through `generation.services.generation_publish`, which keeps the one publish rule (a
+finished video, not taken down, every cameo in it still the author's to use, asked of
+`cameos.selectors.cameo_use_refusal` now) and fires `generation_publishing`, on which `feed.receivers`
+creates the post; this module then writes what the author chose."""
+
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import blocked_user_ids
+from core.exceptions import ApplicationError
+from feed.captions import parse_caption
+from feed.errors import FeedError
+from feed.models import Post, PostTagRemoval
+from generation.models import Generation, GenerationCameo
+from generation.services import generation_delete, generation_publish, generation_unpublish
+
+
+def _resolve_mentions(*, author: User, names: list[str]) -> list[str]:
+    """The usernames, as registered, of the active people mentioned; someone blocked either way with the
+    author is left out (a mention must not reach them)."""
+    if not names:
+        return []
+    found = {
+        user.username.lower(): user.username
+        for user in User.objects.annotate(name=Lower("username"))
+        .filter(is_active=True, name__in=[name.lower() for name in names])
+        .exclude(pk__in=blocked_user_ids(author))
+    }
+    return [found[name.lower()] for name in names if name.lower() in found]
+
+
+def _own_post_for_update(*, author: User, post_id: int) -> Post:
+    # Looked up through `generation__pk`: an id out of the column's range then finds nothing, as Django's
+    # lookups on an AutoField do, where one on the one-to-one key would reach the database and fail.
+    post = (
+        Post.objects.select_for_update()
+        .select_related("generation")
+        .filter(generation__pk=post_id, generation__requester=author, generation__deleted_at__isnull=True)
+        .first()
+    )
+    if post is None:
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"You have no post {post_id}.", status=404)
+    return post
+
+
+@transaction.atomic
+def post_update(
+    *,
+    author: User,
+    post_id: int,
+    caption: str | None = None,
+    visibility: str | None = None,
+    comments_enabled: bool | None = None,
+) -> Post:
+    """Change what the author chose for their post; what is not given stays. The caption's mentions and
+    hashtags are parsed again from the new text."""
+    post = _own_post_for_update(author=author, post_id=post_id)
+    fields = []
+    if caption is not None:
+        parsed = parse_caption(caption)
+        post.caption = caption
+        post.hashtags = parsed.hashtags
+        post.mentions = _resolve_mentions(author=author, names=parsed.mentions)
+        fields += ["caption", "hashtags", "mentions"]
+    if visibility is not None:
+        post.visibility = visibility
+        fields.append("visibility")
+    if comments_enabled is not None:
+        post.comments_enabled = comments_enabled
+        fields.append("comments_enabled")
+    if fields:
+        post.full_clean()
+        post.save(update_fields=[*fields, "updated_at"])
+    return post
+
+
+@transaction.atomic
+def post_publish(
+    *,
+    author: User,
+    generation_id: int,
+    caption: str | None = None,
+    visibility: str | None = None,
+    comments_enabled: bool | None = None,
+) -> Post:
+    """Publish the author's finished video as a post (the generation app decides whether it may be
+    published, consent for every cameo included), with the caption, audience and comment setting given (what is not given keeps
+    the post's: the defaults the first time). Publishing a video already published updates its post."""
+    generation_publish(requester=author, generation_id=generation_id)
+    return post_update(
+        author=author,
+        post_id=generation_id,
+        caption=caption,
+        visibility=visibility,
+        comments_enabled=comments_enabled,
+    )
+
+
+@transaction.atomic
+def post_unpublish(*, author: User, post_id: int) -> Post:
+    """Take the post out of the feed: the video goes back to the author's drafts; the post (caption,
+    audience) stays for a later publish."""
+    post = _own_post_for_update(author=author, post_id=post_id)
+    generation_unpublish(requester=author, generation_id=post_id)
+    post.generation.refresh_from_db(fields=["published_at"])
+    return post
+
+
+@transaction.atomic
+def post_delete(*, author: User, post_id: int) -> None:
+    """Delete the post and its video (`generation.services.generation_delete`: the media goes, the cameo
+    owners keep their record of the appearance)."""
+    _own_post_for_update(author=author, post_id=post_id)
+    generation_delete(requester=author, generation_id=post_id)
+
+
+@transaction.atomic
+def post_tag_remove(*, owner: User, post_id: int) -> None:
+    """An owner of a cameo in the post removes their tag: the post leaves every feed at once and for good
+    (its video is unpublished and `feed.receivers` refuses to publish it again). The author keeps the video
+    among their drafts. Idempotent. Anyone not in the video gets "not found"."""
+    in_video = GenerationCameo.objects.filter(generation__pk=post_id, owner=owner)
+    post = (
+        Post.objects.select_for_update()
+        .select_related("generation__requester")
+        .filter(generation__pk=post_id, generation__deleted_at__isnull=True)
+        .filter(pk__in=in_video.values("generation_id"))
+        .first()
+    )
+    if post is None:
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"You are in no post {post_id}.", status=404)
+    PostTagRemoval.objects.get_or_create(post=post, owner=owner)
+    if post.tag_removed_at is None:
+        post.tag_removed_at = timezone.now()
+        post.save(update_fields=["tag_removed_at", "updated_at"])
+    generation: Generation = post.generation
+    if generation.published_at is not None:
+        generation_unpublish(requester=generation.requester, generation_id=generation.pk)
+
+
+def post_ensure(*, generation: Generation) -> Post:
+    """The post of a video about to be published (created with the defaults the first time), refusing one
+    that a cameo owner removed their tag from. Called by `feed.receivers` inside `generation_publish`."""
+    post, _ = Post.objects.select_for_update().get_or_create(generation=generation)
+    if post.tag_removed_at is not None:
+        raise ApplicationError(
+            FeedError.TAG_REMOVED,
+            f"A cameo owner removed their tag from video {generation.pk}; it cannot be published again.",
+            status=409,
+        )
+    return post
