@@ -44,6 +44,7 @@ class PostSerializer(serializers.Serializer):
     )
     visibility = serializers.ChoiceField(choices=PostVisibility.choices, source="post.visibility")
     comments_enabled = serializers.BooleanField(source="post.comments_enabled")
+    like_count = serializers.IntegerField(source="post.like_count")
     cameos = serializers.SerializerMethodField()
     remix_of = serializers.IntegerField(
         source="remix_of_id", allow_null=True, help_text="The video this one remixes."
@@ -198,3 +199,21 @@ class PostTagRemoveApi(APIView):
     def delete(self, request: Request, post_id: int) -> Response:
         services.post_tag_remove(owner=request.user, post_id=post_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostLikeApi(APIView):
+    """Like a post you can see (POST), or take the like back (DELETE). Both are idempotent."""
+
+    class OutputSerializer(serializers.Serializer):
+        liked = serializers.BooleanField()
+        like_count = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="posts_like")
+    def post(self, request: Request, post_id: int) -> Response:
+        post = services.post_like(user=request.user, post_id=post_id)
+        return Response(self.OutputSerializer({"liked": True, "like_count": post.like_count}).data)
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="posts_unlike")
+    def delete(self, request: Request, post_id: int) -> Response:
+        post = services.post_unlike(user=request.user, post_id=post_id)
+        return Response(self.OutputSerializer({"liked": False, "like_count": post.like_count}).data)

@@ -35,6 +35,9 @@ class Post(models.Model):
         max_length=10, choices=PostVisibility.choices, default=PostVisibility.PUBLIC
     )
     comments_enabled = models.BooleanField(default=True)
+    # Kept equal to the number of `Like` rows by `feed.services.post_like` / `post_unlike`, which change it
+    # only when a row was really added or removed, under the post's row lock.
+    like_count = models.PositiveIntegerField(default=0)
     # When the first cameo owner in it removed their tag: the post is out of every feed for good (the
     # video is unpublished and may not be published again). Who did it is in `PostTagRemoval`.
     tag_removed_at = models.DateTimeField(null=True, blank=True)
@@ -57,3 +60,17 @@ class PostTagRemoval(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.owner_id} untagged from post {self.post_id}"
+
+
+class Like(models.Model):
+    """One person's like of a post: at most one (the unique row makes liking idempotent)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="likes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="feed_like_once")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} likes post {self.post_id}"

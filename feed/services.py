@@ -7,6 +7,7 @@ finished video, not taken down, every cameo in it still the author's to use, ask
 creates the post; this module then writes what the author chose."""
 
 from django.db import transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -15,7 +16,8 @@ from accounts.selectors import blocked_user_ids
 from core.exceptions import ApplicationError
 from feed.captions import parse_caption
 from feed.errors import FeedError
-from feed.models import Post, PostTagRemoval
+from feed.models import Like, Post, PostTagRemoval
+from feed.selectors import posts_visible_to
 from generation.models import Generation, GenerationCameo
 from generation.services import generation_delete, generation_publish, generation_unpublish
 
@@ -153,4 +155,40 @@ def post_ensure(*, generation: Generation) -> Post:
             f"A cameo owner removed their tag from video {generation.pk}; it cannot be published again.",
             status=409,
         )
+    return post
+
+
+def _visible_post_for_update(*, viewer: User, post_id: int) -> Post:
+    """The post `viewer` may see (`feed.selectors.posts_visible_to`), its row locked, else "not found"."""
+    post = (
+        Post.objects.select_for_update()
+        .filter(generation__in=posts_visible_to(viewer).filter(pk=post_id).values("pk"))
+        .first()
+    )
+    if post is None:
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
+    return post
+
+
+@transaction.atomic
+def post_like(*, user: User, post_id: int) -> Post:
+    """Like a post `user` may see; liking it again changes nothing. Race-free: the post's row lock orders
+    concurrent likes of one post, the unique (post, user) row makes a repeat a no-op, and the counter moves
+    by an F() expression only when a row was added."""
+    post = _visible_post_for_update(viewer=user, post_id=post_id)
+    _, created = Like.objects.get_or_create(post=post, user=user)
+    if created:
+        Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+    post.refresh_from_db(fields=["like_count"])
+    return post
+
+
+@transaction.atomic
+def post_unlike(*, user: User, post_id: int) -> Post:
+    """Take back a like; unliking what one does not like changes nothing. Same locking as `post_like`."""
+    post = _visible_post_for_update(viewer=user, post_id=post_id)
+    deleted, _ = Like.objects.filter(post=post, user=user).delete()
+    if deleted:
+        Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+    post.refresh_from_db(fields=["like_count"])
     return post

@@ -7,5 +7,6 @@ urlpatterns = [
     path("posts/", apis.PostPublishApi.as_view(), name="posts"),
     path("posts/<int:post_id>/", apis.PostDetailApi.as_view(), name="posts-detail"),
     path("posts/<int:post_id>/unpublish/", apis.PostUnpublishApi.as_view(), name="posts-unpublish"),
+    path("posts/<int:post_id>/like/", apis.PostLikeApi.as_view(), name="posts-like"),
     path("posts/<int:post_id>/tag/", apis.PostTagRemoveApi.as_view(), name="posts-tag-remove"),
 ]

@@ -145,6 +145,9 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("posts-detail", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-detail", "DELETE", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
     ("posts-tag-remove", "DELETE", "featuring"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("posts-like", "POST", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-like", "DELETE", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-like", "POST", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
 }
 
 
