@@ -16,11 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
-from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from feed import selectors, services
 from feed.models import CAPTION_MAX_CHARS, Post, PostVisibility
+from feed.pagination import PublishedKeysetPagination
 from generation.models import Generation
 from generation.selectors import generation_media_playable_by
 
@@ -97,17 +97,13 @@ def _author_view(post_id: int, request: Request, code: int = status.HTTP_200_OK)
     return Response(PostAuthorSerializer(generation, context={"request": request}).data, status=code)
 
 
-class FeedPagination(CursorPagination):
-    ordering = ("-published_at", "-id")  # type: ignore[assignment]  # DRF takes a sequence too
-
-
 class FeedApi(ListAPIView):
     """Every post you may see, newest first. Left out: posts whose audience you are not in (followers,
     mutuals, private), posts of people you blocked or who blocked you, or you muted, and posts featuring a
     cameo of anyone in either case."""
 
     serializer_class = PostSerializer
-    pagination_class = FeedPagination
+    pagination_class = PublishedKeysetPagination
 
     def get_queryset(self) -> Any:
         return selectors.feed_for_user(viewer=self.request.user)
@@ -217,3 +213,47 @@ class PostLikeApi(APIView):
     def delete(self, request: Request, post_id: int) -> Response:
         post = services.post_unlike(user=request.user, post_id=post_id)
         return Response(self.OutputSerializer({"liked": False, "like_count": post.like_count}).data)
+
+
+class FollowingFeedApi(ListAPIView):
+    """Following: the posts of the people you follow, newest first, as `/feed/` filters them (audience,
+    blocks either way and mutes, of the author and of every cameo owner in the video). The cursor is a
+    keyset on (published_at, id): posts published while you scroll never shift a later page."""
+
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.following_feed(viewer=self.request.user)
+
+    @extend_schema(operation_id="feed_following")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ProfilePostsApi(ListAPIView):
+    """A person's posts that you may see, newest first."""
+
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.profile_posts(viewer=self.request.user, username=self.kwargs["username"])
+
+    @extend_schema(operation_id="users_posts")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PostRemixesApi(ListAPIView):
+    """The posts that remix this one, newest first (those you may see)."""
+
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.remixes_of_post(viewer=self.request.user, post_id=self.kwargs["post_id"])
+
+    @extend_schema(operation_id="posts_remixes")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)

@@ -6,3 +6,4 @@ from enum import StrEnum
 class FeedError(StrEnum):
     POST_NOT_FOUND = "post_not_found"
     TAG_REMOVED = "tag_removed"
+    INVALID_CURSOR = "invalid_cursor"

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from accounts.models import Follow, Mute
+from accounts.models import Follow, Mute, User
+from accounts.selectors import user_get_visible
 from core.exceptions import ApplicationError
 from feed.errors import FeedError
 from feed.models import PostVisibility
@@ -76,3 +77,24 @@ def post_get_visible(*, viewer: Any, post_id: int) -> Generation:
     if generation is None:
         raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
     return generation
+
+
+def following_feed(*, viewer: User) -> QuerySet[Generation]:
+    """The posts `viewer` may see by the people `viewer` follows (the pagination orders them newest
+    first)."""
+    follows = Follow.objects.filter(follower=viewer, followee=OuterRef("requester"))
+    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(Exists(follows)))
+
+
+def profile_posts(*, viewer: Any, username: str) -> QuerySet[Generation]:
+    """A person's posts as `viewer` may see them; "not found" for nobody, or for someone blocked either
+    way."""
+    author = user_get_visible(viewer=viewer, username=username)
+    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(requester=author))
+
+
+def remixes_of_post(*, viewer: Any, post_id: int) -> QuerySet[Generation]:
+    """The posts that remix a post `viewer` may see (itself "not found" otherwise), as `viewer` may see
+    them."""
+    post_get_visible(viewer=viewer, post_id=post_id)
+    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(remix_of_id=post_id))

@@ -148,6 +148,10 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("posts-like", "POST", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-like", "DELETE", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-like", "POST", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("feed-following", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("users-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-remixes", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-remixes", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
 }
 
 

@@ -2,29 +2,13 @@
 muted cameo owner included; and a page of the feed costs the same queries whatever its size."""
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from accounts.models import Block, Follow, Mute
 from feed.selectors import posts_visible_to
 from tests.factories import CameoFactory, GenerationFactory
 
 pytestmark = pytest.mark.django_db
 
-VIEWERS = (
-    "author",
-    "follower",
-    "mutual",
-    "stranger",
-    "blocked_by_author",
-    "blocks_author",
-    "muted_author",
-    "blocked_by_cameo_owner",
-    "blocks_cameo_owner",
-    "muted_cameo_owner",
-    "cameo_owner",
-    "anonymous",
-)
 
 # Who sees a post of each audience. The cameo owner follows nobody: their appearance is theirs to see in
 # their appearances list, not in the feed beyond what the audience allows.
@@ -34,27 +18,6 @@ SEES = {
     "mutuals": {"author", "mutual"},
     "private": {"author"},
 }
-
-
-@pytest.fixture
-def world(person):
-    author, owner = person("author"), person("owner")
-    viewers = {name: person(name) for name in VIEWERS if name not in ("author", "cameo_owner", "anonymous")}
-    viewers |= {"author": author, "cameo_owner": owner, "anonymous": AnonymousUser()}
-    # Everyone but the stranger and the cameo owner follows the author, so that only the rule under test
-    # can hide the post from them.
-    for name, viewer in viewers.items():
-        if name not in ("author", "stranger", "cameo_owner", "anonymous"):
-            Follow.objects.create(follower=viewer, followee=author)
-    Follow.objects.create(follower=author, followee=viewers["mutual"])
-    Block.objects.create(blocker=author, blocked=viewers["blocked_by_author"])
-    Block.objects.create(blocker=viewers["blocks_author"], blocked=author)
-    Mute.objects.create(muter=viewers["muted_author"], muted=author)
-    Block.objects.create(blocker=owner, blocked=viewers["blocked_by_cameo_owner"])
-    Block.objects.create(blocker=viewers["blocks_cameo_owner"], blocked=owner)
-    Mute.objects.create(muter=viewers["muted_cameo_owner"], muted=owner)
-    cameo = CameoFactory(owner=owner, permission="everyone")
-    return author, cameo, viewers
 
 
 @pytest.mark.parametrize("visibility", SEES)
