@@ -16,10 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from feed import selectors, services
-from feed.models import CAPTION_MAX_CHARS, Post, PostVisibility
+from feed.models import CAPTION_MAX_CHARS, COMMENT_MAX_CHARS, Comment, Post, PostVisibility
 from feed.pagination import PublishedKeysetPagination
 from generation.models import Generation
 from generation.selectors import generation_media_playable_by
@@ -45,6 +46,7 @@ class PostSerializer(serializers.Serializer):
     visibility = serializers.ChoiceField(choices=PostVisibility.choices, source="post.visibility")
     comments_enabled = serializers.BooleanField(source="post.comments_enabled")
     like_count = serializers.IntegerField(source="post.like_count")
+    comment_count = serializers.IntegerField(source="post.comment_count")
     cameos = serializers.SerializerMethodField()
     remix_of = serializers.IntegerField(
         source="remix_of_id", allow_null=True, help_text="The video this one remixes."
@@ -257,3 +259,72 @@ class PostRemixesApi(ListAPIView):
     @extend_schema(operation_id="posts_remixes")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+class ReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author.username")
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+
+
+class CommentSerializer(ReplySerializer):
+    replies = ReplySerializer(many=True, source="replies.all", help_text="Oldest first.")
+
+
+class CommentPagination(CursorPagination):
+    ordering = "id"
+
+
+class PostCommentsApi(ListAPIView):
+    """The comments on a post you can see, oldest first, each with its replies (one level); those of people
+    blocked either way or muted are left out. POST comments, or replies to a comment (`parent_id`, which
+    must not itself be a reply); refused while the post's author has comments off."""
+
+    serializer_class = CommentSerializer
+    pagination_class = CommentPagination
+
+    class InputSerializer(StrictInputSerializer):
+        text = StrictCharField(max_length=COMMENT_MAX_CHARS)
+        parent_id = StrictIntegerField(
+            required=False, allow_null=True, default=None, help_text="The comment this one replies to."
+        )
+
+    def get_queryset(self) -> Any:
+        return selectors.comments_of_post(viewer=self.request.user, post_id=self.kwargs["post_id"])
+
+    @extend_schema(operation_id="posts_comments_list")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: ReplySerializer}, operation_id="posts_comments_create"
+    )
+    def post(self, request: Request, post_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = services.comment_create(author=request.user, post_id=post_id, **data.validated_data)
+        return Response(ReplySerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class CommentDetailApi(APIView):
+    """PATCH edits your comment; DELETE deletes your comment, or any comment on your post, with its
+    replies."""
+
+    class InputSerializer(StrictInputSerializer):
+        text = StrictCharField(max_length=COMMENT_MAX_CHARS)
+
+    @extend_schema(request=InputSerializer, responses={200: ReplySerializer}, operation_id="comments_update")
+    def patch(self, request: Request, comment_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment: Comment = services.comment_update(
+            author=request.user, comment_id=comment_id, text=data.validated_data["text"]
+        )
+        return Response(ReplySerializer(comment).data)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="comments_delete")
+    def delete(self, request: Request, comment_id: int) -> Response:
+        services.comment_delete(user=request.user, comment_id=comment_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 
 CAPTION_MAX_CHARS = 500
+COMMENT_MAX_CHARS = 1000
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 30
 
@@ -38,6 +39,7 @@ class Post(models.Model):
     # Kept equal to the number of `Like` rows by `feed.services.post_like` / `post_unlike`, which change it
     # only when a row was really added or removed, under the post's row lock.
     like_count = models.PositiveIntegerField(default=0)
+    comment_count = models.PositiveIntegerField(default=0)  # comments and replies, kept like like_count
     # When the first cameo owner in it removed their tag: the post is out of every feed for good (the
     # video is unpublished and may not be published again). Who did it is in `PostTagRemoval`.
     tag_removed_at = models.DateTimeField(null=True, blank=True)
@@ -74,3 +76,23 @@ class Like(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} likes post {self.post_id}"
+
+
+class Comment(models.Model):
+    """A comment on a post, or a reply to one (`parent`): one level only, a reply's parent is never itself
+    a reply (`feed.services.comment_create` refuses that)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    text = models.CharField(max_length=COMMENT_MAX_CHARS)
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["post", "parent", "id"])]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} on post {self.post_id}"

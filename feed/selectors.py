@@ -10,13 +10,13 @@ follows and mutes are `EXISTS` subqueries."""
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
-from accounts.models import Follow, Mute, User
+from accounts.models import Block, Follow, Mute, User
 from accounts.selectors import user_get_visible
 from core.exceptions import ApplicationError
 from feed.errors import FeedError
-from feed.models import PostVisibility
+from feed.models import Comment, PostVisibility
 from generation.models import Generation, GenerationCameo
 from generation.selectors import published_generations_visible_to
 
@@ -98,3 +98,26 @@ def remixes_of_post(*, viewer: Any, post_id: int) -> QuerySet[Generation]:
     them."""
     post_get_visible(viewer=viewer, post_id=post_id)
     return _with_everything_a_page_shows(posts_visible_to(viewer).filter(remix_of_id=post_id))
+
+
+def _comments_hidden_from(viewer: User) -> Q:
+    """Comments by someone blocked either way with `viewer`, or muted by them."""
+    return Q(
+        Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("author")))
+        | Exists(Block.objects.filter(blocker=OuterRef("author"), blocked=viewer))
+        | Exists(Mute.objects.filter(muter=viewer, muted=OuterRef("author")))
+    )
+
+
+def comments_of_post(*, viewer: User, post_id: int) -> QuerySet[Comment]:
+    """The comments on a post `viewer` may see, oldest first, each with its replies, leaving out those of
+    people blocked either way or muted (and the replies under a comment so left out)."""
+    post_get_visible(viewer=viewer, post_id=post_id)
+    hidden = _comments_hidden_from(viewer)
+    replies = Comment.objects.exclude(hidden).select_related("author").order_by("id")
+    return (
+        Comment.objects.filter(post_id=post_id, parent__isnull=True)
+        .exclude(hidden)
+        .select_related("author")
+        .prefetch_related(Prefetch("replies", queryset=replies))
+    )

@@ -7,7 +7,7 @@ finished video, not taken down, every cameo in it still the author's to use, ask
 creates the post; this module then writes what the author chose."""
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -16,7 +16,7 @@ from accounts.selectors import blocked_user_ids
 from core.exceptions import ApplicationError
 from feed.captions import parse_caption
 from feed.errors import FeedError
-from feed.models import Like, Post, PostTagRemoval
+from feed.models import Comment, Like, Post, PostTagRemoval
 from feed.selectors import posts_visible_to
 from generation.models import Generation, GenerationCameo
 from generation.services import generation_delete, generation_publish, generation_unpublish
@@ -192,3 +192,77 @@ def post_unlike(*, user: User, post_id: int) -> Post:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
     post.refresh_from_db(fields=["like_count"])
     return post
+
+
+@transaction.atomic
+def comment_create(*, author: User, post_id: int, text: str, parent_id: int | None = None) -> Comment:
+    """Comment on a post `author` may see, or reply to a comment on it (one level: not to a reply). Refused
+    while the post's author has comments off. The post's row lock orders the counter's updates."""
+    post = _visible_post_for_update(viewer=author, post_id=post_id)
+    if not post.comments_enabled:
+        raise ApplicationError(
+            FeedError.COMMENTS_DISABLED, f"Comments are off on post {post_id}.", status=409
+        )
+    parent = None
+    if parent_id is not None:
+        parent = Comment.objects.filter(post=post).filter(pk=parent_id).first()
+        if parent is None:
+            raise ApplicationError(
+                FeedError.COMMENT_NOT_FOUND, f"No comment {parent_id} on post {post_id}.", status=404
+            )
+        if parent.parent_id is not None:
+            raise ApplicationError(
+                FeedError.REPLY_TO_REPLY,
+                f"Comment {parent_id} is a reply; reply to comment {parent.parent_id} instead.",
+                status=400,
+            )
+    comment = Comment(post=post, author=author, parent=parent, text=text)
+    comment.full_clean()
+    comment.save()
+    Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+    return comment
+
+
+def _comment_not_found(comment_id: int) -> ApplicationError:
+    return ApplicationError(
+        FeedError.COMMENT_NOT_FOUND, f"No comment {comment_id} that you can change.", status=404
+    )
+
+
+@transaction.atomic
+def comment_update(*, author: User, comment_id: int, text: str) -> Comment:
+    """Its author edits a comment on a post they may still see."""
+    comment = (
+        Comment.objects.select_for_update()
+        .filter(pk=comment_id, author=author)
+        .filter(post__generation__in=posts_visible_to(author).values("pk"))
+        .first()
+    )
+    if comment is None:
+        raise _comment_not_found(comment_id)
+    comment.text = text
+    comment.edited_at = timezone.now()
+    comment.full_clean()
+    comment.save(update_fields=["text", "edited_at"])
+    return comment
+
+
+@transaction.atomic
+def comment_delete(*, user: User, comment_id: int) -> None:
+    """Its author, or the post's author, deletes a comment, with its replies. The post's counter drops by
+    as many, under the post's row lock."""
+    comment = (
+        Comment.objects.filter(pk=comment_id)
+        .filter(Q(author=user) | Q(post__generation__requester=user))
+        .first()
+    )
+    if comment is None:
+        raise _comment_not_found(comment_id)
+    Post.objects.select_for_update().filter(pk=comment.post_id).first()
+    removed = (
+        Comment.objects.filter(Q(pk=comment.pk) | Q(parent_id=comment.pk))
+        .delete()[1]
+        .get(Comment._meta.label, 0)
+    )
+    if removed:
+        Post.objects.filter(pk=comment.post_id).update(comment_count=F("comment_count") - removed)
