@@ -20,7 +20,15 @@ from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
 from feed import selectors, services
-from feed.models import CAPTION_MAX_CHARS, COMMENT_MAX_CHARS, Comment, Post, PostVisibility
+from feed.models import (
+    CAPTION_MAX_CHARS,
+    COMMENT_MAX_CHARS,
+    MAX_VIEW_EVENTS,
+    MAX_WATCH_MS,
+    Comment,
+    Post,
+    PostVisibility,
+)
 from feed.pagination import PublishedKeysetPagination
 from generation.models import Generation
 from generation.selectors import generation_media_playable_by
@@ -47,6 +55,7 @@ class PostSerializer(serializers.Serializer):
     comments_enabled = serializers.BooleanField(source="post.comments_enabled")
     like_count = serializers.IntegerField(source="post.like_count")
     comment_count = serializers.IntegerField(source="post.comment_count")
+    view_count = serializers.IntegerField(source="post.view_count", help_text="Distinct viewers.")
     cameos = serializers.SerializerMethodField()
     remix_of = serializers.IntegerField(
         source="remix_of_id", allow_null=True, help_text="The video this one remixes."
@@ -328,3 +337,30 @@ class CommentDetailApi(APIView):
     def delete(self, request: Request, comment_id: int) -> Response:
         services.comment_delete(user=request.user, comment_id=comment_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ViewEventSerializer(StrictInputSerializer):
+    post_id = StrictIntegerField(min_value=1, max_value=2**63 - 1)
+    watch_ms = StrictIntegerField(
+        min_value=0, max_value=MAX_WATCH_MS, help_text="How long it was watched this time, in ms."
+    )
+
+
+class PostViewsApi(APIView):
+    """Report what you watched, in batches (at most 50 events a request). A post counts one view per
+    person however often they watch it, and its watch time adds up; your own posts, and posts you may not
+    see, are not counted."""
+
+    class InputSerializer(StrictInputSerializer):
+        events = serializers.ListField(child=ViewEventSerializer(), min_length=1, max_length=MAX_VIEW_EVENTS)
+
+    class OutputSerializer(serializers.Serializer):
+        counted = serializers.IntegerField(help_text="How many distinct posts the batch counted for.")
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, operation_id="posts_views")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        events = [(event["post_id"], event["watch_ms"]) for event in data.validated_data["events"]]
+        counted = services.views_record(viewer=request.user, events=events)
+        return Response(self.OutputSerializer({"counted": counted}).data)

@@ -12,6 +12,8 @@ from django.db import models
 
 CAPTION_MAX_CHARS = 500
 COMMENT_MAX_CHARS = 1000
+MAX_VIEW_EVENTS = 50  # per request
+MAX_WATCH_MS = 10 * 60 * 1000  # per event: longer than any video, so a client cannot inflate a post
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 30
 
@@ -40,6 +42,9 @@ class Post(models.Model):
     # only when a row was really added or removed, under the post's row lock.
     like_count = models.PositiveIntegerField(default=0)
     comment_count = models.PositiveIntegerField(default=0)  # comments and replies, kept like like_count
+    # Distinct viewers (never the author) and their total watch time, from `PostView` (feed.services.views_record).
+    view_count = models.PositiveIntegerField(default=0)
+    watch_ms = models.PositiveBigIntegerField(default=0)
     # When the first cameo owner in it removed their tag: the post is out of every feed for good (the
     # video is unpublished and may not be published again). Who did it is in `PostTagRemoval`.
     tag_removed_at = models.DateTimeField(null=True, blank=True)
@@ -96,3 +101,20 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} on post {self.post_id}"
+
+
+class PostView(models.Model):
+    """One viewer's watching of one post: one row however many times they watch it (views are counted per
+    distinct viewer), with their total watch time."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="views")
+    viewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    watch_ms = models.PositiveBigIntegerField(default=0)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "viewer"], name="feed_view_once")]
+
+    def __str__(self) -> str:
+        return f"user {self.viewer_id} watched post {self.post_id}"

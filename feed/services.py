@@ -16,7 +16,7 @@ from accounts.selectors import blocked_user_ids
 from core.exceptions import ApplicationError
 from feed.captions import parse_caption
 from feed.errors import FeedError
-from feed.models import Comment, Like, Post, PostTagRemoval
+from feed.models import Comment, Like, Post, PostTagRemoval, PostView
 from feed.selectors import posts_visible_to
 from generation.models import Generation, GenerationCameo
 from generation.services import generation_delete, generation_publish, generation_unpublish
@@ -266,3 +266,34 @@ def comment_delete(*, user: User, comment_id: int) -> None:
     )
     if removed:
         Post.objects.filter(pk=comment.post_id).update(comment_count=F("comment_count") - removed)
+
+
+@transaction.atomic
+def views_record(*, viewer: User, events: list[tuple[int, int]]) -> int:
+    """Record a client's batch of (post id, watch time in ms) events. Events for one post are merged; a
+    post counts one view per distinct viewer however often it is watched, its watch time adds up; the
+    author's own views, and posts `viewer` may not see, are not counted. Each post's row is locked (in id
+    order, so two batches cannot deadlock) while its counters move. Returns how many posts were counted."""
+    totals: dict[int, int] = {}
+    for post_id, watch_ms in events:
+        totals[post_id] = totals.get(post_id, 0) + watch_ms
+    counted = sorted(
+        posts_visible_to(viewer)
+        .filter(pk__in=list(totals))
+        .exclude(requester=viewer)
+        .values_list("pk", flat=True)
+    )
+    for post_id in counted:
+        watch_ms = totals[post_id]
+        Post.objects.select_for_update().filter(pk=post_id).first()
+        _, created = PostView.objects.get_or_create(
+            post_id=post_id, viewer=viewer, defaults={"watch_ms": watch_ms}
+        )
+        if not created:
+            PostView.objects.filter(post_id=post_id, viewer=viewer).update(
+                watch_ms=F("watch_ms") + watch_ms, last_seen_at=timezone.now()
+            )
+        Post.objects.filter(pk=post_id).update(
+            view_count=F("view_count") + int(created), watch_ms=F("watch_ms") + watch_ms
+        )
+    return len(counted)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("feed/following/", apis.FollowingFeedApi.as_view(), name="feed-following"),
     path("users/<str:username>/posts/", apis.ProfilePostsApi.as_view(), name="users-posts"),
     path("posts/<int:post_id>/remixes/", apis.PostRemixesApi.as_view(), name="posts-remixes"),
+    path("posts/views/", apis.PostViewsApi.as_view(), name="posts-views"),
     path("posts/", apis.PostPublishApi.as_view(), name="posts"),
     path("posts/<int:post_id>/", apis.PostDetailApi.as_view(), name="posts-detail"),
     path("posts/<int:post_id>/unpublish/", apis.PostUnpublishApi.as_view(), name="posts-unpublish"),

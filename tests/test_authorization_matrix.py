@@ -162,6 +162,17 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
         200, 404, 404, 404, 404, 401, 404, json=lambda world: {"text": "edited"}
     ),
     ("comments-detail", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("posts-views", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("posts-views", "POST", "event"): _row(
+        200,
+        200,
+        200,
+        200,
+        200,
+        401,
+        200,
+        json=lambda world: {"events": [{"post_id": world.generation.pk, "watch_ms": 1000}]},
+    ),
 }
 
 
