@@ -1,28 +1,366 @@
+"""Feed API: posts (publish a finished video with a caption and an audience, edit, unpublish, delete, a
+cameo owner's tag removal) and the feed of posts.
+
+Output serializers are per audience: `PostSerializer` is what anyone who may see a post gets (never the
+prompt, its parsed specification, or the job's internals: stage, progress, failure reason, engine);
+`PostAuthorSerializer` adds what only the author may know."""
+
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.pagination import CursorPagination
-from feed.selectors import feed_for_user
-from generation.apis import GenerationSerializer
+from core.serializers import StrictInputSerializer
+from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
+from feed import selectors, services
+from feed.models import (
+    CAPTION_MAX_CHARS,
+    COMMENT_MAX_CHARS,
+    MAX_VIEW_EVENTS,
+    MAX_WATCH_MS,
+    Comment,
+    Post,
+    PostVisibility,
+)
+from feed.pagination import PublishedKeysetPagination
+from generation.models import Generation
+from generation.selectors import generation_media_playable_by
 
 
-class FeedPagination(CursorPagination):
-    ordering = ("-published_at", "-id")
+class PostCameoSerializer(serializers.Serializer):
+    mention = serializers.CharField(help_text="The cameo's @handle as the prompt named it.")
+    owner = serializers.CharField(help_text="Its owner's username.")
+
+
+class PostSerializer(serializers.Serializer):
+    """A post as anyone who may see it sees it: what its author chose to publish, and nothing of how the
+    video was made."""
+
+    id = serializers.IntegerField(help_text="The post's id, which is its video's id.")
+    author = serializers.CharField(source="requester.username")
+    author_display_name = serializers.CharField(source="requester.display_name")
+    caption = serializers.CharField(source="post.caption")
+    hashtags = serializers.ListField(child=serializers.CharField(), source="post.hashtags")
+    mentions = serializers.ListField(
+        child=serializers.CharField(), source="post.mentions", help_text="Usernames mentioned."
+    )
+    visibility = serializers.ChoiceField(choices=PostVisibility.choices, source="post.visibility")
+    comments_enabled = serializers.BooleanField(source="post.comments_enabled")
+    like_count = serializers.IntegerField(source="post.like_count")
+    comment_count = serializers.IntegerField(source="post.comment_count")
+    view_count = serializers.IntegerField(source="post.view_count", help_text="Distinct viewers.")
+    cameos = serializers.SerializerMethodField()
+    remix_of = serializers.IntegerField(
+        source="remix_of_id", allow_null=True, help_text="The video this one remixes."
+    )
+    status = serializers.CharField(help_text="Always `succeeded`: only finished videos are posted.")
+    video_url = serializers.SerializerMethodField()
+    poster_url = serializers.SerializerMethodField()
+    published_at = serializers.DateTimeField()
+
+    @extend_schema_field(PostCameoSerializer(many=True))
+    def get_cameos(self, generation: Generation) -> list[dict[str, Any]]:
+        uses = sorted(generation.cameo_uses.all(), key=lambda use: use.pk)
+        return [{"mention": "@" + use.handle, "owner": use.owner.username} for use in uses]
+
+    def _url(self, generation: Generation, name: str) -> str | None:
+        request = self.context["request"]
+        if not name or not generation_media_playable_by(generation=generation, viewer=request.user):
+            return None
+        return signed_media_url(
+            name, settings.MEDIA_URL_EXPIRY_SECONDS, request=request, viewer_id=request.user.pk
+        )
+
+    @extend_schema_field(
+        serializers.URLField(allow_null=True, help_text="The H.264/AAC mp4. " + SIGNED_MEDIA_URL_HELP)
+    )
+    def get_video_url(self, generation: Generation) -> str | None:
+        return self._url(generation, generation.video.name if generation.video else "")
+
+    @extend_schema_field(
+        serializers.URLField(allow_null=True, help_text="The poster frame (JPEG). " + SIGNED_MEDIA_URL_HELP)
+    )
+    def get_poster_url(self, generation: Generation) -> str | None:
+        return self._url(generation, generation.poster.name if generation.poster else "")
+
+
+class PostAuthorSerializer(PostSerializer):
+    """A post as its author sees it: also whether it is in the feed now, and whether a cameo owner removed
+    their tag (which takes it out of every feed for good)."""
+
+    published_at = serializers.DateTimeField(allow_null=True, help_text="None: back among your drafts.")
+    tag_removed_at = serializers.DateTimeField(source="post.tag_removed_at", allow_null=True)
+
+
+def _author_view(post_id: int, request: Request, code: int = status.HTTP_200_OK) -> Response:
+    generation = (
+        Generation.objects.select_related("requester", "post")
+        .prefetch_related("cameo_uses__owner")
+        .get(pk=post_id)
+    )
+    return Response(PostAuthorSerializer(generation, context={"request": request}).data, status=code)
 
 
 class FeedApi(ListAPIView):
-    """Published videos, newest first (people you blocked, who blocked you, or you muted are left out)."""
+    """Every post you may see, newest first. Left out: posts whose audience you are not in (followers,
+    mutuals, private), posts of people you blocked or who blocked you, or you muted, and posts featuring a
+    cameo of anyone in either case."""
 
-    serializer_class = GenerationSerializer
-    pagination_class = FeedPagination
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
 
     def get_queryset(self) -> Any:
-        return feed_for_user(viewer=self.request.user)
+        return selectors.feed_for_user(viewer=self.request.user)
 
     @extend_schema(operation_id="feed_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+class _PostSettingsInput(StrictInputSerializer):
+    caption = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=CAPTION_MAX_CHARS,
+        trim_whitespace=False,
+        help_text="Shown with the video; @mentions and #hashtags in it are recognised.",
+    )
+    visibility = serializers.ChoiceField(
+        choices=PostVisibility.choices,
+        required=False,
+        help_text="Who sees the post: anyone, your followers, your mutuals, or only you.",
+    )
+    comments_enabled = StrictBooleanField(required=False)
+
+
+class PostPublishApi(APIView):
+    """Publish your finished video as a post. Every cameo in it must still be yours to use (asked now), and
+    no cameo owner may have removed their tag from it. Publishing a video already published updates its
+    post; fields not given keep their value (public, no caption, comments on the first time)."""
+
+    class InputSerializer(_PostSettingsInput):
+        generation_id = StrictIntegerField(help_text="Your finished video.")
+
+    @extend_schema(
+        request=InputSerializer, responses={200: PostAuthorSerializer}, operation_id="posts_publish"
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        post = services.post_publish(author=request.user, **data.validated_data)
+        return _author_view(post.pk, request)
+
+
+class PostDetailApi(APIView):
+    """A post you may see; PATCH changes your post's caption, audience or comment setting; DELETE deletes
+    your post and its video."""
+
+    class InputSerializer(_PostSettingsInput):
+        pass
+
+    @extend_schema(responses={200: PostSerializer}, operation_id="posts_get")
+    def get(self, request: Request, post_id: int) -> Response:
+        generation = selectors.post_get_visible(viewer=request.user, post_id=post_id)
+        if generation.requester_id == request.user.pk:
+            return _author_view(post_id, request)
+        return Response(PostSerializer(generation, context={"request": request}).data)
+
+    @extend_schema(
+        request=InputSerializer, responses={200: PostAuthorSerializer}, operation_id="posts_update"
+    )
+    def patch(self, request: Request, post_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.post_update(author=request.user, post_id=post_id, **data.validated_data)
+        return _author_view(post_id, request)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="posts_delete")
+    def delete(self, request: Request, post_id: int) -> Response:
+        services.post_delete(author=request.user, post_id=post_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostUnpublishApi(APIView):
+    """Take your post out of the feed: the video goes back to your drafts, the caption and audience stay."""
+
+    @extend_schema(request=None, responses={200: PostAuthorSerializer}, operation_id="posts_unpublish")
+    def post(self, request: Request, post_id: int) -> Response:
+        post: Post = services.post_unpublish(author=request.user, post_id=post_id)
+        return _author_view(post.pk, request)
+
+
+class PostTagRemoveApi(APIView):
+    """Remove your tag from a post that features your cameo, whoever made it. This takes the post out of
+    every feed and every page that shows it, at once and for good: its video is unpublished and can never
+    be published again (its author keeps it among their drafts). To delete the video itself, take the
+    appearance down (`DELETE /api/v1/cameos/appearances/{id}/`)."""
+
+    @extend_schema(request=None, responses={204: None}, operation_id="posts_tag_remove")
+    def delete(self, request: Request, post_id: int) -> Response:
+        services.post_tag_remove(owner=request.user, post_id=post_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PostLikeApi(APIView):
+    """Like a post you can see (POST), or take the like back (DELETE). Both are idempotent."""
+
+    class OutputSerializer(serializers.Serializer):
+        liked = serializers.BooleanField()
+        like_count = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="posts_like")
+    def post(self, request: Request, post_id: int) -> Response:
+        post = services.post_like(user=request.user, post_id=post_id)
+        return Response(self.OutputSerializer({"liked": True, "like_count": post.like_count}).data)
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="posts_unlike")
+    def delete(self, request: Request, post_id: int) -> Response:
+        post = services.post_unlike(user=request.user, post_id=post_id)
+        return Response(self.OutputSerializer({"liked": False, "like_count": post.like_count}).data)
+
+
+class FollowingFeedApi(ListAPIView):
+    """Following: the posts of the people you follow, newest first, as `/feed/` filters them (audience,
+    blocks either way and mutes, of the author and of every cameo owner in the video). The cursor is a
+    keyset on (published_at, id): posts published while you scroll never shift a later page."""
+
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.following_feed(viewer=self.request.user)
+
+    @extend_schema(operation_id="feed_following")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ProfilePostsApi(ListAPIView):
+    """A person's posts that you may see, newest first."""
+
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.profile_posts(viewer=self.request.user, username=self.kwargs["username"])
+
+    @extend_schema(operation_id="users_posts")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PostRemixesApi(ListAPIView):
+    """The posts that remix this one, newest first (those you may see)."""
+
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.remixes_of_post(viewer=self.request.user, post_id=self.kwargs["post_id"])
+
+    @extend_schema(operation_id="posts_remixes")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ReplySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    author = serializers.CharField(source="author.username")
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+
+
+class CommentSerializer(ReplySerializer):
+    replies = ReplySerializer(many=True, source="replies.all", help_text="Oldest first.")
+
+
+class CommentPagination(CursorPagination):
+    ordering = "id"
+
+
+class PostCommentsApi(ListAPIView):
+    """The comments on a post you can see, oldest first, each with its replies (one level); those of people
+    blocked either way or muted are left out. POST comments, or replies to a comment (`parent_id`, which
+    must not itself be a reply); refused while the post's author has comments off."""
+
+    serializer_class = CommentSerializer
+    pagination_class = CommentPagination
+
+    class InputSerializer(StrictInputSerializer):
+        text = StrictCharField(max_length=COMMENT_MAX_CHARS)
+        parent_id = StrictIntegerField(
+            required=False, allow_null=True, default=None, help_text="The comment this one replies to."
+        )
+
+    def get_queryset(self) -> Any:
+        return selectors.comments_of_post(viewer=self.request.user, post_id=self.kwargs["post_id"])
+
+    @extend_schema(operation_id="posts_comments_list")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=InputSerializer, responses={201: ReplySerializer}, operation_id="posts_comments_create"
+    )
+    def post(self, request: Request, post_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment = services.comment_create(author=request.user, post_id=post_id, **data.validated_data)
+        return Response(ReplySerializer(comment).data, status=status.HTTP_201_CREATED)
+
+
+class CommentDetailApi(APIView):
+    """PATCH edits your comment; DELETE deletes your comment, or any comment on your post, with its
+    replies."""
+
+    class InputSerializer(StrictInputSerializer):
+        text = StrictCharField(max_length=COMMENT_MAX_CHARS)
+
+    @extend_schema(request=InputSerializer, responses={200: ReplySerializer}, operation_id="comments_update")
+    def patch(self, request: Request, comment_id: int) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        comment: Comment = services.comment_update(
+            author=request.user, comment_id=comment_id, text=data.validated_data["text"]
+        )
+        return Response(ReplySerializer(comment).data)
+
+    @extend_schema(request=None, responses={204: None}, operation_id="comments_delete")
+    def delete(self, request: Request, comment_id: int) -> Response:
+        services.comment_delete(user=request.user, comment_id=comment_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ViewEventSerializer(StrictInputSerializer):
+    post_id = StrictIntegerField(min_value=1, max_value=2**63 - 1)
+    watch_ms = StrictIntegerField(
+        min_value=0, max_value=MAX_WATCH_MS, help_text="How long it was watched this time, in ms."
+    )
+
+
+class PostViewsApi(APIView):
+    """Report what you watched, in batches (at most 50 events a request). A post counts one view per
+    person however often they watch it, and its watch time adds up; your own posts, and posts you may not
+    see, are not counted."""
+
+    class InputSerializer(StrictInputSerializer):
+        events = serializers.ListField(child=ViewEventSerializer(), min_length=1, max_length=MAX_VIEW_EVENTS)
+
+    class OutputSerializer(serializers.Serializer):
+        counted = serializers.IntegerField(help_text="How many distinct posts the batch counted for.")
+
+    @extend_schema(request=InputSerializer, responses={200: OutputSerializer}, operation_id="posts_views")
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        events = [(event["post_id"], event["watch_ms"]) for event in data.validated_data["events"]]
+        counted = services.views_record(viewer=request.user, events=events)
+        return Response(self.OutputSerializer({"counted": counted}).data)

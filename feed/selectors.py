@@ -1,20 +1,123 @@
-"""Reads of the feed. For now one list: published videos, newest first, as `viewer` may see them."""
+"""Reads of the feed.
 
-from django.db.models import QuerySet
+Who sees a post is decided in one place, `posts_visible_to(viewer)`, built on the generation app's one rule
+for who sees a video (`generation.selectors.published_generations_visible_to`: published and up, no block
+either way with the author or with any cameo owner in it). On top of it this module adds only what the feed
+knows: the post's audience (public / followers / mutuals / private), a removed cameo tag, and the viewer's
+mutes, of the author and of every cameo owner in the video. Every feed and every read of a single post is
+built on it, and moderation hooks its removals into it. It stays one SQL query whatever the page size:
+follows and mutes are `EXISTS` subqueries."""
 
-from accounts.models import User
-from accounts.selectors import muted_user_ids
-from generation.models import Generation
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from accounts.models import Block, Follow, Mute, User
+from accounts.selectors import user_get_visible
+from core.exceptions import ApplicationError
+from feed.errors import FeedError
+from feed.models import Comment, PostVisibility
+from generation.models import Generation, GenerationCameo
 from generation.selectors import published_generations_visible_to
 
 
-def feed_for_user(*, viewer: User) -> QuerySet[Generation]:
-    """Published videos still up that `viewer` may see (the generation app's one visibility rule: blocks
-    either way with the requester or with any cameo owner in a video hide it), without those of people
-    `viewer` muted."""
+def _audience_admits(viewer: Any) -> Q:
+    """The post's visibility lets `viewer` in (the author always)."""
+    if viewer is None or not viewer.is_authenticated:
+        return Q(post__visibility=PostVisibility.PUBLIC)
+    follows_author = Exists(Follow.objects.filter(follower=viewer, followee=OuterRef("requester")))
+    followed_back = Exists(Follow.objects.filter(follower=OuterRef("requester"), followee=viewer))
     return (
+        Q(requester=viewer)
+        | Q(post__visibility=PostVisibility.PUBLIC)
+        | (Q(post__visibility=PostVisibility.FOLLOWERS) & follows_author)
+        | (Q(post__visibility=PostVisibility.MUTUALS) & follows_author & followed_back)
+    )
+
+
+def _mutes_hide(viewer: Any) -> Q:
+    """`viewer` muted the author or an owner of a cameo in the video (nothing for anonymous)."""
+    if viewer is None or not viewer.is_authenticated:
+        return Q(pk__in=[])
+    muted = Mute.objects.filter(muter=viewer)
+    return Q(Exists(muted.filter(muted=OuterRef("requester")))) | Q(
+        Exists(GenerationCameo.objects.filter(generation=OuterRef("pk"), owner__in=muted.values("muted")))
+    )
+
+
+def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
+    """Every post `viewer` (a user, or anonymous) may see, as generations with their post: published and
+    up, visible by the generation app's rule, admitted by the post's audience, no cameo tag removed from it,
+    and nobody `viewer` muted in it (neither its author nor a cameo owner; one's own posts are never
+    hidden by a mute)."""
+    posts = (
         published_generations_visible_to(viewer)
-        .exclude(requester_id__in=muted_user_ids(viewer))
-        .select_related("requester", "remix_of__requester")
-        .prefetch_related("cameo_uses__owner")
+        .filter(post__tag_removed_at__isnull=True)
+        .filter(_audience_admits(viewer))
+    )
+    if viewer is not None and viewer.is_authenticated:
+        posts = posts.exclude(Q(_mutes_hide(viewer)) & ~Q(requester=viewer))
+    return posts
+
+
+def _with_everything_a_page_shows(posts: QuerySet[Generation]) -> QuerySet[Generation]:
+    return posts.select_related("requester", "post", "remix_of__requester").prefetch_related(
+        "cameo_uses__owner"
+    )
+
+
+def feed_for_user(*, viewer: Any) -> QuerySet[Generation]:
+    """Every post `viewer` may see, newest first (the pagination orders on (published_at, id))."""
+    return _with_everything_a_page_shows(posts_visible_to(viewer))
+
+
+def post_get_visible(*, viewer: Any, post_id: int) -> Generation:
+    """A post `viewer` may see, else "not found" (a private post, a block or a mute cannot be probed)."""
+    generation = _with_everything_a_page_shows(posts_visible_to(viewer)).filter(pk=post_id).first()
+    if generation is None:
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
+    return generation
+
+
+def following_feed(*, viewer: User) -> QuerySet[Generation]:
+    """The posts `viewer` may see by the people `viewer` follows (the pagination orders them newest
+    first)."""
+    follows = Follow.objects.filter(follower=viewer, followee=OuterRef("requester"))
+    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(Exists(follows)))
+
+
+def profile_posts(*, viewer: Any, username: str) -> QuerySet[Generation]:
+    """A person's posts as `viewer` may see them; "not found" for nobody, or for someone blocked either
+    way."""
+    author = user_get_visible(viewer=viewer, username=username)
+    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(requester=author))
+
+
+def remixes_of_post(*, viewer: Any, post_id: int) -> QuerySet[Generation]:
+    """The posts that remix a post `viewer` may see (itself "not found" otherwise), as `viewer` may see
+    them."""
+    post_get_visible(viewer=viewer, post_id=post_id)
+    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(remix_of_id=post_id))
+
+
+def _comments_hidden_from(viewer: User) -> Q:
+    """Comments by someone blocked either way with `viewer`, or muted by them."""
+    return Q(
+        Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("author")))
+        | Exists(Block.objects.filter(blocker=OuterRef("author"), blocked=viewer))
+        | Exists(Mute.objects.filter(muter=viewer, muted=OuterRef("author")))
+    )
+
+
+def comments_of_post(*, viewer: User, post_id: int) -> QuerySet[Comment]:
+    """The comments on a post `viewer` may see, oldest first, each with its replies, leaving out those of
+    people blocked either way or muted (and the replies under a comment so left out)."""
+    post_get_visible(viewer=viewer, post_id=post_id)
+    hidden = _comments_hidden_from(viewer)
+    replies = Comment.objects.exclude(hidden).select_related("author").order_by("id")
+    return (
+        Comment.objects.filter(post_id=post_id, parent__isnull=True)
+        .exclude(hidden)
+        .select_related("author")
+        .prefetch_related(Prefetch("replies", queryset=replies))
     )

@@ -24,6 +24,7 @@ from generation import policy
 from generation.errors import GenerationError
 from generation.models import IN_FLIGHT, Generation, GenerationCameo, GenerationStatus
 from generation.selectors import generation_consent_refusals, remix_source_get
+from generation.signals import generation_publishing
 from ml.prompt import MAX_PROMPT_CHARS, PromptDefaults, PromptError, parse_prompt
 from ml.scene import MAX_SEED, SceneSpec
 
@@ -406,6 +407,7 @@ def generation_publish(*, requester: User, generation_id: int) -> Generation:
             status=409,
             extra={"reasons": [refusal.code for refusal in refusals]},
         )
+    generation_publishing.send(sender=Generation, generation=generation)
     if generation.published_at is None:
         generation.published_at = timezone.now()
         generation.save(update_fields=["published_at"])

@@ -7,3 +7,8 @@ from django.dispatch import Signal
 # An output check held or blocked `generation`: keyword arguments `source`, `reason`, `evidence`,
 # `priority` (what `generation.output_checks.Verdict.flag` holds) for a moderation case.
 generation_flagged = Signal()
+
+# `generation_publish` is about to put `generation` in the feed (every check of its own passed): the feed
+# creates the video's post. A receiver may refuse by raising an ApplicationError (the feed does for a post a
+# cameo owner removed their tag from), which rolls the publish back.
+generation_publishing = Signal()

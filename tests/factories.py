@@ -62,6 +62,13 @@ class GenerationFactory(factory.django.DjangoModelFactory):
                 generation=self, cameo=cameo, owner=cameo.owner, handle=cameo.owner.username
             )
 
+    @factory.post_generation
+    def post(self, create: bool, extracted: object, **kwargs: object) -> None:
+        """A published video has its post, as `generation_publish` leaves it (feed.receivers)."""
+        from feed.models import Post
+
+        if create and self.published_at is not None:
+            Post.objects.get_or_create(generation=self, defaults=kwargs)
 
 def with_role(user: User, role: str) -> User:
     """`user` in a moderation role's group (`moderator` or `admin`, created by moderation's migration 0002;

@@ -26,6 +26,7 @@ from accounts.models import Block
 from accounts.services import tokens_issue
 from cameos.models import AccessRequestStatus, CameoAccessRequest, CameoUpload, LivenessChallenge
 from core.signed_media import signed_media_url
+from feed.services import comment_create
 from moderation.services import flag_target
 from tests.factories import CameoFactory, GenerationFactory, UserFactory
 
@@ -150,6 +151,43 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
         201,
         json=lambda world: {"prompt": "a cat dances on the moon", "remix_of": world.featuring.pk},
     ),
+    # Posts (issue 12): Maya's published video is her post; Zoe's video with Maya's cameo is `featuring`.
+    ("posts", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("posts-detail", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-detail", "PATCH", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("posts-detail", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("posts-unpublish", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
+    ("posts-tag-remove", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("posts-detail", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-detail", "DELETE", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
+    ("posts-tag-remove", "DELETE", "featuring"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("posts-like", "POST", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-like", "DELETE", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-like", "POST", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("feed-following", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("users-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-remixes", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-remixes", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-comments", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-comments", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("posts-comments", "POST", "text"): _row(
+        201, 201, 404, 404, 201, 401, 201, json=lambda world: {"text": "nice"}
+    ),
+    ("comments-detail", "PATCH", "main"): _row(
+        200, 404, 404, 404, 404, 401, 404, json=lambda world: {"text": "edited"}
+    ),
+    ("comments-detail", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("posts-views", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("posts-views", "POST", "event"): _row(
+        200,
+        200,
+        200,
+        200,
+        200,
+        401,
+        200,
+        json=lambda world: {"events": [{"post_id": world.generation.pk, "watch_ms": 1000}]},
+    ),
 }
 
 
@@ -216,6 +254,7 @@ class World:
         now = timezone.now()
         self.generation = GenerationFactory(requester=self.owner, cameos=[self.cameo], published_at=now)
         self.featuring = GenerationFactory(requester=self.zoe, cameos=[self.cameo], published_at=now)
+        self.comment = comment_create(author=self.owner, post_id=self.generation.pk, text="hi")
         # A link to the owner's published video, handed to the owner: the link is a capability, so whoever
         # holds it plays the file while the owner still may.
         stored = default_storage.save(
@@ -234,6 +273,8 @@ class World:
             "username": self.owner.username,
             "cameo_id": self.cameo.pk,
             "generation_id": generation.pk,
+            "post_id": generation.pk,
+            "comment_id": self.comment.pk,
             "upload_id": self.upload.pk,
             "request_id": self.access_request.pk,
             "token": self.media_token,

@@ -1,0 +1,31 @@
+"""A caption's mentions and hashtags, read from its text (pure: resolving usernames is the service's job)."""
+
+import re
+from dataclasses import dataclass
+
+from feed.models import MAX_HASHTAGS, MAX_MENTIONS
+
+# A mention is a username (accounts.models.username_validator) after '@' that is not inside a word or an
+# e-mail address; a hashtag is letters, digits and underscores after '#', not all digits.
+MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_]{3,30})(?![\w@])")
+HASHTAG_RE = re.compile(r"(?<![\w#&])#(\w{1,50})(?!\w)")
+
+
+@dataclass(frozen=True)
+class ParsedCaption:
+    mentions: list[str]  # as written, case-insensitively unique, in order of first use
+    hashtags: list[str]  # lower-cased, unique, in order of first use
+
+
+def parse_caption(text: str) -> ParsedCaption:
+    mentions: dict[str, str] = {}
+    for match in MENTION_RE.finditer(text):
+        mentions.setdefault(match.group(1).lower(), match.group(1))
+    hashtags: dict[str, None] = {}
+    for match in HASHTAG_RE.finditer(text):
+        tag = match.group(1).lower()
+        if not tag.isdigit():
+            hashtags.setdefault(tag, None)
+    return ParsedCaption(
+        mentions=list(mentions.values())[:MAX_MENTIONS], hashtags=list(hashtags)[:MAX_HASHTAGS]
+    )

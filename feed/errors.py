@@ -1,0 +1,12 @@
+"""The error codes of the feed (posts, interactions, feeds). See core.errors."""
+
+from enum import StrEnum
+
+
+class FeedError(StrEnum):
+    POST_NOT_FOUND = "post_not_found"
+    TAG_REMOVED = "tag_removed"
+    INVALID_CURSOR = "invalid_cursor"
+    COMMENT_NOT_FOUND = "comment_not_found"
+    COMMENTS_DISABLED = "comments_disabled"
+    REPLY_TO_REPLY = "reply_to_reply"

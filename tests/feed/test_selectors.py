@@ -1,0 +1,72 @@
+"""Who sees a post (`feed.selectors.posts_visible_to`): every audience by every kind of viewer, a blocked or
+muted cameo owner included; and a page of the feed costs the same queries whatever its size."""
+
+import pytest
+from django.utils import timezone
+
+from feed.selectors import posts_visible_to
+from tests.factories import CameoFactory, GenerationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+# Who sees a post of each audience. The cameo owner follows nobody: their appearance is theirs to see in
+# their appearances list, not in the feed beyond what the audience allows.
+SEES = {
+    "public": {"author", "follower", "mutual", "stranger", "cameo_owner", "anonymous"},
+    "followers": {"author", "follower", "mutual"},
+    "mutuals": {"author", "mutual"},
+    "private": {"author"},
+}
+
+
+@pytest.mark.parametrize("visibility", SEES)
+def test_who_sees_a_post(world, visibility):
+    author, cameo, viewers = world
+    post = GenerationFactory(
+        requester=author, cameos=[cameo], published_at=timezone.now(), post__visibility=visibility
+    )
+
+    seeing = {
+        name for name, viewer in viewers.items() if posts_visible_to(viewer).filter(pk=post.pk).exists()
+    }
+
+    assert seeing == SEES[visibility]
+
+
+@pytest.mark.parametrize("visibility", SEES)
+def test_the_feed_api_shows_the_same(world, visibility, client_for):
+    author, cameo, viewers = world
+    post = GenerationFactory(
+        requester=author, cameos=[cameo], published_at=timezone.now(), post__visibility=visibility
+    )
+    for name, viewer in viewers.items():
+        if name == "anonymous":
+            continue
+        ids = [item["id"] for item in client_for(viewer).get("/api/v1/feed/").json()["results"]]
+        detail = client_for(viewer).get(f"/api/v1/posts/{post.pk}/").status_code
+        expected = name in SEES[visibility]
+        assert (ids == [post.pk], detail) == (expected, 200 if expected else 404), name
+
+
+def test_a_removed_tag_hides_the_post_from_everyone(world):
+    author, cameo, viewers = world
+    post = GenerationFactory(requester=author, cameos=[cameo], published_at=timezone.now())
+    post.post.tag_removed_at = timezone.now()
+    post.post.save()
+    assert not any(posts_visible_to(viewer).filter(pk=post.pk).exists() for viewer in viewers.values())
+
+
+def test_a_feed_page_costs_the_same_queries_whatever_its_size(
+    world, client_for, django_assert_max_num_queries, person
+):
+    author, cameo, viewers = world
+    client = client_for(viewers["follower"])
+    GenerationFactory(requester=author, cameos=[cameo], published_at=timezone.now())
+    with django_assert_max_num_queries(6) as one:
+        assert client.get("/api/v1/feed/").status_code == 200
+    for _ in range(15):
+        other_cameo = CameoFactory(owner=person(f"o{_}"), permission="everyone")
+        GenerationFactory(requester=author, cameos=[cameo, other_cameo], published_at=timezone.now())
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(client.get("/api/v1/feed/").json()["results"]) == 16
