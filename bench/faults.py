@@ -53,6 +53,9 @@ SCALED = {
     "GENERATION_HEARTBEAT_S": "1",
     "GENERATION_SWEEP_INTERVAL_S": "2",
     "GENERATION_DISPATCH_GRACE_S": "2",
+    "CAMEO_VERIFICATION_LEASE_S": "10",
+    "CAMEO_VERIFICATION_HEARTBEAT_S": "1",
+    "CAMEO_VERIFICATION_SWEEP_INTERVAL_S": "2",
     "CELERY_VISIBILITY_TIMEOUT": "30",
     "CELERY_UNACKED_RESTORE_INTERVAL": "2",
     "GENERATION_DAILY_QUOTA": "100000",
@@ -397,7 +400,8 @@ def beat_down(stack: Stack, ids: list[int], clients: Clients) -> str:
 
 def kill_cpu_worker_mid_verification(stack: Stack, data_dir: Path) -> Outcome:
     """A cameo verification (the real models) on the cpu worker, kill -9 mid-way, worker restarted 2 s later:
-    the broker redelivers it after its visibility timeout; the cameo ends verified exactly once."""
+    the sweep (on beat) sends it again once its lease expired, the new worker takes it over; the cameo ends
+    verified exactly once (the broker's later redelivery finds it final and does nothing)."""
     from cameos import services
     from cameos.models import Cameo, FaceEmbedding, LivenessChallenge
     from sora_social.celery import app as celery_app
@@ -434,12 +438,13 @@ def kill_cpu_worker_mid_verification(stack: Stack, data_dir: Path) -> Outcome:
         submitted=1,
         final=int(cameo.status not in ("uploaded", "processing")),
         lost=int(cameo.status in ("uploaded", "processing")),
-        rendered_again=0,
+        rendered_again=int(cameo.verification_attempts > 1),  # verified again after the kill
         stored_twice=int(embeddings > 1),
         fivexx=0,
         refused=0,
         recover_s=recover_s,
-        note=f"cameo {cameo.status}, {embeddings} face embedding(s)",
+        note=f"cameo {cameo.status}, {cameo.verification_attempts} verification attempts, "
+        f"{embeddings} face embedding(s)",
     )
 
 
@@ -565,8 +570,9 @@ def main() -> None:
         "process is gone from the host), so only the new child's start counts. With beat down nothing re-queues a "
         "dead worker's job; it resumes one lease after beat is back. Redis down: the job submitted during the "
         "outage was accepted (201, its message recorded as unsent) and sent by the sweep; renders under way kept "
-        "going (their pushes were dropped). The cpu worker's verification came back through the broker's "
-        "visibility timeout (30 s here, 1 h in production; its own sweep re-queues after 15 minutes).",
+        "going (their pushes were dropped). The cpu worker's verification comes back through its lease on the "
+        "cameo (10 s here, 60 s in production) and the verification sweep (every 2 s here, 30 s in production), "
+        "before the broker's visibility timeout (30 s here, 1 h in production).",
     ]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -105,6 +105,11 @@ class Cameo(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # The lease of a verification under way (core.leases): which worker holds it (host:pid:token, new for every
+    # claim), when it last proved alive, and how many verifications were started. Empty when none runs.
+    verification_worker_id = models.CharField(max_length=100, blank=True)
+    verification_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    verification_attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         constraints = [

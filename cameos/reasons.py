@@ -8,6 +8,8 @@ from cameos.models import CameoStatus
 LIKENESS_MATCH = "likeness_match"  # the face is close to another owner's verified cameo
 CHARACTER_SHOWS_A_PERSON = "character_shows_a_person"  # a character's image shows a human face
 REVIEW_REJECTED = "review_rejected"  # a moderator refused a held cameo
+# Its verification was started CAMEO_VERIFICATION_MAX_ATTEMPTS times and every worker died mid-way.
+VERIFICATION_INTERRUPTED = "verification_interrupted"
 
 _NEXT_STEP_REVIEW = "A moderator will look at it and decide; you will be told the outcome."
 _NEXT_STEP_RECORD = "Ask for a new challenge and record again."
@@ -29,6 +31,7 @@ REJECTED_MESSAGES = {
     "av_out_of_sync": f"Rejected: your lips do not follow the sound. {_NEXT_STEP_RECORD}",
     "protected_likeness": "Rejected: this face is protected and cannot be a cameo.",
     REVIEW_REJECTED: "Rejected after review by a moderator.",
+    VERIFICATION_INTERRUPTED: f"Rejected: we could not finish checking your recording. {_NEXT_STEP_RECORD}",
 }
 
 

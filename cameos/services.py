@@ -6,6 +6,8 @@ import secrets
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -13,7 +15,7 @@ from typing import IO, Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -35,10 +37,11 @@ from cameos.models import (
     LivenessChallenge,
 )
 from cameos.signals import cameo_consent_narrowed, cameo_held_for_review, cameo_withdrawn
+from core import leases
 from core.errors import CoreError
 from core.exceptions import ApplicationError
 from core.realtime import push_to_user, push_to_user_on_commit
-from core.tasks import enqueue_on_commit
+from core.tasks import enqueue_on_commit, task_send
 
 logger = logging.getLogger(__name__)
 
@@ -453,17 +456,21 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
 
 def character_verify(*, cameo_id: int) -> None:
     """Human faces in a character's image: a protected or other user's likeness is refused or reviewed,
-    any other human face is reviewed; no face means the character is ready. Idempotent like `cameo_verify`."""
-    with transaction.atomic():
-        cameo = Cameo.objects.select_for_update().filter(pk=cameo_id, kind=CameoKind.CHARACTER).first()
-        if cameo is None or cameo.status not in (CameoStatus.UPLOADED, CameoStatus.PROCESSING):
-            return
-        cameo.status = CameoStatus.PROCESSING
-        cameo.save(update_fields=["status", "updated_at"])
+    any other human face is reviewed; no face means the character is ready. Idempotent like `cameo_verify`,
+    and under the same lease."""
+    cameo = _verification_claim(cameo_id, character=True)
+    if cameo is None:
+        return
+    with _verification_heartbeat(cameo), _verification_released_on_error(cameo):
+        _character_check(cameo)
+
+
+def _character_check(cameo: Cameo) -> None:
+    cameo_id, holder = cameo.pk, cameo.verification_worker_id
     with default_storage.open(cameo.reference_image.name, "rb") as stored:
         faces = identity.faces_in_image(stored.read())
     if faces.count == 0:
-        _finish(cameo_id, status=CameoStatus.VERIFIED, reason="", report={"faces": 0})
+        _finish(cameo_id, holder=holder, status=CameoStatus.VERIFIED, reason="", report={"faces": 0})
         return
     import numpy as np
 
@@ -472,7 +479,11 @@ def character_verify(*, cameo_id: int) -> None:
     vector = np.frombuffer(faces.largest_embedding or b"", dtype="<f4")
     if likeness.find_protected_matches(vector=vector, max_distance=settings.CAMEO_PROTECTED_MAX_DISTANCE):
         _finish(
-            cameo_id, status=CameoStatus.REJECTED, reason="protected_likeness", report={"faces": faces.count}
+            cameo_id,
+            holder=holder,
+            status=CameoStatus.REJECTED,
+            reason="protected_likeness",
+            report={"faces": faces.count},
         )
         return
     lookalikes = likeness.find_impersonation_matches(
@@ -480,6 +491,7 @@ def character_verify(*, cameo_id: int) -> None:
     )
     _finish(
         cameo_id,
+        holder=holder,
         status=CameoStatus.NEEDS_REVIEW,
         reason=reasons.LIKENESS_MATCH if lookalikes else reasons.CHARACTER_SHOWS_A_PERSON,
         report={"faces": faces.count},
@@ -489,6 +501,86 @@ def character_verify(*, cameo_id: int) -> None:
 
 
 # --- Verification -----------------------------------------------------------------------------------------
+
+
+LEASE_FIELDS = ["verification_worker_id", "verification_heartbeat_at"]
+
+
+def _verification_lease_expired(cameo: Cameo) -> bool:
+    return leases.lease_is_stale(
+        beat=cameo.verification_heartbeat_at,
+        worker_id=cameo.verification_worker_id,
+        lease_s=settings.CAMEO_VERIFICATION_LEASE_S,
+    )
+
+
+def _verification_claim(cameo_id: int, *, character: bool) -> Cameo | None:
+    """Take the lease of a cameo to verify (`uploaded`, or `processing` under a dead holder's lease). None:
+    nothing to do here (gone, already decided, held by a live worker, or out of attempts: then rejected)."""
+    with transaction.atomic():
+        cameo = (
+            Cameo.objects.select_for_update(of=("self",))
+            .filter(pk=cameo_id, kind=CameoKind.CHARACTER if character else CameoKind.PERSON)
+            .select_related("challenge")
+            .first()
+        )
+        if cameo is None or cameo.status not in (CameoStatus.UPLOADED, CameoStatus.PROCESSING):
+            return None
+        if cameo.status == CameoStatus.PROCESSING:
+            if not _verification_lease_expired(cameo):
+                logger.info("cameo %s is being verified by %s: this delivery does nothing", cameo.pk,
+                            cameo.verification_worker_id)  # fmt: skip
+                return None
+            if cameo.verification_attempts >= settings.CAMEO_VERIFICATION_MAX_ATTEMPTS:
+                _verification_interrupted(cameo)
+                return None
+        cameo.status = CameoStatus.PROCESSING
+        cameo.verification_worker_id = leases.worker_identity()
+        cameo.verification_heartbeat_at = timezone.now()
+        cameo.verification_attempts += 1
+        cameo.save(update_fields=["status", "verification_attempts", "updated_at", *LEASE_FIELDS])
+    return cameo
+
+
+def _verification_interrupted(cameo: Cameo) -> None:
+    """Out of attempts (its workers kept dying): rejected, so the owner can record again (caller holds the lock)."""
+    logger.warning("cameo %s: verification interrupted %s times; rejected", cameo.pk,
+                   cameo.verification_attempts)  # fmt: skip
+    cameo.status, cameo.rejection_reason = CameoStatus.REJECTED, reasons.VERIFICATION_INTERRUPTED
+    cameo.verification_worker_id, cameo.verification_heartbeat_at = "", None
+    cameo.save(update_fields=["status", "rejection_reason", "updated_at", *LEASE_FIELDS])
+    transaction.on_commit(lambda: _progress(cameo, "finished", 1.0))
+
+
+def _verification_heartbeat(cameo: Cameo) -> leases.Heartbeat:
+    return leases.Heartbeat(
+        Cameo.objects.filter(
+            pk=cameo.pk, status=CameoStatus.PROCESSING, verification_worker_id=cameo.verification_worker_id
+        ),
+        interval_s=settings.CAMEO_VERIFICATION_HEARTBEAT_S,
+        name=f"cameo {cameo.pk}",
+        heartbeat_field="verification_heartbeat_at",
+    )
+
+
+@contextmanager
+def _verification_released_on_error(cameo: Cameo) -> Iterator[None]:
+    """A verification that raised (the task may retry, e.g. on OSError) gives its lease up, so the retry, or
+    the sweep's next delivery, takes the cameo at once; the attempt still counts."""
+    try:
+        yield
+    except BaseException:
+        try:
+            leases.with_reconnect(
+                lambda: Cameo.objects.filter(
+                    pk=cameo.pk,
+                    status=CameoStatus.PROCESSING,
+                    verification_worker_id=cameo.verification_worker_id,
+                ).update(verification_worker_id="", verification_heartbeat_at=None)
+            )
+        except DatabaseError:  # the database is away: the lease expires by itself
+            logger.warning("cameo %s: lease not released", cameo.pk, exc_info=True)
+        raise
 
 
 def _progress(cameo: Cameo, stage: str, fraction: float) -> None:
@@ -509,20 +601,21 @@ def _progress(cameo: Cameo, stage: str, fraction: float) -> None:
 def cameo_verify(*, cameo_id: int) -> None:
     """Verify an uploaded person cameo: liveness and identity, then the likeness search.
 
-    Idempotent for redelivery: a cameo already past `processing` is left alone; one left in `processing`
-    by a killed worker is processed again; the result is written under a row lock and only if the cameo
-    is still `processing`, so two deliveries leave one result and one embedding row."""
-    with transaction.atomic():
-        cameo = (
-            Cameo.objects.select_for_update(of=("self",))
-            .filter(pk=cameo_id)
-            .select_related("challenge")
-            .first()
-        )
-        if cameo is None or cameo.status not in (CameoStatus.UPLOADED, CameoStatus.PROCESSING):
-            return
-        cameo.status = CameoStatus.PROCESSING
-        cameo.save(update_fields=["status", "updated_at"])
+    Idempotent for redelivery, and never run twice at once: the claim takes a lease on the row (core.leases;
+    `_verification_claim`). A cameo already past `processing` is left alone; one whose lease is live (another
+    worker is verifying it) too; one left in `processing` by a dead worker (heartbeat older than
+    CAMEO_VERIFICATION_LEASE_S, or its process gone from this host) is taken over, at most
+    CAMEO_VERIFICATION_MAX_ATTEMPTS starts in all. The result is written under a row lock and only while the
+    lease is still this claim's, so two deliveries leave one result and one embedding row."""
+    cameo = _verification_claim(cameo_id, character=False)
+    if cameo is None:
+        return
+    with _verification_heartbeat(cameo), _verification_released_on_error(cameo):
+        _cameo_check(cameo)
+
+
+def _cameo_check(cameo: Cameo) -> None:
+    cameo_id, holder = cameo.pk, cameo.verification_worker_id
     _progress(cameo, "started", 0.05)
 
     challenge = cameo.challenge
@@ -541,11 +634,13 @@ def cameo_verify(*, cameo_id: int) -> None:
 
             if not isinstance(exc, MediaError):
                 raise
-            _finish(cameo_id, status=CameoStatus.REJECTED, reason=f"media_{exc.code}")
+            _finish(cameo_id, holder=holder, status=CameoStatus.REJECTED, reason=f"media_{exc.code}")
             return
 
     if not outcome.passed:
-        _finish(cameo_id, status=CameoStatus.REJECTED, reason=outcome.reason, report=outcome.report)
+        _finish(
+            cameo_id, holder=holder, status=CameoStatus.REJECTED, reason=outcome.reason, report=outcome.report
+        )
         return
     _progress(cameo, "likeness_search", 0.8)
     import numpy as np
@@ -557,7 +652,13 @@ def cameo_verify(*, cameo_id: int) -> None:
         vector=vector, max_distance=settings.CAMEO_PROTECTED_MAX_DISTANCE
     )
     if protected:
-        _finish(cameo_id, status=CameoStatus.REJECTED, reason="protected_likeness", report=outcome.report)
+        _finish(
+            cameo_id,
+            holder=holder,
+            status=CameoStatus.REJECTED,
+            reason="protected_likeness",
+            report=outcome.report,
+        )
         return
     lookalikes = likeness.find_impersonation_matches(
         vector=vector, owner_id=cameo.owner_id, max_distance=settings.CAMEO_IMPERSONATION_MAX_DISTANCE
@@ -565,6 +666,7 @@ def cameo_verify(*, cameo_id: int) -> None:
     status = CameoStatus.NEEDS_REVIEW if lookalikes else CameoStatus.VERIFIED
     _finish(
         cameo_id,
+        holder=holder,
         status=status,
         reason=reasons.LIKENESS_MATCH if lookalikes else "",
         report=outcome.report,
@@ -576,6 +678,7 @@ def cameo_verify(*, cameo_id: int) -> None:
 def _finish(
     cameo_id: int,
     *,
+    holder: str,
     status: str,
     reason: str,
     report: dict[str, Any] | None = None,
@@ -596,6 +699,7 @@ def _finish(
     try:
         written = _finish_locked(
             cameo_id,
+            holder=holder,
             status=status,
             reason=reason,
             report=report,
@@ -612,6 +716,7 @@ def _finish(
 def _finish_locked(
     cameo_id: int,
     *,
+    holder: str,
     status: str,
     reason: str,
     report: dict[str, Any] | None,
@@ -620,16 +725,18 @@ def _finish_locked(
     lookalikes: list[Any] | None,
     flag_reason: str | None,
 ) -> bool:
-    """Write a verification result under the row lock, only if the cameo is still `processing`."""
+    """Write a verification result under the row lock, only if the cameo is still `processing` under the
+    lease of `holder` (this claim)."""
     with transaction.atomic():
         cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).first()
-        if cameo is None or cameo.status != CameoStatus.PROCESSING:
-            return False  # deleted meanwhile, or another delivery finished first
+        if cameo is None or cameo.status != CameoStatus.PROCESSING or cameo.verification_worker_id != holder:
+            return False  # deleted meanwhile, or another delivery took over (and finishes) or finished first
         cameo.status = status
         # the owner is told why a cameo is rejected or held (cameos/reasons.py)
         cameo.rejection_reason = reason if status in (CameoStatus.REJECTED, CameoStatus.NEEDS_REVIEW) else ""
         cameo.verification_report = report or {}
-        fields = ["status", "rejection_reason", "verification_report", "updated_at"]
+        cameo.verification_worker_id, cameo.verification_heartbeat_at = "", None
+        fields = ["status", "rejection_reason", "verification_report", "updated_at", *LEASE_FIELDS]
         if outcome is not None:
             cameo.transcript = outcome.transcript
             cameo.voice_embedding = outcome.voice_embedding
@@ -915,17 +1022,52 @@ def owner_uploads_discard(*, owner: User) -> None:
 
 
 def requeue_stuck_verifications() -> int:
-    """Send verification again for cameos stuck before a result: an enqueue lost with the broker down at
-    commit, or a task lost with its worker. Safe because verification is idempotent."""
+    """The verification sweep, on beat every CAMEO_VERIFICATION_SWEEP_INTERVAL_S. Sends verification again for
+    a cameo `processing` whose lease expired (its worker died: heartbeat older than CAMEO_VERIFICATION_LEASE_S),
+    at most CAMEO_VERIFICATION_MAX_ATTEMPTS starts in all, then rejects it `verification_interrupted`; and for
+    one still `uploaded` after CAMEO_VERIFICATION_STUCK_AFTER_SECONDS (an enqueue lost with the broker down at
+    commit). Safe because a delivery to a cameo under a live lease does nothing. Returns how many were sent."""
     from cameos.tasks import verify_cameo_task, verify_character_task
 
     now = timezone.now()
-    stuck = Cameo.objects.filter(
-        status__in=[CameoStatus.UPLOADED, CameoStatus.PROCESSING],
-        updated_at__lt=now - timedelta(seconds=settings.CAMEO_VERIFICATION_STUCK_AFTER_SECONDS),
-        updated_at__gt=now - timedelta(seconds=settings.CAMEO_ABANDONED_RETENTION_SECONDS),
-    ).values_list("pk", "kind")
-    for cameo_id, kind in stuck:
+    lease_cutoff = now - timedelta(seconds=settings.CAMEO_VERIFICATION_LEASE_S)
+    recent = Cameo.objects.filter(
+        updated_at__gt=now - timedelta(seconds=settings.CAMEO_ABANDONED_RETENTION_SECONDS)
+    )
+    processing = recent.filter(status=CameoStatus.PROCESSING)
+    candidates = (
+        list(processing.filter(verification_heartbeat_at__lt=lease_cutoff).values_list("pk", flat=True))
+        + list(
+            processing.filter(
+                verification_heartbeat_at__isnull=True, updated_at__lt=lease_cutoff
+            ).values_list("pk", flat=True)
+        )
+        + list(
+            recent.filter(
+                status=CameoStatus.UPLOADED,
+                updated_at__lt=now - timedelta(seconds=settings.CAMEO_VERIFICATION_STUCK_AFTER_SECONDS),
+            ).values_list("pk", flat=True)
+        )
+    )
+    sent = 0
+    for cameo_id in dict.fromkeys(candidates):
+        with transaction.atomic():
+            cameo = Cameo.objects.select_for_update().filter(pk=cameo_id).first()
+            if cameo is None or cameo.status not in (CameoStatus.UPLOADED, CameoStatus.PROCESSING):
+                continue
+            if cameo.status == CameoStatus.PROCESSING:
+                if cameo.verification_worker_id and not _verification_lease_expired(cameo):
+                    continue  # it beat again since the query
+                if cameo.verification_attempts >= settings.CAMEO_VERIFICATION_MAX_ATTEMPTS:
+                    _verification_interrupted(cameo)
+                    continue
+                logger.warning("cameo %s: verifier %r stopped beating; sent again", cameo.pk,
+                               cameo.verification_worker_id)  # fmt: skip
+                # released: the delivery takes it at once; sent again one lease later if it never starts
+                cameo.verification_worker_id, cameo.verification_heartbeat_at = "", None
+                cameo.save(update_fields=["updated_at", *LEASE_FIELDS])
+            kind = cameo.kind
         task = verify_character_task if kind == CameoKind.CHARACTER else verify_cameo_task
-        task.apply_async(args=(cameo_id,))
-    return len(stuck)
+        if task_send(task, cameo_id):
+            sent += 1
+    return sent

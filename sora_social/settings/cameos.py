@@ -42,5 +42,15 @@ CAMEO_PROTECTED_MAX_DISTANCE = env.float("CAMEO_PROTECTED_MAX_DISTANCE", default
 
 # Biometric data of uploads never verified (abandoned, or stuck) is destroyed after this long.
 CAMEO_ABANDONED_RETENTION_SECONDS = env.int("CAMEO_ABANDONED_RETENTION_SECONDS", default=7 * 24 * 3600)
-# A cameo still uploaded/processing after this long has lost its task; the sweep sends it again.
+# A cameo still `uploaded` after this long has lost its task (an enqueue lost with the broker); the sweep
+# (cameos.requeue_stuck, on beat) sends it again.
 CAMEO_VERIFICATION_STUCK_AFTER_SECONDS = env.int("CAMEO_VERIFICATION_STUCK_AFTER_SECONDS", default=900)
+# A verification under way holds a lease on its cameo (core.leases): a heartbeat every
+# CAMEO_VERIFICATION_HEARTBEAT_S; one older than CAMEO_VERIFICATION_LEASE_S (or a dead holder on this host)
+# means the worker died: a redelivery takes it over, and the sweep (every CAMEO_VERIFICATION_SWEEP_INTERVAL_S)
+# sends it again, at most CAMEO_VERIFICATION_MAX_ATTEMPTS starts in all (the task's own retries included),
+# then rejects it `verification_interrupted` (the owner records again).
+CAMEO_VERIFICATION_HEARTBEAT_S = env.float("CAMEO_VERIFICATION_HEARTBEAT_S", default=5.0)
+CAMEO_VERIFICATION_LEASE_S = env.int("CAMEO_VERIFICATION_LEASE_S", default=60)
+CAMEO_VERIFICATION_SWEEP_INTERVAL_S = env.float("CAMEO_VERIFICATION_SWEEP_INTERVAL_S", default=30.0)
+CAMEO_VERIFICATION_MAX_ATTEMPTS = env.int("CAMEO_VERIFICATION_MAX_ATTEMPTS", default=5)

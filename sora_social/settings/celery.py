@@ -1,4 +1,5 @@
 from .base import REDIS_URL
+from .cameos import CAMEO_VERIFICATION_SWEEP_INTERVAL_S
 from .env import env
 from .generation import GENERATION_SWEEP_INTERVAL_S
 
@@ -63,7 +64,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "requeue-stuck-cameo-verifications": {
         "task": "cameos.requeue_stuck",
-        "schedule": 300,
+        "schedule": CAMEO_VERIFICATION_SWEEP_INTERVAL_S,
     },
     "sweep-generations": {
         "task": "generation.sweep",

@@ -20,8 +20,10 @@ def age(cameo, **delta):
 
 def test_stuck_verifications_are_sent_again(user, monkeypatch):
     sent = []
-    monkeypatch.setattr("cameos.tasks.verify_cameo_task.apply_async", lambda args: sent.append(args))
-    stuck = CameoFactory(owner=user, status="processing")
+    monkeypatch.setattr(
+        "cameos.tasks.verify_cameo_task.apply_async", lambda args, kwargs=None: sent.append(args)
+    )
+    stuck = CameoFactory(owner=user, status="processing")  # no lease: its worker never wrote one
     age(stuck, minutes=20)
     fresh = CameoFactory(status="uploaded")
     CameoFactory(status="verified")

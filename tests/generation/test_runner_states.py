@@ -134,7 +134,7 @@ def test_a_job_whose_holder_process_is_gone_is_taken_over_at_once(job, monkeypat
     def render(**kwargs):
         raise inference.RenderRejected("rendered (the takeover happened)")
 
-    monkeypatch.setattr(runner, "_identities", lambda generation: [])
+    monkeypatch.setattr(runner, "_identities", lambda generation, work: [])
     monkeypatch.setattr("generation.inference.render", render)
     hold(job, worker_id=f"{socket.gethostname()}:{dead_pid()}:abcd", heartbeat_age_s=1)
     runner.generation_run(generation_id=job.pk)
@@ -199,7 +199,7 @@ def test_a_worker_that_lost_its_lease_keeps_nothing(job, monkeypatch):
         pytest.fail("the render went on without its lease")
 
     monkeypatch.setattr(runner, "CANCEL_CHECK_INTERVAL_S", 0.0)
-    monkeypatch.setattr(runner, "_identities", lambda generation: [])
+    monkeypatch.setattr(runner, "_identities", lambda generation, work: [])
     monkeypatch.setattr("generation.inference.render", render)
     runner.generation_run(generation_id=job.pk)
     job.refresh_from_db()
