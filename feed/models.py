@@ -38,6 +38,9 @@ class Post(models.Model):
         max_length=10, choices=PostVisibility.choices, default=PostVisibility.PUBLIC
     )
     comments_enabled = models.BooleanField(default=True)
+    # Marked for adults (by a moderator's age-restrict decision): never shown to a viewer under 18 or of
+    # unknown age, nor to anonymous visitors (`feed.selectors.posts_visible_to`).
+    adults_only = models.BooleanField(default=False)
     # Kept equal to the number of `Like` rows by `feed.services.post_like` / `post_unlike`, which change it
     # only when a row was really added or removed, under the post's row lock.
     like_count = models.PositiveIntegerField(default=0)

@@ -48,6 +48,7 @@ def _mutes_hide(viewer: Any) -> Q:
 def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
     """Every post `viewer` (a user, or anonymous) may see, as generations with their post: published and
     up, visible by the generation app's rule, admitted by the post's audience, no cameo tag removed from it,
+    not marked for adults when `viewer` is under 18, of unknown age or anonymous,
     and nobody `viewer` muted in it (neither its author nor a cameo owner; one's own posts are never
     hidden by a mute)."""
     posts = (
@@ -55,6 +56,8 @@ def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
         .filter(post__tag_removed_at__isnull=True)
         .filter(_audience_admits(viewer))
     )
+    if viewer is None or not viewer.is_authenticated or viewer.is_minor:
+        posts = posts.filter(post__adults_only=False)
     if viewer is not None and viewer.is_authenticated:
         posts = posts.exclude(Q(_mutes_hide(viewer)) & ~Q(requester=viewer))
     return posts

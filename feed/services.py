@@ -145,6 +145,18 @@ def post_tag_remove(*, owner: User, post_id: int) -> None:
         generation_unpublish(requester=generation.requester, generation_id=generation.pk)
 
 
+@transaction.atomic
+def post_set_adults_only(*, post_id: int, adults_only: bool) -> None:
+    """Mark a post for adults only, or lift the mark (a moderator's age-restrict decision, or its reversal
+    on appeal). Takes effect at once: the feed's one visibility rule reads it."""
+    post = Post.objects.select_for_update().filter(generation__pk=post_id).first()
+    if post is None:
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id}.", status=404)
+    if post.adults_only != adults_only:
+        post.adults_only = adults_only
+        post.save(update_fields=["adults_only", "updated_at"])
+
+
 def post_ensure(*, generation: Generation) -> Post:
     """The post of a video about to be published (created with the defaults the first time), refusing one
     that a cameo owner removed their tag from. Called by `feed.receivers` inside `generation_publish`."""

@@ -70,3 +70,33 @@ def test_a_feed_page_costs_the_same_queries_whatever_its_size(
         GenerationFactory(requester=author, cameos=[cameo, other_cameo], published_at=timezone.now())
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert len(client.get("/api/v1/feed/").json()["results"]) == 16
+
+
+def test_a_post_marked_for_adults_is_hidden_from_minors_and_anonymous_visitors(person):
+    from datetime import date
+
+    from django.contrib.auth.models import AnonymousUser
+
+    from feed.services import post_set_adults_only
+
+    author, adult = person("author"), person("adult")
+    teen = person("teen", birth_date=date(timezone.localdate().year - 15, 1, 1))
+    unknown_age = person("unknown", birth_date=None)
+    post = GenerationFactory(requester=author, published_at=timezone.now())
+
+    post_set_adults_only(post_id=post.pk, adults_only=True)
+
+    seeing = {
+        name
+        for name, viewer in {
+            "author": author,
+            "adult": adult,
+            "teen": teen,
+            "unknown": unknown_age,
+            "anonymous": AnonymousUser(),
+        }.items()
+        if posts_visible_to(viewer).filter(pk=post.pk).exists()
+    }
+    assert seeing == {"author", "adult"}
+    post_set_adults_only(post_id=post.pk, adults_only=False)
+    assert posts_visible_to(teen).filter(pk=post.pk).exists()
