@@ -144,7 +144,7 @@ def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
     rows = (
         Generation.objects.filter(pk__in=post_ids)
         .annotate(
-            remixes=Coalesce(Subquery(remixes, output_field=IntegerField()), 0),
+            remix_count=Coalesce(Subquery(remixes, output_field=IntegerField()), 0),
             followed_cameo=Exists(followed_cameo),
         )
         .values_list(
@@ -153,7 +153,7 @@ def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
             "published_at",
             "post__like_count",
             "post__comment_count",
-            "remixes",
+            "remix_count",
             "post__view_count",
             "post__watch_ms",
             "post__duration_ms",
