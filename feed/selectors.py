@@ -91,6 +91,12 @@ def post_get_visible(*, viewer: Any, post_id: int) -> Generation:
     return generation
 
 
+def _require_visible_post(*, viewer: Any, post_id: int) -> None:
+    """"Not found" unless `viewer` may see the post: one query, for reads of what hangs off a post."""
+    if not posts_visible_to(viewer).filter(pk=post_id).exists():
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
+
+
 def following_feed(*, viewer: User) -> QuerySet[Generation]:
     """The posts `viewer` may see by the people `viewer` follows (the pagination orders them newest
     first)."""
@@ -108,7 +114,7 @@ def profile_posts(*, viewer: Any, username: str) -> QuerySet[Generation]:
 def remixes_of_post(*, viewer: Any, post_id: int) -> QuerySet[Generation]:
     """The posts that remix a post `viewer` may see (itself "not found" otherwise), as `viewer` may see
     them."""
-    post_get_visible(viewer=viewer, post_id=post_id)
+    _require_visible_post(viewer=viewer, post_id=post_id)
     return with_everything_a_page_shows(posts_visible_to(viewer).filter(remix_of_id=post_id))
 
 
@@ -138,7 +144,7 @@ def comments_of_post(*, viewer: User, post_id: int) -> QuerySet[Comment]:
     """The comments on a post `viewer` may see, oldest first, each with its replies, leaving out those of
     people blocked either way or muted, and for a minor those of adult strangers (and the replies under a
     comment so left out)."""
-    post_get_visible(viewer=viewer, post_id=post_id)
+    _require_visible_post(viewer=viewer, post_id=post_id)
     hidden = _comments_hidden_from(viewer)
     replies = Comment.objects.exclude(hidden).select_related("author").order_by("id")
     return (
