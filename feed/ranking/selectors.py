@@ -51,7 +51,7 @@ def viewer_signals(*, viewer: User) -> score.ViewerSignals:
         .order_by("-pk")
         .values_list("followee_id", flat=True)[:FOLLOWS_READ]
     )
-    interactions: Counter[int] = Counter()
+    interactions: dict[int, float] = {}
     for model, user_field, weight in (
         (Like, "user", LIKE_WEIGHT),
         (Comment, "author", COMMENT_WEIGHT),
@@ -63,7 +63,7 @@ def viewer_signals(*, viewer: User) -> score.ViewerSignals:
             .values_list("post__generation__requester_id", flat=True)[:INTERACTIONS_READ]
         )
         for author_id in authors:
-            interactions[author_id] += weight
+            interactions[author_id] = interactions.get(author_id, 0.0) + weight
     interactions.pop(viewer.pk, None)
     steering = FeedSteering.objects.filter(user=viewer).first()
     if steering is None or not steering.is_embedded:  # still being embedded: no steering term yet
@@ -76,7 +76,7 @@ def viewer_signals(*, viewer: User) -> score.ViewerSignals:
     vectors = [bytes(vector) for *_, vector in marks if vector]
     return score.ViewerSignals(
         followed=followed,
-        interactions=dict(interactions),
+        interactions=interactions,
         steer_more=score.unpack_vectors(steering.more_vectors),
         steer_less=score.unpack_vectors(steering.less_vectors),
         see_less_posts=frozenset(post_id for post_id, *_ in marks),
@@ -162,17 +162,36 @@ def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
             "post__embedding__vector",
         )
     )
-    found = []
-    for *fields, hashtags, followed, vector in rows:
-        found.append(
-            score.Candidate(
-                *fields,
-                hashtags=tuple(hashtags or ()),
-                features_followed_cameo=bool(followed),
-                vector=score.unpack_vectors(vector)[0] if vector else None,
-            )
+    return [
+        score.Candidate(
+            post_id=pk,
+            author_id=author_id,
+            published_at=published_at,
+            likes=likes,
+            comments=comments,
+            remixes=remixes,
+            views=views,
+            watch_ms=watch_ms,
+            duration_ms=duration_ms,
+            hashtags=tuple(hashtags or ()),
+            features_followed_cameo=bool(followed),
+            vector=score.unpack_vectors(vector)[0] if vector else None,
         )
-    return found
+        for (
+            pk,
+            author_id,
+            published_at,
+            likes,
+            comments,
+            remixes,
+            views,
+            watch_ms,
+            duration_ms,
+            hashtags,
+            followed,
+            vector,
+        ) in rows
+    ]
 
 
 def for_you_ranking(*, viewer: User) -> list[int]:

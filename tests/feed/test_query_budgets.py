@@ -92,10 +92,8 @@ def test_a_page_costs_its_budget_whatever_its_size(
 
     def fetch(size: int) -> int:
         """The queries of a page of `size` (for `-next`, of the page after the first)."""
-        if name.endswith("-next"):
-            url_of_page = client.get(f"{url}{size}").json()["next"]
-        else:
-            url_of_page = f"{url}{size}"
+        first = f"{url}{size}"
+        url_of_page = client.get(first).json()["next"] if name.endswith("-next") else first
         with django_assert_max_num_queries(BUDGETS[name]) as page:
             response = client.get(url_of_page)
         assert response.status_code == 200, response.json()
