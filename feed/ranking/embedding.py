@@ -9,7 +9,6 @@ from django.db import transaction
 
 from feed.inference import embed_texts
 from feed.models import FeedSteering, Post, PostEmbedding
-from feed.ranking.score import pack_vectors, unpack_vectors
 
 _MARKS = re.compile(r"[@#]")
 
@@ -57,12 +56,14 @@ def steering_embed(*, user_id: int) -> None:
     if steering is None or steering.is_embedded:
         return
     terms = [*steering.more, *steering.less]
-    vectors = unpack_vectors(b"".join(embed_texts(terms))) if terms else unpack_vectors(None)
+    # Stored as they come (float32 rows, concatenated): this module stays free of numpy, so that the
+    # feed's services, which import it through the tasks, load nothing heavy at start-up.
+    vectors = embed_texts(terms) if terms else []
     with transaction.atomic():
         current = FeedSteering.objects.select_for_update().filter(user_id=user_id).first()
         if current is None or current.text != steering.text:
             return
-        current.more_vectors = pack_vectors(vectors[: len(steering.more)])
-        current.less_vectors = pack_vectors(vectors[len(steering.more) :])
+        current.more_vectors = b"".join(vectors[: len(steering.more)])
+        current.less_vectors = b"".join(vectors[len(steering.more) :])
         current.embedded_text = current.text
         current.save(update_fields=["more_vectors", "less_vectors", "embedded_text", "updated_at"])
