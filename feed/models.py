@@ -48,6 +48,9 @@ class Post(models.Model):
     # Distinct viewers (never the author) and their total watch time, from `PostView` (feed.services.views_record).
     view_count = models.PositiveIntegerField(default=0)
     watch_ms = models.PositiveBigIntegerField(default=0)
+    # The video's length (`engine_metadata["duration"]`, else the spec's), copied here when the post is
+    # made so that ranking reads a completion rate (watch_ms / (view_count * duration_ms)) from this row.
+    duration_ms = models.PositiveIntegerField(default=0)
     # When the first cameo owner in it removed their tag: the post is out of every feed for good (the
     # video is unpublished and may not be published again). Who did it is in `PostTagRemoval`.
     tag_removed_at = models.DateTimeField(null=True, blank=True)
@@ -121,3 +124,69 @@ class PostView(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.viewer_id} watched post {self.post_id}"
+
+
+# --- Ranking (For You): post vectors, the viewer's steering text, "see less" -------------------------------
+# Vectors are all-MiniLM-L6-v2 sentence embeddings, computed by the `feed.embed_*` Celery tasks (never in a
+# web process) and stored as float32 little-endian bytes; `feed.ranking` reads them with numpy.
+
+EMBEDDING_DIM = 384
+STEERING_MAX_CHARS = 200
+
+
+class PostEmbedding(models.Model):
+    """A post's vector: of its caption, hashtags and the prompt as its creator wrote it. The prompt is only
+    ranked on, never shown (`feed.ranking.embedding.post_embedding_text`)."""
+
+    post = models.OneToOneField(Post, primary_key=True, on_delete=models.CASCADE, related_name="embedding")
+    vector = models.BinaryField()  # float32 little-endian (EMBEDDING_DIM,), unit length
+    # Of the text the vector was computed from: embedding the same text again is a no-op.
+    text_sha256 = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"embedding of post {self.post_id}"
+
+
+class FeedSteering(models.Model):
+    """A viewer's short text steering their For You feed ("more animals, less sports"), parsed into "more"
+    and "less" terms (`feed.ranking.steering.parse_steering`), each with its vector once embedded."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="feed_steering"
+    )
+    text = models.CharField(max_length=STEERING_MAX_CHARS)
+    more = models.JSONField(default=list, blank=True)  # the terms to see more of, in order
+    less = models.JSONField(default=list, blank=True)
+    # float32 little-endian (len(more), EMBEDDING_DIM) and (len(less), EMBEDDING_DIM), of `embedded_text`'s
+    # terms. Ranking uses them only while `embedded_text == text` (a newer text is still being embedded).
+    more_vectors = models.BinaryField(default=b"", blank=True)
+    less_vectors = models.BinaryField(default=b"", blank=True)
+    embedded_text = models.CharField(max_length=STEERING_MAX_CHARS, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"steering of user {self.user_id}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.embedded_text == self.text
+
+
+class SeeLess(models.Model):
+    """A viewer's "see less like this" on a post: lowers its author and its topic (hashtags, and posts
+    whose vectors are near its vector) in their For You feed. The author and hashtags are copied so that
+    ranking reads them without joining the post."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    hashtags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="feed_see_less_once")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="feed_see_less_recent")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} sees less like post {self.post_id}"

@@ -1,10 +1,15 @@
 from django.urls import path
 
 from feed import apis
+from feed.ranking import apis as ranking_apis
 
 urlpatterns = [
     path("feed/", apis.FeedApi.as_view(), name="feed"),
     path("feed/following/", apis.FollowingFeedApi.as_view(), name="feed-following"),
+    path("feed/for-you/", ranking_apis.ForYouApi.as_view(), name="feed-for-you"),
+    path("feed/steering/", ranking_apis.SteeringApi.as_view(), name="feed-steering"),
+    path("posts/<int:post_id>/see-less/", ranking_apis.PostSeeLessApi.as_view(), name="posts-see-less"),
+    path("cameos/<int:cameo_id>/posts/", apis.CameoPostsApi.as_view(), name="cameos-posts"),
     path("users/<str:username>/posts/", apis.ProfilePostsApi.as_view(), name="users-posts"),
     path("posts/<int:post_id>/remixes/", apis.PostRemixesApi.as_view(), name="posts-remixes"),
     path("posts/views/", apis.PostViewsApi.as_view(), name="posts-views"),

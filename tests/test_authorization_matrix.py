@@ -169,6 +169,18 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("posts-like", "DELETE", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-like", "POST", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
     ("feed-following", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    # For You and its steering are the caller's own; see-less needs a post the caller may see.
+    ("feed-for-you", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("feed-steering", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("feed-steering", "PUT", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("feed-steering", "PUT", "text"): _row(
+        200, 200, 200, 200, 200, 401, 200, json=lambda world: {"text": "more cats, less rain"}
+    ),
+    ("feed-steering", "DELETE", "main"): _row(204, 204, 204, 204, 204, 401, 204),
+    ("posts-see-less", "POST", "main"): _row(204, 204, 404, 404, 204, 401, 204),
+    ("posts-see-less", "POST", "featuring"): _row(204, 204, 404, 404, 204, 401, 204),
+    # A cameo's posts: only for those who may see the cameo (blocked either way: not found).
+    ("cameos-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("users-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-remixes", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-remixes", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
