@@ -56,32 +56,6 @@ def notification_text(notification: Notification) -> str:
     return _TEXT[NotificationKind(notification.kind)].format(actor=actor)
 
 
-class NotificationActorSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    display_name = serializers.CharField()
-
-
-class NotificationCommentSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    text = serializers.CharField()
-
-
-class ModerationNoticeSerializer(serializers.Serializer):
-    decision_id = serializers.IntegerField()
-    target_type = serializers.CharField(help_text="What was decided on: video, cameo, account, ...")
-    target_id = serializers.CharField(help_text="Its id (a username for an account).")
-    action = serializers.CharField(help_text="remove_content, warn, suspend, ban, reject_cameo, ...")
-    rule = serializers.CharField(help_text="The rule that was broken.")
-    reason = serializers.CharField(help_text="The moderator's reason, written to you.")
-    strike = serializers.BooleanField()
-    suspended_until = serializers.DateTimeField(allow_null=True)
-
-
-class ReportOutcomeSerializer(serializers.Serializer):
-    report_id = serializers.IntegerField()
-    outcome = serializers.CharField(help_text="actioned or dismissed.")
-
-
 class NotificationSerializer(serializers.Serializer):
     """A notification as its recipient sees it. Expects a row from
     `feed.notifications.selectors.notifications_for` (it carries `video_visible`)."""
@@ -89,17 +63,31 @@ class NotificationSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=NotificationKind.choices)
     text = serializers.SerializerMethodField()
-    actor = NotificationActorSerializer(allow_null=True, help_text="None for moderation notices.")
+    actor = serializers.CharField(
+        source="actor.username", allow_null=True, help_text="Who: a username; None for moderation notices."
+    )
+    actor_display_name = serializers.CharField(source="actor.display_name", allow_null=True)
     actor_count = serializers.IntegerField(
         help_text="How many people it stands for: a like collects every liker of the post, 1 otherwise."
     )
     post_id = serializers.SerializerMethodField()
     appearance_id = serializers.SerializerMethodField()
-    comment = serializers.SerializerMethodField()
+    comment_id = serializers.SerializerMethodField()
+    comment_text = serializers.SerializerMethodField()
     cameo_id = serializers.IntegerField(allow_null=True)
     access_request_id = serializers.SerializerMethodField()
-    moderation = serializers.SerializerMethodField()
-    report = serializers.SerializerMethodField()
+    # A moderation notice (kind `moderation_decision`); None on every other kind.
+    decision_id = serializers.SerializerMethodField()
+    target_type = serializers.SerializerMethodField()
+    target_id = serializers.SerializerMethodField()
+    action = serializers.SerializerMethodField()
+    rule = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
+    strike = serializers.SerializerMethodField()
+    suspended_until = serializers.SerializerMethodField()
+    # A report's outcome (kind `report_outcome`); None on every other kind.
+    report_id = serializers.SerializerMethodField()
+    outcome = serializers.SerializerMethodField()
     read = serializers.SerializerMethodField()
     read_at = serializers.DateTimeField(allow_null=True)
     notified_at = serializers.DateTimeField(
@@ -114,7 +102,7 @@ class NotificationSerializer(serializers.Serializer):
         serializers.IntegerField(allow_null=True, help_text="The post it is about, while you may see it.")
     )
     def get_post_id(self, notification: Notification) -> int | None:
-        return notification.video_id if getattr(notification, "video_visible", False) else None
+        return notification.video_id if self._shows_post(notification) else None
 
     @extend_schema_field(
         serializers.IntegerField(
@@ -125,27 +113,79 @@ class NotificationSerializer(serializers.Serializer):
     def get_appearance_id(self, notification: Notification) -> int | None:
         return notification.video_id if notification.kind in _VIDEO_KINDS else None
 
-    @extend_schema_field(NotificationCommentSerializer(allow_null=True))
-    def get_comment(self, notification: Notification) -> dict[str, Any] | None:
-        if notification.comment is None or not getattr(notification, "video_visible", False):
+    def _shows_post(self, notification: Notification) -> bool:
+        return bool(getattr(notification, "video_visible", False))
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_comment_id(self, notification: Notification) -> int | None:
+        return notification.comment_id if self._shows_post(notification) else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="While you may see its post."))
+    def get_comment_text(self, notification: Notification) -> str | None:
+        if notification.comment is None or not self._shows_post(notification):
             return None
-        return {"id": notification.comment.pk, "text": notification.comment.text}
+        return notification.comment.text
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_access_request_id(self, notification: Notification) -> int | None:
         return notification.data.get("request_id")
 
-    @extend_schema_field(ModerationNoticeSerializer(allow_null=True))
-    def get_moderation(self, notification: Notification) -> dict[str, Any] | None:
+    def _decision(self, notification: Notification, key: str) -> Any:
         if notification.kind != NotificationKind.MODERATION_DECISION:
             return None
-        return dict(ModerationNoticeSerializer(notification.data).data)
+        return notification.data.get(key)
 
-    @extend_schema_field(ReportOutcomeSerializer(allow_null=True))
-    def get_report(self, notification: Notification) -> dict[str, Any] | None:
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_decision_id(self, notification: Notification) -> int | None:
+        return self._decision(notification, "decision_id")
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="What was decided on: video, cameo, account, ...")
+    )
+    def get_target_type(self, notification: Notification) -> str | None:
+        return self._decision(notification, "target_type")
+
+    @extend_schema_field(
+        serializers.CharField(allow_null=True, help_text="Its id (a username for an account).")
+    )
+    def get_target_id(self, notification: Notification) -> str | None:
+        return self._decision(notification, "target_id")
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True, help_text="remove_content, warn, suspend, ban, reject_cameo, ..."
+        )
+    )
+    def get_action(self, notification: Notification) -> str | None:
+        return self._decision(notification, "action")
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The rule that was broken."))
+    def get_rule(self, notification: Notification) -> str | None:
+        return self._decision(notification, "rule")
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The moderator's reason, to you."))
+    def get_reason(self, notification: Notification) -> str | None:
+        return self._decision(notification, "reason")
+
+    @extend_schema_field(serializers.BooleanField(allow_null=True))
+    def get_strike(self, notification: Notification) -> bool | None:
+        return self._decision(notification, "strike")
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_suspended_until(self, notification: Notification) -> str | None:
+        return self._decision(notification, "suspended_until")
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_report_id(self, notification: Notification) -> int | None:
         if notification.kind != NotificationKind.REPORT_OUTCOME:
             return None
-        return dict(ReportOutcomeSerializer(notification.data).data)
+        return notification.data.get("report_id")
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="actioned or dismissed."))
+    def get_outcome(self, notification: Notification) -> str | None:
+        if notification.kind != NotificationKind.REPORT_OUTCOME:
+            return None
+        return notification.data.get("outcome")
 
     @extend_schema_field(serializers.BooleanField())
     def get_read(self, notification: Notification) -> bool:
