@@ -13,7 +13,6 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -288,7 +287,7 @@ def notification_mark_read(*, recipient: User, notification_id: int) -> Notifica
 @transaction.atomic
 def notifications_mark_all_read(*, recipient: User) -> int:
     """Mark every notification of `recipient` read; returns how many were unread."""
-    marked = Notification.objects.filter(Q(recipient=recipient) & Q(read_at__isnull=True)).update(
+    marked = Notification.objects.filter(recipient=recipient, read_at__isnull=True).update(
         read_at=timezone.now()
     )
     if marked:

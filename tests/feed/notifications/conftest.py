@@ -28,4 +28,3 @@ def teen(person):
 def post(leo):
     """Leo's published post."""
     return GenerationFactory(requester=leo, published_at=timezone.now())
-

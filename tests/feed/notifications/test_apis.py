@@ -32,7 +32,9 @@ def followers(person, leo):
 def test_the_list_is_newest_first_with_read_state_and_an_unread_filter(client_for, leo, followers):
     client = client_for(leo)
     listed = client.get(LIST).json()
-    assert [n["text"] for n in listed["results"]] == [f"fan{n} started following you" for n in range(4, -1, -1)]
+    assert [n["text"] for n in listed["results"]] == [
+        f"fan{n} started following you" for n in range(4, -1, -1)
+    ]
     assert listed["next"] is None
     first = listed["results"][0]
     assert (first["kind"], first["actor"], first["actor_display_name"], first["read"], first["read_at"]) == (
@@ -91,9 +93,7 @@ def test_a_page_costs_the_same_queries_whatever_its_size_and_kinds(
     assert {n["kind"] for n in large.json()["results"]} == {"follow", "like", "comment"}
 
 
-def test_a_notification_about_a_post_no_longer_visible_keeps_only_kind_and_actor(
-    client_for, leo, stranger
-):
+def test_a_notification_about_a_post_no_longer_visible_keeps_only_kind_and_actor(client_for, leo, stranger):
     post = GenerationFactory(requester=leo, published_at=timezone.now())
     comment_create(author=stranger, post_id=post.pk, text="secret words")
     post_unpublish(author=leo, post_id=post.pk)

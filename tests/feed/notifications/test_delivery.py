@@ -29,7 +29,9 @@ async def _close_the_sync_threads_connections():
 
 async def open_socket(user) -> WebsocketCommunicator:
     token = (await database_sync_to_async(tokens_issue)(user=user))["access"]
-    socket = WebsocketCommunicator(application, "/ws/", headers=[(b"authorization", f"Bearer {token}".encode())])
+    socket = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"authorization", f"Bearer {token}".encode())]
+    )
     assert (await socket.connect(timeout=10))[0]
     assert (await socket.receive_json_from(timeout=10))["type"] == "connection.ready"
     return socket
@@ -56,10 +58,19 @@ async def test_a_render_finished_in_a_worker_notifies_the_cameo_owner_over_her_s
         data = await next_notification(maya_socket, timeout=600)
 
     notification = data["notification"]
-    assert (notification["kind"], notification["text"]) == ("cameo_used_in_draft", "leo made a video with your cameo")
-    assert (notification["appearance_id"], notification["actor"], notification["read"]) == (job.pk, "leo", False)
+    assert (notification["kind"], notification["text"]) == (
+        "cameo_used_in_draft",
+        "leo made a video with your cameo",
+    )
+    assert (notification["appearance_id"], notification["actor"], notification["read"]) == (
+        job.pk,
+        "leo",
+        False,
+    )
     assert data["unread_count"] == 1
-    stored = await database_sync_to_async(lambda: list(Notification.objects.values_list("recipient_id", "kind")))()
+    stored = await database_sync_to_async(
+        lambda: list(Notification.objects.values_list("recipient_id", "kind"))
+    )()
     assert stored == [(maya.pk, "cameo_used_in_draft")]
     events = []
     while not await leo_socket.receive_nothing(timeout=0.5):

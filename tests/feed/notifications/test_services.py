@@ -319,7 +319,9 @@ def test_a_moderation_decision_tells_the_user_and_the_reporters_without_the_mode
 def test_a_teen_hears_moderation_notices(teen, stranger):
     teens_post = GenerationFactory(requester=teen, published_at=timezone.now())
     moderator = with_role(CameoFactory().owner, "moderator")
-    report = report_create(reporter=stranger, target_type="video", target_id=str(teens_post.pk), reason="spam")
+    report = report_create(
+        reporter=stranger, target_type="video", target_id=str(teens_post.pk), reason="spam"
+    )
     case_claim(moderator=moderator, case_id=report.case_id)
     case_decide(moderator=moderator, case_id=report.case_id, action="warn", rule="spam", reason="Please stop")
     assert texts(teen) == ["You received a warning for breaking the rule: spam"]
