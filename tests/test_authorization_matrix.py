@@ -60,6 +60,10 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("auth-password-change", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     # The admin's login form, throttled per address (the rest of the admin: test_admin_site).
     ("admin-login", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    # The web sign-in form (pages know sessions, not the API tokens these cells carry); signing out always
+    # ends on the sign-in page.
+    ("web-sign-in", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("web-sign-out", "POST", "main"): _row(302, 302, 302, 302, 302, 302, 302),
     ("auth-refresh", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
     ("auth-session-login", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
     ("auth-session-logout", "POST", "main"): _row(204, 204, 204, 204, 204, 204, 204),
