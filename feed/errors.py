@@ -13,3 +13,4 @@ class FeedError(StrEnum):
     CURSOR_EXPIRED = "cursor_expired"
     STEERING_UNPARSED = "steering_unparsed"
     COMMENT_TO_MINOR_NOT_ALLOWED = "comment_to_minor_not_allowed"
+    NOTIFICATION_NOT_FOUND = "notification_not_found"

@@ -190,3 +190,72 @@ class SeeLess(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} sees less like post {self.post_id}"
+# --- Notifications ------------------------------------------------------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    CAMEO_USED_IN_DRAFT = "cameo_used_in_draft"  # someone else's finished video uses your cameo
+    CAMEO_USED_IN_POST = "cameo_used_in_post"  # ... and they published it
+    ACCESS_REQUESTED = "access_requested"  # someone asks to use your cameo
+    ACCESS_GRANTED = "access_granted"  # a cameo's owner approved your request
+    COMMENT = "comment"  # on your post
+    REPLY = "reply"  # to your comment
+    LIKE = "like"  # of your post: one aggregate per post, collecting its likers
+    FOLLOW = "follow"
+    MODERATION_DECISION = "moderation_decision"  # about you or your content; never names the moderator
+    REPORT_OUTCOME = "report_outcome"  # of a report you made; never names the moderator
+
+
+class Notification(models.Model):
+    """Something that happened that its recipient should hear about, kept as their list (read or unread)
+    and pushed to their socket after commit (`feed.notifications.services`).
+
+    What it is about is one of the nullable foreign keys: `video` (a post, which shares its video's id, or
+    for `cameo_used_in_draft` the draft, an appearance of the recipient's cameo), `comment`, `cameo`; a
+    moderation notice keeps its facts in `data` instead (moderation sits above the feed, which cannot point
+    at its rows). A like is aggregated: one row per (recipient, post), whose `actor` is the latest liker and
+    `actor_count` the number of likers the recipient hears from."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    # Who caused it; None for the moderation notices (the moderator is never named).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # How many people the aggregate stands for (likes), 1 otherwise; 0 hides an aggregate whose likes were
+    # all taken back, kept so that liking again does not announce it twice.
+    actor_count = models.PositiveIntegerField(default=1)
+    video = models.ForeignKey(
+        "generation.Generation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    cameo = models.ForeignKey(
+        "cameos.Cameo", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # What the text needs beyond the rows above: the moderation facts (action, rule, reason, ...), the
+    # like aggregate's highest count so far (`peak`).
+    data = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # When it last reached the recipient: its creation, or the like that last announced its aggregate.
+    # The list is newest first by (notified_at, id).
+    notified_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "video"],
+                condition=models.Q(kind="like"),
+                name="feed_notification_one_like_aggregate",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-notified_at", "-id"], name="feed_notif_recipient_newest"),
+            models.Index(
+                fields=["recipient"], condition=models.Q(read_at__isnull=True), name="feed_notif_unread"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for user {self.recipient_id}"

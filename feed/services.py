@@ -18,6 +18,7 @@ from core.tasks import enqueue_on_commit
 from feed.captions import parse_caption
 from feed.errors import FeedError
 from feed.models import Comment, Like, Post, PostTagRemoval, PostView
+from feed.notifications.services import like_aggregate_recount, notify_comment, notify_like
 from feed.selectors import posts_visible_to
 from feed.tasks import embed_post_task
 from generation.models import Generation, GenerationCameo
@@ -203,11 +204,13 @@ def _visible_post_for_update(*, viewer: User, post_id: int) -> Post:
 def post_like(*, user: User, post_id: int) -> Post:
     """Like a post `user` may see; liking it again changes nothing. Race-free: the post's row lock orders
     concurrent likes of one post, the unique (post, user) row makes a repeat a no-op, and the counter moves
-    by an F() expression only when a row was added."""
+    by an F() expression only when a row was added. The author's like notification is updated under the
+    same lock (`feed.notifications.services.notify_like`)."""
     post = _visible_post_for_update(viewer=user, post_id=post_id)
     _, created = Like.objects.get_or_create(post=post, user=user)
     if created:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+        notify_like(post=post)
     post.refresh_from_db(fields=["like_count"])
     return post
 
@@ -219,6 +222,7 @@ def post_unlike(*, user: User, post_id: int) -> Post:
     deleted, _ = Like.objects.filter(post=post, user=user).delete()
     if deleted:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+        like_aggregate_recount(post=post)
     post.refresh_from_db(fields=["like_count"])
     return post
 
@@ -257,6 +261,7 @@ def comment_create(*, author: User, post_id: int, text: str, parent_id: int | No
     comment.full_clean()
     comment.save()
     Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+    notify_comment(comment=comment)
     return comment
 
 

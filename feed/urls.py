@@ -1,6 +1,7 @@
 from django.urls import path
 
 from feed import apis
+from feed.notifications import apis as notification_apis
 from feed.ranking import apis as ranking_apis
 
 urlpatterns = [
@@ -20,4 +21,20 @@ urlpatterns = [
     path("posts/<int:post_id>/comments/", apis.PostCommentsApi.as_view(), name="posts-comments"),
     path("comments/<int:comment_id>/", apis.CommentDetailApi.as_view(), name="comments-detail"),
     path("posts/<int:post_id>/tag/", apis.PostTagRemoveApi.as_view(), name="posts-tag-remove"),
+    path("notifications/", notification_apis.NotificationListApi.as_view(), name="notifications"),
+    path(
+        "notifications/unread-count/",
+        notification_apis.NotificationUnreadCountApi.as_view(),
+        name="notifications-unread-count",
+    ),
+    path(
+        "notifications/read-all/",
+        notification_apis.NotificationReadAllApi.as_view(),
+        name="notifications-read-all",
+    ),
+    path(
+        "notifications/<int:notification_id>/read/",
+        notification_apis.NotificationReadApi.as_view(),
+        name="notifications-read",
+    ),
 ]
