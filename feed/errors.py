@@ -10,3 +10,4 @@ class FeedError(StrEnum):
     COMMENT_NOT_FOUND = "comment_not_found"
     COMMENTS_DISABLED = "comments_disabled"
     REPLY_TO_REPLY = "reply_to_reply"
+    POST_NOT_PUBLIC = "post_not_public"

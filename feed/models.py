@@ -48,6 +48,8 @@ class Post(models.Model):
     # Distinct viewers (never the author) and their total watch time, from `PostView` (feed.services.views_record).
     view_count = models.PositiveIntegerField(default=0)
     watch_ms = models.PositiveBigIntegerField(default=0)
+    # Distinct people who asked for its share link (`PostShare`), kept like like_count (feed.services.post_share).
+    share_count = models.PositiveIntegerField(default=0)
     # When the first cameo owner in it removed their tag: the post is out of every feed for good (the
     # video is unpublished and may not be published again). Who did it is in `PostTagRemoval`.
     tag_removed_at = models.DateTimeField(null=True, blank=True)
@@ -121,3 +123,18 @@ class PostView(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.viewer_id} watched post {self.post_id}"
+
+
+class PostShare(models.Model):
+    """One person's sharing of a post (its share link asked for): one row however often they share it, so
+    the count is of people and one account cannot inflate it."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="feed_share_once")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} shared post {self.post_id}"

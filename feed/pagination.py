@@ -39,6 +39,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return published_at, post_id
 
 
+def keyset_page(queryset: QuerySet, *, cursor: str | None, size: int) -> tuple[list[Any], str | None]:
+    """A page of `size` posts of `queryset`, newest first, after `cursor` (from the start when None), and
+    the cursor of the next page (None on the last). One query."""
+    if cursor is not None:
+        published_at, post_id = decode_cursor(cursor)
+        queryset = queryset.filter(
+            Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=post_id)
+        )
+    page = list(queryset.order_by("-published_at", "-pk")[: size + 1])
+    next_cursor = encode_cursor(page[size - 1]) if len(page) > size else None
+    return page[:size], next_cursor
+
+
 class PublishedKeysetPagination(CursorPagination):
     """Pages of posts, newest first, with a `next` link holding the last post's (published_at, id)."""
 
@@ -48,15 +61,10 @@ class PublishedKeysetPagination(CursorPagination):
         size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
         self.request = request
-        cursor = request.query_params.get(self.cursor_query_param)
-        if cursor is not None:
-            published_at, post_id = decode_cursor(cursor)
-            queryset = queryset.filter(
-                Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=post_id)
-            )
-        page = list(queryset.order_by("-published_at", "-pk")[: size + 1])
-        self.next_cursor = encode_cursor(page[size - 1]) if len(page) > size else None
-        return page[:size]
+        page, self.next_cursor = keyset_page(
+            queryset, cursor=request.query_params.get(self.cursor_query_param), size=size
+        )
+        return page
 
     def get_next_link(self) -> str | None:
         if self.next_cursor is None:
