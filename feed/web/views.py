@@ -8,18 +8,20 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views import View
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from accounts.selectors import user_get_visible
 from cameos import selectors as cameo_selectors
 from cameos import services as cameo_services
 from cameos.models import AccessRequestStatus, CameoPermission
-from core.exceptions import ApplicationError
+from core.exceptions import ApplicationError, not_found_page
 from core.signed_media import public_url, signed_media_url
 from feed import selectors
 from feed.captions import caption_parts
@@ -31,10 +33,6 @@ from generation.models import Generation
 POSTS_PER_PAGE = 12
 APPEARANCES_PER_PAGE = 20
 DESCRIPTION_MAX_CHARS = 200
-
-
-def _not_found(request: HttpRequest) -> HttpResponse:
-    return render(request, "feed/not_found.html", status=404)
 
 
 def _media_url(
@@ -77,7 +75,7 @@ def home(request: HttpRequest) -> HttpResponse:
     try:
         cards, next_cursor = _post_list(request, selectors.public_posts(viewer=request.user))
     except ApplicationError:  # a cursor this page did not hand out
-        return _not_found(request)
+        return not_found_page(request)
     return render(request, "feed/home.html", {"cards": cards, "next_cursor": next_cursor})
 
 
@@ -91,7 +89,7 @@ def profile(request: HttpRequest, username: str) -> HttpResponse:
             request, selectors.profile_public_posts(viewer=request.user, author=author)
         )
     except ApplicationError:
-        return _not_found(request)
+        return not_found_page(request)
     return render(
         request, "feed/profile.html", {"author": author, "cards": cards, "next_cursor": next_cursor}
     )
@@ -105,7 +103,7 @@ def post(request: HttpRequest, post_id: int) -> HttpResponse:
     try:
         generation = selectors.public_post_get(viewer=request.user, post_id=post_id)
     except ApplicationError:
-        return _not_found(request)
+        return not_found_page(request)
     author = generation.requester
     caption = generation.post.caption
     title = f"{author.display_name or author.username} (@{author.username}) on Sora Social"
@@ -186,61 +184,65 @@ def _refused(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     """What is not the visitor's is not found (as for a URL that does not exist); any other refusal is
     said on the page."""
     if error.status == 404:
-        return _not_found(request)
+        return not_found_page(request)
     messages.error(request, error.message)
     return _back_to_cameo_page()
 
 
-@require_POST
-@login_required
-def cameo_permission(request: HttpRequest, cameo_id: int) -> HttpResponse:
-    permission = request.POST.get("permission", "")
-    try:
-        cameo = cameo_selectors.cameo_get_owned(owner=request.user, cameo_id=cameo_id)
-        if permission not in CameoPermission.values:
-            messages.error(request, "Choose who may use your cameo.")
-            return _back_to_cameo_page()
-        cameo = cameo_services.cameo_update_settings(cameo=cameo, permission=permission)
-    except ApplicationError as error:
-        return _refused(request, error)
-    label = CameoPermission(cameo.permission).label
-    messages.success(request, f"Who may use @{cameo_selectors.cameo_mention(cameo)}: {label}.")
-    return _back_to_cameo_page()
+class CameoAction(LoginRequiredMixin, View):
+    """A form on the cameo page: POST only (CSRF-checked by the middleware), for a signed-in person (anyone
+    else is sent to sign in), answered with a redirect back to the page and a message."""
+
+    http_method_names = ["post"]
 
 
-def _decide(request: HttpRequest, request_id: int, *, approve: bool) -> HttpResponse:
-    try:
-        decided = cameo_services.access_request_decide(
-            owner=request.user, request_id=request_id, approve=approve
+class CameoPermissionView(CameoAction):
+    def post(self, request: HttpRequest, cameo_id: int) -> HttpResponse:
+        permission = request.POST.get("permission", "")
+        try:
+            cameo = cameo_selectors.cameo_get_owned(owner=request.user, cameo_id=cameo_id)
+            if permission not in CameoPermission.values:
+                messages.error(request, "Choose who may use your cameo.")
+                return _back_to_cameo_page()
+            cameo = cameo_services.cameo_update_settings(cameo=cameo, permission=permission)
+        except ApplicationError as error:
+            return _refused(request, error)
+        label = CameoPermission(cameo.permission).label
+        messages.success(request, f"Who may use @{cameo_selectors.cameo_mention(cameo)}: {label}.")
+        return _back_to_cameo_page()
+
+
+class AccessRequestDecideView(CameoAction):
+    approve = True
+
+    def post(self, request: HttpRequest, request_id: int) -> HttpResponse:
+        try:
+            decided = cameo_services.access_request_decide(
+                owner=request.user, request_id=request_id, approve=self.approve
+            )
+        except ApplicationError as error:
+            return _refused(request, error)
+        verb = "may now use" if self.approve else "may not use"
+        mention = cameo_selectors.cameo_mention(decided.cameo)
+        messages.success(request, f"@{decided.requester.username} {verb} @{mention}.")
+        return _back_to_cameo_page()
+
+
+class AccessRequestApproveView(AccessRequestDecideView):
+    approve = True
+
+
+class AccessRequestDenyView(AccessRequestDecideView):
+    approve = False
+
+
+class AppearanceTakeDownView(CameoAction):
+    def post(self, request: HttpRequest, generation_id: int) -> HttpResponse:
+        try:
+            generation_services.appearance_remove(owner=request.user, generation_id=generation_id)
+        except ApplicationError as error:
+            return _refused(request, error)
+        messages.success(
+            request, f"Video {generation_id} is taken down: its media is deleted and it is out of every feed."
         )
-    except ApplicationError as error:
-        return _refused(request, error)
-    verb = "may now use" if approve else "may not use"
-    mention = cameo_selectors.cameo_mention(decided.cameo)
-    messages.success(request, f"@{decided.requester.username} {verb} @{mention}.")
-    return _back_to_cameo_page()
-
-
-@require_POST
-@login_required
-def access_request_approve(request: HttpRequest, request_id: int) -> HttpResponse:
-    return _decide(request, request_id, approve=True)
-
-
-@require_POST
-@login_required
-def access_request_deny(request: HttpRequest, request_id: int) -> HttpResponse:
-    return _decide(request, request_id, approve=False)
-
-
-@require_POST
-@login_required
-def appearance_take_down(request: HttpRequest, generation_id: int) -> HttpResponse:
-    try:
-        generation_services.appearance_remove(owner=request.user, generation_id=generation_id)
-    except ApplicationError as error:
-        return _refused(request, error)
-    messages.success(
-        request, f"Video {generation_id} is taken down: its media is deleted and it is out of every feed."
-    )
-    return _back_to_cameo_page()
+        return _back_to_cameo_page()
