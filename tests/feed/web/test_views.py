@@ -5,7 +5,9 @@ import re
 from datetime import date
 
 import pytest
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Follow
@@ -478,3 +480,19 @@ def test_the_page_s_actions_are_post_only(owner_with_requests, visitor):
 
     assert visitor(maya).get(f"/me/cameo/requests/{pending.pk}/approve/").status_code == 405
     assert visitor(maya).get(f"/me/cameo/appearances/{draft.pk}/take-down/").status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/", "/u/author"])
+def test_a_page_of_posts_costs_the_same_queries_whatever_its_length(person, visitor, path):
+    author = person("author")
+    owner = person("owner")
+    cameo = CameoFactory(owner=owner, permission="everyone")
+
+    def queries_for(count: int) -> int:
+        for _ in range(count):
+            with_media(GenerationFactory(requester=author, cameos=[cameo], published_at=timezone.now()))
+        with CaptureQueriesContext(connection) as captured:
+            assert visitor(None).get(path).status_code == 200
+        return len(captured)
+
+    assert queries_for(1) == queries_for(11)
