@@ -39,25 +39,34 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     return when, row_id
 
 
+def keyset_page(
+    queryset: QuerySet, *, cursor: str | None, size: int, time_field: str = "published_at"
+) -> tuple[list[Any], str | None]:
+    """A page of `size` rows of `queryset`, newest first by (`time_field`, id), after `cursor` (from the
+    start when None), and the cursor of the next page (None on the last). One query."""
+    if cursor is not None:
+        when, row_id = decode_cursor(cursor)
+        queryset = queryset.filter(Q(**{f"{time_field}__lt": when}) | Q(**{time_field: when, "pk__lt": row_id}))
+    page = list(queryset.order_by(f"-{time_field}", "-pk")[: size + 1])
+    last = page[size - 1] if len(page) > size else None
+    return page[:size], encode_cursor(getattr(last, time_field), last.pk) if last else None
+
+
 class KeysetPagination(CursorPagination):
     """Pages newest first by (`time_field`, id), with a `next` link holding the last row's pair."""
 
     time_field: str
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
-        size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
         self.request = request
-        cursor = request.query_params.get(self.cursor_query_param)
-        if cursor is not None:
-            when, row_id = decode_cursor(cursor)
-            queryset = queryset.filter(
-                Q(**{f"{self.time_field}__lt": when}) | Q(**{self.time_field: when, "pk__lt": row_id})
-            )
-        page = list(queryset.order_by(f"-{self.time_field}", "-pk")[: size + 1])
-        last = page[size - 1] if len(page) > size else None
-        self.next_cursor = encode_cursor(getattr(last, self.time_field), last.pk) if last else None
-        return page[:size]
+        page, self.next_cursor = keyset_page(
+            queryset,
+            cursor=request.query_params.get(self.cursor_query_param),
+            size=self.get_page_size(request),
+            time_field=self.time_field,
+        )
+        return page
 
     def get_next_link(self) -> str | None:
         if self.next_cursor is None:

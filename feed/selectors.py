@@ -95,6 +95,28 @@ def _require_visible_post(*, viewer: Any, post_id: int) -> None:
     """"Not found" unless `viewer` may see the post: one query, for reads of what hangs off a post."""
     if not posts_visible_to(viewer).filter(pk=post_id).exists():
         raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
+def public_posts(*, viewer: Any) -> QuerySet[Generation]:
+    """The posts `viewer` may see whose audience is everyone: what the web pages list (only a public post
+    has a share page)."""
+    return with_everything_a_page_shows(
+        posts_visible_to(viewer).filter(post__visibility=PostVisibility.PUBLIC)
+    )
+
+
+def public_post_get(*, viewer: Any, post_id: int) -> Generation:
+    """A public post `viewer` may see, for its share page; "not found" otherwise (not public, hidden from
+    `viewer`, unpublished, taken down, untagged: `posts_visible_to` decides, and none of it can be
+    probed)."""
+    generation = public_posts(viewer=viewer).filter(pk=post_id).first()
+    if generation is None:
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
+    return generation
+
+
+def profile_public_posts(*, viewer: Any, author: User) -> QuerySet[Generation]:
+    """`author`'s public posts as `viewer` may see them (the author found with
+    `accounts.selectors.user_get_visible`, which hides nobody, someone inactive or blocked either way)."""
+    return public_posts(viewer=viewer).filter(requester=author)
 
 
 def following_feed(*, viewer: User) -> QuerySet[Generation]:
