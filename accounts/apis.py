@@ -8,6 +8,7 @@ from django.middleware.csrf import get_token
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -97,6 +98,18 @@ class LoginSerializer(StrictInputMixin, TokenObtainPairSerializer):
         token[TOKEN_VERSION_CLAIM] = user.token_version
         return token
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        try:
+            return super().validate(attrs)
+        except AuthenticationFailed:
+            # Refused: say so precisely when a moderation decision is why and the password was right.
+            refusal = selectors.sign_in_refusal_for_credentials(
+                username=attrs[self.username_field], password=attrs["password"]
+            )
+            if refusal is not None:
+                raise refusal from None
+            raise
+
 
 class LoginApi(AuthThrottleMixin, TokenObtainPairView):
     """Exchange username (any case) and password for a short-lived access token and a refresh token."""
@@ -116,6 +129,9 @@ class RefreshSerializer(StrictInputMixin, TokenRefreshSerializer):
         except Exception:
             return super().validate(attrs)  # lets simplejwt word the refusal
         user = User.objects.filter(pk=refresh.get("user_id")).first()
+        refusal = selectors.sign_in_refusal(user) if user is not None else None
+        if refusal is not None:
+            raise refusal
         if user is not None and token_is_revoked(user=user, token=refresh):
             raise ApplicationError(AccountError.TOKEN_NOT_VALID, "Token has been revoked.", status=401)
         return super().validate(attrs)
@@ -233,6 +249,9 @@ class SessionLoginApi(AuthThrottleMixin, APIView):
         data.is_valid(raise_exception=True)
         user = authenticate(request._request, **data.validated_data)
         if user is None:
+            refusal = selectors.sign_in_refusal_for_credentials(**data.validated_data)
+            if refusal is not None:
+                raise refusal
             raise ApplicationError(
                 CoreError.AUTHENTICATION_FAILED,
                 "No active account found with the given credentials.",

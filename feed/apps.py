@@ -7,3 +7,9 @@ class FeedConfig(AppConfig):
     def ready(self) -> None:
         # Connects the receivers of the generation app's hooks (a published video gets its post).
         from feed import receivers  # noqa: F401
+        from feed.selectors import adults_only_admits
+        from generation.selectors import published_audience_rules
+
+        # Age restriction holds wherever a video is shown, not only in feeds (generation cannot import feed).
+        if adults_only_admits not in published_audience_rules:
+            published_audience_rules.append(adults_only_admits)

@@ -45,19 +45,26 @@ def _mutes_hide(viewer: Any) -> Q:
     )
 
 
+def adults_only_admits(viewer: Any) -> Q:
+    """A post marked for adults only (a moderator's age restriction) is shown to adults only: not to anyone
+    under 18, of unknown age, or anonymous. Registered with the generation app's
+    `published_audience_rules` (feed/apps.py), so it holds for someone else's video everywhere: feeds,
+    single posts, video detail, media URLs."""
+    if viewer is None or not viewer.is_authenticated or viewer.is_minor:
+        return Q(post__adults_only=False)
+    return Q()
+
+
 def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
     """Every post `viewer` (a user, or anonymous) may see, as generations with their post: published and
-    up, visible by the generation app's rule, admitted by the post's audience, no cameo tag removed from it,
-    not marked for adults when `viewer` is under 18, of unknown age or anonymous,
-    and nobody `viewer` muted in it (neither its author nor a cameo owner; one's own posts are never
-    hidden by a mute)."""
+    up, visible by the generation app's rule (which applies `adults_only_admits`), admitted by the post's
+    audience, no cameo tag removed from it, and nobody `viewer` muted in it (neither its author nor a cameo
+    owner; one's own posts are never hidden by a mute)."""
     posts = (
         published_generations_visible_to(viewer)
         .filter(post__tag_removed_at__isnull=True)
         .filter(_audience_admits(viewer))
     )
-    if viewer is None or not viewer.is_authenticated or viewer.is_minor:
-        posts = posts.filter(post__adults_only=False)
     if viewer is not None and viewer.is_authenticated:
         posts = posts.exclude(Q(_mutes_hide(viewer)) & ~Q(requester=viewer))
     return posts

@@ -8,5 +8,6 @@ from .channels import *
 from .database import *
 from .generation import *
 from .logging import *
+from .moderation import *
 from .security import *
 from .storage import *

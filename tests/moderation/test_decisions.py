@@ -209,7 +209,8 @@ def test_deciding_needs_your_own_live_claim(client_for, user, moderator, second_
         ({"action": "suspend", "rule": "spam"}, "suspension_days_required"),
         ({"action": "verify_cameo"}, "decision_not_applicable"),
         ({"action": "dismiss", "strike": True, "rule": "spam"}, "decision_not_applicable"),
-        ({"action": "age_restrict", "rule": "x"}, "validation_error"),
+        ({"action": "verify_cameo", "rule": "x"}, "decision_not_applicable"),
+        ({"action": "uphold", "rule": "x"}, "validation_error"),
         ({"action": "warn", "rule": "spam", "moderator_note": "x"}, "validation_error"),
     ],
 )
