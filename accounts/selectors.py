@@ -3,6 +3,7 @@ made on someone's behalf goes through `user_get_visible`."""
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from accounts.authentication import restricted_access_token
 from accounts.errors import AccountError
 from accounts.models import Block, Follow, Mute, User
 from core.exceptions import ApplicationError
@@ -91,16 +92,26 @@ def muted_user_ids(user: User) -> set[int]:
 def sign_in_refusal(user: User) -> ApplicationError | None:
     """Why a moderation decision keeps this account out, for someone who proved they hold it (the right
     password, or a refresh token of theirs): `account_banned` or `account_suspended` (with the end in
-    `extra.suspended_until`), rather than the generic refusal that would say nothing. None otherwise."""
+    `extra.suspended_until`), rather than the generic refusal that would say nothing. Either carries
+    `extra.restricted_token`, with which the account may still read its moderation decisions and appeal
+    them (`Authorization: Restricted <token>`). None otherwise."""
     if user.banned_at is not None:
-        return ApplicationError(AccountError.ACCOUNT_BANNED, "This account is banned.", status=401)
+        return ApplicationError(
+            AccountError.ACCOUNT_BANNED,
+            "This account is banned.",
+            status=401,
+            extra={"restricted_token": restricted_access_token(user)},
+        )
     if user.is_active and user.is_suspended():
         assert user.suspended_until is not None
         return ApplicationError(
             AccountError.ACCOUNT_SUSPENDED,
             f"This account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC.",
             status=401,
-            extra={"suspended_until": user.suspended_until.isoformat()},
+            extra={
+                "suspended_until": user.suspended_until.isoformat(),
+                "restricted_token": restricted_access_token(user),
+            },
         )
     return None
 

@@ -7,12 +7,14 @@ from typing import Any
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.authentication import AccessTokenAuthentication, RestrictedAccessAuthentication
 from core.fields import StrictCharField
 from core.serializers import StrictInputSerializer
 from moderation import appeals, selectors
@@ -77,11 +79,18 @@ class MyDecisionSerializer(serializers.ModelSerializer):
         return closes_at if closes_at > timezone.now() else None
 
 
+# A banned or suspended account cannot sign in; with the restricted token its sign-in refusal carries, it
+# still reads and appeals the decisions about it, and nothing else.
+_ALSO_KEPT_OUT_ACCOUNTS = [AccessTokenAuthentication, SessionAuthentication, RestrictedAccessAuthentication]
+
+
 class MyDecisionListApi(ListAPIView):
     """The decisions about you or your content (removals, age restrictions, warnings, suspensions, bans,
-    rejected cameos; automatic ones too), newest first, each with your appeal and its reply."""
+    rejected cameos; automatic ones too), newest first, each with your appeal and its reply. A banned or
+    suspended account reaches it with `Authorization: Restricted <token>`."""
 
     serializer_class = MyDecisionSerializer
+    authentication_classes = _ALSO_KEPT_OUT_ACCOUNTS
 
     def get_queryset(self) -> Any:
         return selectors.decisions_about_user(user=self.request.user)
@@ -91,8 +100,10 @@ class DecisionAppealApi(APIView):
     """Appeal a decision about you, once, with why (throttled per user: scope `appeals`). It goes to the
     moderators' queue; the outcome and their reply show in `GET /me/decisions/`. 404
     `decision_not_found` for a decision not about you; 409 `appeal_not_allowed` (a dismissal, a
-    verification, or a decision already reversed), `appeal_already_filed`, `appeal_window_closed`."""
+    verification, or a decision already reversed), `appeal_already_filed`, `appeal_window_closed`. A banned
+    or suspended account reaches it with `Authorization: Restricted <token>`."""
 
+    authentication_classes = _ALSO_KEPT_OUT_ACCOUNTS
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "appeals"
 
