@@ -15,7 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -124,17 +126,31 @@ class LoginApi(AuthThrottleMixin, TokenObtainPairView):
 
 class RefreshSerializer(StrictInputMixin, TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        self._refuse_kept_out_account(attrs["refresh"])
         try:
             refresh = RefreshToken(attrs["refresh"])
         except Exception:
             return super().validate(attrs)  # lets simplejwt word the refusal
         user = User.objects.filter(pk=refresh.get("user_id")).first()
-        refusal = selectors.sign_in_refusal(user) if user is not None else None
-        if refusal is not None:
-            raise refusal
         if user is not None and token_is_revoked(user=user, token=refresh):
             raise ApplicationError(AccountError.TOKEN_NOT_VALID, "Token has been revoked.", status=401)
         return super().validate(attrs)
+
+
+    @staticmethod
+    def _refuse_kept_out_account(raw: str) -> None:
+        """A genuine, unexpired refresh token of a banned or suspended account (revoked by that decision)
+        is answered with why (`sign_in_refusal`), not as merely revoked."""
+        try:
+            payload = token_backend.decode(raw, verify=True)
+        except TokenBackendError:
+            return
+        if payload.get("token_type") != "refresh":
+            return
+        user = User.objects.filter(pk=payload.get("user_id")).first()
+        refusal = selectors.sign_in_refusal(user) if user is not None else None
+        if refusal is not None:
+            raise refusal
 
 
 class RefreshApi(AuthThrottleMixin, TokenRefreshView):
