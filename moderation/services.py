@@ -148,7 +148,7 @@ def _case_for_update(case_id: int) -> Case:
     return case
 
 
-def case_for_decision(*, moderator: User, case_id: int, kind: CaseKind) -> Case:
+def case_for_decision(*, moderator: User, case_id: int, kind: str) -> Case:
     """The case, row-locked, if `moderator` may decide it now: of `kind` (a review is decided with an
     action, an appeal with an outcome), unresolved, and under their own live claim (so two moderators never
     decide the same case)."""
