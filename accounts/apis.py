@@ -136,7 +136,6 @@ class RefreshSerializer(StrictInputMixin, TokenRefreshSerializer):
             raise ApplicationError(AccountError.TOKEN_NOT_VALID, "Token has been revoked.", status=401)
         return super().validate(attrs)
 
-
     @staticmethod
     def _refuse_kept_out_account(raw: str) -> None:
         """A genuine, unexpired refresh token of a banned or suspended account (revoked by that decision)

@@ -113,7 +113,9 @@ class RestrictedAccessAuthentication(BaseAuthentication):
         header = get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
-        refused = AuthenticationFailed("Restricted access token is invalid or expired.", code=AccountError.TOKEN_NOT_VALID)
+        refused = AuthenticationFailed(
+            "Restricted access token is invalid or expired.", code=AccountError.TOKEN_NOT_VALID
+        )
         if len(header) != 2:
             raise refused
         try:

@@ -49,7 +49,7 @@ def appeal_file(*, appellant: User, decision_id: int, text: str) -> Appeal:
     decision = (
         Decision.objects.select_for_update(of=("self",))
         .select_related("case")
-        .filter(pk=decision_id, case__subject=appellant, case__kind=CaseKind.REVIEW)
+        .filter(pk=decision_id, case__subject=appellant)
         .first()
     )
     if decision is None:

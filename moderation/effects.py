@@ -33,10 +33,8 @@ def decision_apply(*, case: Case, action: str, rule: str, until: datetime | None
 
 def _standing(decision: Decision, **lookup: Any) -> Any:
     """The other decisions of the same kind that still stand (not reversed), matching `lookup`."""
-    return (
-        Decision.objects.filter(action=decision.action, reversed_at__isnull=True, **lookup)
-        .exclude(pk=decision.pk)
-        .exclude(case__kind="appeal")
+    return Decision.objects.filter(action=decision.action, reversed_at__isnull=True, **lookup).exclude(
+        pk=decision.pk
     )
 
 

@@ -95,7 +95,7 @@ def decisions_about_user(*, user: User) -> QuerySet[Decision]:
     """The decisions that acted on `user` or their content (not dismissals or verifications, which acted on
     nobody), automatic ones included, with their appeal, for the user's own list."""
     return (
-        Decision.objects.filter(case__subject=user, case__kind=CaseKind.REVIEW)
+        Decision.objects.filter(case__subject=user)
         .exclude(action__in=[DecisionAction.DISMISS, DecisionAction.VERIFY_CAMEO])
         .select_related("case__target_type", "case__subject", "appeal")
     )
