@@ -5,7 +5,7 @@ class FeedConfig(AppConfig):
     name = "feed"
 
     def ready(self) -> None:
-        # Connects the receivers of the generation app's hooks (a published video gets its post).
+        # Connects the receivers of the lower apps' hooks (a published video gets its post; notifications).
         from feed import receivers  # noqa: F401
         from feed.selectors import adults_only_admits
         from generation.selectors import published_audience_rules
