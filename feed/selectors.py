@@ -46,15 +46,25 @@ def _mutes_hide(viewer: Any) -> Q:
     )
 
 
+def adults_only_admits(viewer: Any) -> Q:
+    """A post marked for adults only (a moderator's age restriction) is shown to adults only: not to anyone
+    under 18, of unknown age, or anonymous. Registered with the generation app's
+    `published_audience_rules` (feed/apps.py), so it holds for someone else's video everywhere: feeds,
+    single posts, video detail, media URLs."""
+    if viewer is None or not viewer.is_authenticated or viewer.is_minor:
+        return Q(post__adults_only=False)
+    return Q()
+
+
 def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
     """Every post `viewer` (a user, or anonymous) may see, as generations with their post: published and
-    up, visible by the generation app's rule, admitted by the post's audience, no cameo tag removed from it,
-    not marked for adults when `viewer` is under 18, of unknown age or anonymous,
-    and nobody `viewer` muted in it (neither its author nor a cameo owner; one's own posts are never
-    hidden by a mute).
+    up, visible by the generation app's rule (which applies `adults_only_admits`), admitted by the post's
+    audience, no cameo tag removed from it, and nobody `viewer` muted in it (neither its author nor a cameo
+    owner; one's own posts are never hidden by a mute).
 
     Teen rules, for a viewer under 18 or of unknown age (`User.is_minor`), exactly:
-    - no post marked for adults (`Post.adults_only`; anonymous visitors neither);
+    - no post marked for adults by someone else (`Post.adults_only`, through the generation app's
+      `published_audience_rules`, so video detail and media links follow it; anonymous visitors neither);
     - no post by an adult who does not follow each other with the viewer (an "adult stranger") that
       features the cameo of a person under 18 or of unknown age: the generation app's rule
       (`generations_visible_to`), so share pages and signed media links follow it too;
@@ -65,8 +75,6 @@ def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
         .filter(post__tag_removed_at__isnull=True)
         .filter(_audience_admits(viewer))
     )
-    if viewer is None or not viewer.is_authenticated or viewer.is_minor:
-        posts = posts.filter(post__adults_only=False)
     if viewer is not None and viewer.is_authenticated:
         posts = posts.exclude(Q(_mutes_hide(viewer)) & ~Q(requester=viewer))
     return posts

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 
 from accounts.models import Block, User
 from accounts.selectors import is_adult_q, mutuals_with_q
@@ -31,15 +32,30 @@ def _blocked_with(viewer: User, user_field: str) -> Exists:
 
 
 def _is_up() -> Q:
-    """Published and still up: finished cleanly, not taken down (by an owner, a withdrawn consent or an
-    erasure), not deleted, by an active account."""
+    """Published and still up: finished cleanly, not taken down (by an owner, a withdrawn consent, an
+    erasure or a moderator), not deleted, by an active account that is not suspended (a moderator's
+    suspension hides the account's posts until it ends; a ban deactivates the account)."""
     return Q(
         published_at__isnull=False,
         removed_at__isnull=True,
         deleted_at__isnull=True,
         status=GenerationStatus.SUCCEEDED,
         requester__is_active=True,
-    )
+    ) & (Q(requester__suspended_until__isnull=True) | Q(requester__suspended_until__lte=Now()))
+
+
+# Rules of the apps above generation (which it may not import) on who a published video is shown to: each
+# takes the viewer and returns a condition on `Generation` rows that must hold for someone else's published
+# video. Appended in those apps' `AppConfig.ready`; the feed's hides a post marked for adults only from
+# minors, people of unknown age and anonymous visitors, so share pages and media URLs follow it as feeds do.
+published_audience_rules: list[Callable[[Any], Q]] = []
+
+
+def _published_audience_admits(viewer: Any) -> Q:
+    condition = Q()
+    for rule in published_audience_rules:
+        condition &= rule(viewer)
+    return condition
 
 
 def _adult_stranger_shows_a_minor(viewer: User) -> Q:
@@ -70,12 +86,12 @@ def generations_visible_to(viewer: Any) -> QuerySet[Generation]:
     So every list, share page and signed media link built on this rule follows it."""
     live = Generation.objects.filter(deleted_at__isnull=True)
     if viewer is None or not viewer.is_authenticated:
-        return live.filter(_is_up())
+        return live.filter(_is_up() & _published_audience_admits(viewer))
     shows_a_blocked_owner = Exists(
         GenerationCameo.objects.filter(generation=OuterRef("pk")).filter(_blocked_with(viewer, "owner"))
     )
     appearance = Exists(GenerationCameo.objects.filter(generation=OuterRef("pk"), owner=viewer))
-    published = _is_up() & ~_blocked_with(viewer, "requester")
+    published = _is_up() & ~_blocked_with(viewer, "requester") & _published_audience_admits(viewer)
     if viewer.is_minor:
         published &= ~_adult_stranger_shows_a_minor(viewer)
     return live.filter(Q(requester=viewer) | (~shows_a_blocked_owner & (appearance | published)))

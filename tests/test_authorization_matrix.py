@@ -29,6 +29,7 @@ from cameos.models import AccessRequestStatus, CameoAccessRequest, CameoUpload, 
 from core.signed_media import signed_media_url
 from feed.models import Notification
 from feed.services import comment_create
+from moderation.models import Decision
 from moderation.services import flag_target
 from tests.factories import CameoFactory, GenerationFactory, UserFactory
 
@@ -131,6 +132,13 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("moderation-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-notes", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case-appeal-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    # Decisions about Maya (a warning): she lists and appeals hers; to anyone else it does not exist.
+    ("me-decisions", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("decisions-appeal", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("decisions-appeal", "POST", "text"): _row(
+        201, 404, 404, 404, 404, 401, 404, json=lambda world: {"text": "I did not spam."}
+    ),
     ("moderation-cases", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("provenance-check", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("reports", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
@@ -319,6 +327,8 @@ class World:
         self.generation.video = stored
         self.generation.save(update_fields=["video"])
         self.case = flag_target(target=self.featuring, source="report", reason="spam", priority=10).case
+        about_owner = flag_target(target=self.owner, source="report", reason="spam", priority=10).case
+        self.decision = Decision.objects.create(case=about_owner, action="warn", rule="spam")
         self.notification = Notification.objects.create(
             recipient=self.owner, kind="follow", actor=self.zoe, notified_at=now
         )
@@ -338,6 +348,7 @@ class World:
             "request_id": self.access_request.pk,
             "token": self.media_token,
             "case_id": self.case.pk,
+            "decision_id": self.decision.pk,
             "notification_id": self.notification.pk,
         }
         return {key: value for key, value in values.items() if f"<{key}>" in route or f":{key}>" in route}
