@@ -206,6 +206,7 @@ class NotificationKind(models.TextChoices):
     FOLLOW = "follow"
     MODERATION_DECISION = "moderation_decision"  # about you or your content; never names the moderator
     REPORT_OUTCOME = "report_outcome"  # of a report you made; never names the moderator
+    APPEAL_DECIDED = "appeal_decided"  # your appeal of a decision, upheld or denied, with the reply
 
 
 class Notification(models.Model):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.exceptions import ApplicationError
 from core.realtime import push_to_user_on_commit
+from feed.notifications.services import notify_appeal_decided
 from generation.models import Generation
 from generation.services import MODERATION_REMOVAL_PREFIX
 from moderation.audit import AuditAction, audit_record
@@ -148,6 +149,13 @@ def appeal_decide(*, moderator: User, case_id: int, outcome: str, reply: str) ->
         user_id=appeal.appellant_id,
         event_type="moderation.appeal_decided",
         data={"appeal_id": appeal.pk, "decision_id": decision.pk, "outcome": outcome, "reply": reply},
+    )
+    notify_appeal_decided(
+        recipient_id=appeal.appellant_id,
+        appeal_id=appeal.pk,
+        decision_id=decision.pk,
+        outcome=str(outcome),
+        reply=reply,
     )
     return appeal
 

@@ -217,6 +217,15 @@ def test_a_denied_appeal_keeps_the_decision_and_deletes_the_kept_media(
         None,
     )
     assert mod.get(f"{CASES}{case.pk}/").json()["subject_strikes"] == 1
+    # The user hears the outcome and the reply in their notifications, never who decided.
+    [notice] = [
+        n for n in client_for(user).get("/api/v1/notifications/").json()["results"] if n["kind"] == "appeal_decided"
+    ]
+    assert (notice["decision_id"], notice["outcome"], notice["reply"], notice["actor"]) == (
+        decision_id, "denied", "The video shows gore.", None
+    )
+    assert notice["text"] == "Your appeal was reviewed and the decision stands"
+    assert moderator.username not in str(notice)
 
 
 def test_unappealed_removals_lose_their_media_when_the_window_closes(
