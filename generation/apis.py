@@ -36,7 +36,8 @@ class GenerationCameoSerializer(serializers.Serializer):
 
 
 class GenerationSerializer(serializers.ModelSerializer):
-    """A generation as its requester (or a cameo owner, or a feed viewer) sees it."""
+    """A generation as its requester, or the owner of a cameo in it, sees it (a feed viewer sees a post:
+    `feed.apis.PostSerializer`)."""
 
     requester = serializers.CharField(source="requester.username")
     remix_of = serializers.IntegerField(
@@ -195,9 +196,12 @@ class GenerationListCreateApi(ListAPIView):
 
 
 class GenerationDetailApi(APIView):
+    """Your video, or one with your cameo in it, with how it was made (prompt, spec, job state, engine).
+    Someone else's published video is a post: `GET /posts/{id}/`, without any of that."""
+
     @extend_schema(responses={200: GenerationSerializer}, operation_id="generations_get")
     def get(self, request: Request, generation_id: int) -> Response:
-        generation = selectors.generation_get_visible(viewer=request.user, generation_id=generation_id)
+        generation = selectors.generation_get_for_maker(viewer=request.user, generation_id=generation_id)
         return _output(generation, request)
 
     @extend_schema(request=None, responses={204: None}, operation_id="generations_delete")

@@ -120,6 +120,30 @@ def generation_get_visible(*, viewer: Any, generation_id: int) -> Generation:
     return generation
 
 
+def generation_get_for_maker(*, viewer: Any, generation_id: int) -> Generation:
+    """A generation with how it was made (its prompt, spec, job state, engine), for those who may know it:
+    its requester, and the owner of a cameo in it (their likeness, so their right to see how it was used),
+    within `generations_visible_to`. Anyone else, a published video's viewers included, gets "not found"
+    here: a published video is shown to them as a post (`/posts/{id}/`), which carries only what its
+    creator chose to publish."""
+    viewer_id = viewer.pk if viewer is not None and viewer.is_authenticated else None
+    generation = (
+        generations_visible_to(viewer)
+        .filter(Q(requester_id=viewer_id) | Q(cameo_uses__owner_id=viewer_id))
+        .select_related("requester", "remix_of__requester")
+        .filter(pk=generation_id)
+        .distinct()
+        .first()
+    )
+    if generation is None:
+        raise ApplicationError(
+            GenerationError.GENERATION_NOT_FOUND,
+            f"No generation {generation_id} of yours or with your cameo.",
+            status=404,
+        )
+    return generation
+
+
 # (published generation, viewer who is neither its requester nor a cameo owner in it) -> may they play it?
 PublishedAudience = Callable[[Generation, Any], bool]
 _published_audiences: list[PublishedAudience] = []

@@ -119,7 +119,7 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("generations", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("generations-cancel", "POST", "main"): _row(409, 404, 404, 404, 404, 401, 404),
     ("generations-detail", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
-    ("generations-detail", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("generations-detail", "GET", "main"): _row(200, 404, 404, 404, 404, 401, 404),
     ("generations-publish", "DELETE", "main"): _row(200, 404, 404, 404, 404, 401, 404),
     ("generations-publish", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
     ("healthz", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
@@ -165,7 +165,7 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("users-mute", "POST", "main"): _row(400, 204, 404, 404, 204, 401, 204),
     # Zoe's published video with Maya's cameo in it: whoever is blocked by Maya, or blocks her, must not
     # see it (issue 11 item 1); Maya sees it, and cannot delete, publish or cancel what Zoe made.
-    ("generations-detail", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("generations-detail", "GET", "featuring"): _row(200, 404, 404, 404, 404, 401, 404),
     ("generations-detail", "DELETE", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
     ("generations-publish", "POST", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
     ("cameos-appearance-remove", "DELETE", "featuring"): _row(204, 404, 404, 404, 404, 401, 404),

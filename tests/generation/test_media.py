@@ -47,7 +47,11 @@ def published(maya, leo):
 
 
 def video_url(client_for, user, generation) -> str:
-    url = client_for(user).get(f"/api/v1/generations/{generation.pk}/").json()["video_url"]
+    """The link `user` is handed: by the generation's detail if they made it or are in it, else by its
+    post (how anyone else sees a published video)."""
+    makers = {generation.requester_id, *generation.cameo_uses.values_list("owner_id", flat=True)}
+    kind = "generations" if user.pk in makers else "posts"
+    url = client_for(user).get(f"/api/v1/{kind}/{generation.pk}/").json()["video_url"]
     assert url is not None
     return url
 

@@ -93,7 +93,18 @@ def test_a_block_with_a_cameo_owner_refuses_a_remix(client_for, zoe, video, view
 def test_others_still_see_it(client_for, video, viewer, make_user):
     Block.objects.create(blocker=video.requester, blocked=make_user(username="someone"))
 
-    assert client_for(viewer).get(f"/api/v1/generations/{video.pk}/").status_code == 200
+    assert client_for(viewer).get(f"/api/v1/posts/{video.pk}/").status_code == 200
+
+
+def test_a_viewer_of_a_published_video_never_learns_how_it_was_made(client_for, video, viewer):
+    """Regression (issue 12): the generation detail handed anyone who could see a published video its
+    prompt, parsed spec and job internals. A viewer gets the post; the generation is its makers' only."""
+    response = client_for(viewer).get(f"/api/v1/generations/{video.pk}/")
+    assert (response.status_code, response.json()["code"]) == (404, "generation_not_found")
+
+    post = client_for(viewer).get(f"/api/v1/posts/{video.pk}/").json()
+    assert not {"prompt", "spec", "stage", "progress", "failure_reason", "engine"} & set(post)
+    assert video.prompt not in str(post)
 
 
 def test_the_requester_and_the_owners_keep_seeing_it(client_for, video, leo, maya, zoe, viewer):

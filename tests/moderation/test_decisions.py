@@ -63,7 +63,7 @@ def test_removing_a_video_takes_it_out_of_feed_detail_and_media(
 ):
     case = _report(client_for, other_user, "video", video.pk, "violence")
     viewer = client_for(other_user)
-    media_url = viewer.get(f"/api/v1/generations/{video.pk}/").json()["video_url"]
+    media_url = viewer.get(f"/api/v1/posts/{video.pk}/").json()["video_url"]
     assert viewer.get(media_url).status_code == 200
     assert [g["id"] for g in viewer.get("/api/v1/feed/").json()["results"]] == [video.pk]
 
@@ -74,7 +74,7 @@ def test_removing_a_video_takes_it_out_of_feed_detail_and_media(
 
     assert response.status_code == 201
     assert viewer.get("/api/v1/feed/").json()["results"] == []
-    assert viewer.get(f"/api/v1/generations/{video.pk}/").status_code == 404
+    assert viewer.get(f"/api/v1/posts/{video.pk}/").status_code == 404
     assert viewer.get(media_url).status_code == 404
     decision = Decision.objects.get()
     assert (decision.action, decision.rule, decision.strike, decision.moderator) == (
@@ -111,7 +111,7 @@ def test_the_reporter_sees_the_outcome_of_a_dismissal(
     assert [(r["status"], r["outcome"]) for r in mine] == [("resolved", "dismissed")]
     assert mine[0]["resolved_at"] is not None
     assert [kind for _uid, kind, _data in pushed] == ["moderation.report_resolved"]
-    assert client_for(other_user).get(f"/api/v1/generations/{video.pk}/").status_code == 200
+    assert client_for(other_user).get(f"/api/v1/posts/{video.pk}/").status_code == 200
 
 
 def test_a_suspension_refuses_login_refresh_and_tokens_and_closes_sockets(

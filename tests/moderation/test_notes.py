@@ -58,13 +58,15 @@ def test_no_user_facing_response_or_push_carries_a_note(
             "/api/v1/reports/",
             "/api/v1/users/me/",
             "/api/v1/generations/",
-            f"/api/v1/generations/{video.pk}/",
+            f"/api/v1/posts/{video.pk}/",
             "/api/v1/feed/",
             f"/api/v1/users/{user.username}/",
         ):
             response = client.get(path)
             assert response.status_code == 200, path
             assert SECRET.encode() not in response.content, path
+    owners_view = client_for(user).get(f"/api/v1/generations/{video.pk}/")
+    assert owners_view.status_code == 200 and SECRET.encode() not in owners_view.content
     assert pushed and SECRET not in repr(pushed)
 
 
