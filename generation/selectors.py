@@ -84,26 +84,34 @@ def generation_get_visible(*, viewer: Any, generation_id: int) -> Generation:
     return generation
 
 
+# The moderator permission, named and not imported: moderation sits above this app.
+_MODERATE = "moderation.moderate"
+
+
 def generation_media_playable_by(*, generation: Generation, viewer: Any) -> bool:
     """Whether `viewer`, who may see this generation, may play its media: a finished, checked, not
-    taken-down result, seen by its requester, an owner of a cameo in it, anyone once published; held or
-    blocked videos by moderators only (the permission is named, not imported: moderation sits above)."""
+    taken-down result, seen by its requester, an owner of a cameo in it, anyone once published. A
+    moderator plays any finished media still stored (held or blocked videos included: what a case is
+    about); the permission is asked last, so other viewers' reads cost no permission query."""
     if not generation.video or generation.removed_at is not None or generation.deleted_at is not None:
         return False
-    if generation.status in (GenerationStatus.BLOCKED, GenerationStatus.NEEDS_REVIEW):
-        return bool(viewer.has_perm("moderation.moderate"))
-    if generation.status != GenerationStatus.SUCCEEDED:
-        return False
-    if generation.requester_id == viewer.pk or generation.published_at is not None:
+    if generation.status == GenerationStatus.SUCCEEDED and (
+        generation.requester_id == viewer.pk
+        or generation.published_at is not None
+        or any(use.owner_id == viewer.pk for use in generation.cameo_uses.all())
+    ):
         return True
-    return any(use.owner_id == viewer.pk for use in generation.cameo_uses.all())
+    return generation.is_finished and bool(viewer.has_perm(_MODERATE))
 
 
 def generation_for_media(*, viewer: Any, name: str) -> Generation | None:
     """The generation whose video or poster is stored under `name`, if `viewer` may play it now: what the
-    signed media route asks before it serves a byte (a link handed out earlier is no grant)."""
-    candidates = generations_visible_to(viewer).filter(Q(video=name) | Q(poster=name))
-    generation = candidates.prefetch_related("cameo_uses").first()
+    signed media route asks before it serves a byte (a link handed out earlier is no grant). A moderator
+    reviewing a case also reaches a video nobody has published, or one a block hides from them."""
+    stored_as = Q(video=name) | Q(poster=name)
+    generation = generations_visible_to(viewer).filter(stored_as).prefetch_related("cameo_uses").first()
+    if generation is None and viewer.has_perm(_MODERATE):
+        generation = Generation.objects.filter(stored_as, deleted_at__isnull=True).first()
     if generation is None or not generation_media_playable_by(generation=generation, viewer=viewer):
         return None
     return generation

@@ -16,9 +16,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.models import User
 from core.fields import StrictBooleanField, StrictIntegerField
-from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from moderation import selectors, services
 from moderation.audit import AuditAction
@@ -36,8 +34,9 @@ from moderation.models import (
     Report,
     ReportReason,
 )
+from moderation.pagination import AuditPagination, QueuePagination
 from moderation.permissions import IsModerationAdmin, IsModerator
-from moderation.targets import TARGET_KINDS, target_kind_for, target_public_id
+from moderation.targets import TARGET_KINDS, case_target_public_id, target_kind_for, target_public_id
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -110,19 +109,8 @@ class ReportListCreateApi(ListAPIView):
 # --- Moderators only -----------------------------------------------------------------------------------
 
 
-def _case_target_id(case: Case) -> str:
-    kind = target_kind_for(case.target_type)
-    if kind.model is User:  # the account is the case's subject, already joined: no query per row
-        return case.subject.username if case.subject is not None else ""
-    return str(case.target_id)
-
-
 def _claim_is_live(case: Case) -> bool:
-    return (
-        case.status == CaseStatus.CLAIMED
-        and case.claim_expires_at is not None
-        and case.claim_expires_at > timezone.now()
-    )
+    return case.claim_is_live(timezone.now())
 
 
 class CaseSummarySerializer(serializers.ModelSerializer):
@@ -157,7 +145,7 @@ class CaseSummarySerializer(serializers.ModelSerializer):
         return target_kind_for(case.target_type).name
 
     def get_target_id(self, case: Case) -> str:
-        return _case_target_id(case)
+        return case_target_public_id(case)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_subject(self, case: Case) -> str | None:
@@ -261,11 +249,6 @@ class CaseDetailSerializer(CaseSummarySerializer):
         return EarlierCaseSerializer(self._earlier(case)["on_subject"], many=True).data
 
 
-class QueuePagination(CursorPagination):
-    # The stored rank, then the id among equals (DRF's stub types `ordering` as a single field).
-    ordering = ("queue_key", "id")  # type: ignore[assignment]
-
-
 class CaseQueueApi(ListAPIView):
     """The moderators' queue: most urgent first (severity, report count, age), cursor-paginated."""
 
@@ -300,6 +283,7 @@ class CaseQueueApi(ListAPIView):
             status=params.get("status", "unresolved"),
             reason=params.get("reason", "")[:60],
             source=params.get("source", ""),
+            moderator=self.request.user,
         )
 
 
@@ -378,6 +362,12 @@ _AUDIT_FILTERS = [
     OpenApiParameter("actor", OpenApiTypes.STR, description="A username, or `automatic`."),
     OpenApiParameter("action", OpenApiTypes.STR, enum=[str(a) for a in AuditAction]),
     OpenApiParameter("case", OpenApiTypes.STR, description="A case id."),
+    OpenApiParameter("target_type", OpenApiTypes.STR, enum=sorted(TARGET_KINDS)),
+    OpenApiParameter(
+        "target_id", OpenApiTypes.STR, description="The target's id (a username for an account)."
+    ),
+    OpenApiParameter("since", OpenApiTypes.DATE, description="From this day on (UTC), included."),
+    OpenApiParameter("until", OpenApiTypes.DATE, description="Up to this day (UTC), included."),
 ]
 
 
@@ -387,6 +377,10 @@ def _audit_filtered(request: Request) -> Any:
         actor=params.get("actor", "")[:150],
         action=params.get("action", ""),
         case_id=params.get("case", "")[:20],
+        target_type=params.get("target_type", "")[:30],
+        target_id=params.get("target_id", "")[:150],
+        since=params.get("since", "")[:40],
+        until=params.get("until", "")[:40],
     )
 
 
@@ -395,6 +389,7 @@ class AuditLogApi(ListAPIView):
 
     permission_classes = [IsModerationAdmin]
     serializer_class = AuditEntrySerializer
+    pagination_class = AuditPagination
 
     @extend_schema(parameters=_AUDIT_FILTERS, operation_id="moderation_audit_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -149,12 +149,7 @@ def _case_for_update(case_id: int) -> Case:
 
 
 def case_is_claimed_by_other(case: Case, *, moderator: User, now: datetime) -> bool:
-    return (
-        case.status == CaseStatus.CLAIMED
-        and case.claimed_by_id != moderator.pk
-        and case.claim_expires_at is not None
-        and case.claim_expires_at > now
-    )
+    return case.claim_is_live(now) and case.claimed_by_id != moderator.pk
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Prefetch
 
 from accounts.models import User
 from accounts.selectors import user_get_visible
@@ -16,7 +17,7 @@ from cameos.models import Cameo
 from cameos.selectors import cameo_get_visible
 from core.exceptions import ApplicationError
 from core.parsing import parse_ascii_int
-from generation.models import Generation
+from generation.models import Generation, GenerationCameo
 from generation.selectors import generation_get_visible
 from moderation.errors import ModerationError
 
@@ -29,6 +30,9 @@ class TargetKind:
     resolve: Callable[[User, str], models.Model]
     # The user whose content or account it is.
     owner_id: Callable[[Any], int]
+    # target id -> the target as a moderator reviews it, whatever its state (held, taken down, deleted),
+    # with what its case page shows; None once the row is gone.
+    for_review: Callable[[int], models.Model | None]
 
 
 def _integer_id(kind: str, raw: str) -> int:
@@ -50,12 +54,24 @@ TARGET_KINDS: dict[str, TargetKind] = {
                 viewer=user, generation_id=_integer_id("video", raw)
             ),
             owner_id=lambda generation: generation.requester_id,
+            for_review=lambda pk: (
+                Generation.objects.select_related("requester")
+                .prefetch_related(
+                    Prefetch(
+                        "cameo_uses",
+                        queryset=GenerationCameo.objects.select_related("cameo", "owner").order_by("id"),
+                    )
+                )
+                .filter(pk=pk)
+                .first()
+            ),
         ),
         TargetKind(
             name="cameo",
             model=Cameo,
             resolve=lambda user, raw: cameo_get_visible(viewer=user, cameo_id=_integer_id("cameo", raw)),
             owner_id=lambda cameo: cameo.owner_id,
+            for_review=lambda pk: Cameo.objects.select_related("owner").filter(pk=pk).first(),
         ),
         # Accounts are named by username, as everywhere else in the API.
         TargetKind(
@@ -63,6 +79,7 @@ TARGET_KINDS: dict[str, TargetKind] = {
             model=User,
             resolve=lambda user, raw: user_get_visible(viewer=user, username=raw),
             owner_id=lambda account: account.pk,
+            for_review=lambda pk: User.objects.filter(pk=pk).first(),
         ),
     )
 }
@@ -81,3 +98,12 @@ def target_public_id(kind: TargetKind, target_id: int) -> str:
     if kind.model is User:
         return User.objects.filter(pk=target_id).values_list("username", flat=True).first() or ""
     return str(target_id)
+
+
+def case_target_public_id(case: Any) -> str:
+    """`target_public_id` of a case's target without a query per case: an account is the case's subject,
+    which the queue's query has joined already."""
+    kind = target_kind_for(case.target_type)
+    if kind.model is User:
+        return case.subject.username if case.subject is not None else ""
+    return str(case.target_id)
