@@ -266,7 +266,9 @@ def _json_routes():
     found = []
     for route, _name, pattern in _walk(get_resolver()):
         view = getattr(pattern.callback, "view_class", None)
-        if view is None or any(p.media_type != "application/json" for p in view().get_parsers()):
+        if not hasattr(view, "get_parsers"):  # not an API view: a web page's form, or a plain function
+            continue
+        if any(p.media_type != "application/json" for p in view().get_parsers()):
             continue
         for method in ("post", "patch", "put"):
             if hasattr(view, method):

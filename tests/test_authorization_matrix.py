@@ -36,10 +36,24 @@ SKIPPED_NAMESPACES = {"admin"}
 
 
 def _row(
-    owner, other, blocked, blocker, minor, anonymous, staff, *, xfail=None, raw=None, headers=None, json=None
+    owner,
+    other,
+    blocked,
+    blocker,
+    minor,
+    anonymous,
+    staff,
+    *,
+    xfail=None,
+    raw=None,
+    headers=None,
+    json=None,
+    page=False,
 ):
+    """`page`: a web page, which knows sessions (each actor signs in with one, not a token) and answers HTML."""
     return {
         "json": json,
+        "page": page,
         "statuses": dict(zip(ACTORS, (owner, other, blocked, blocker, minor, anonymous, staff), strict=True)),
         "xfail": xfail or {},
         "raw": raw,
@@ -192,6 +206,15 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
         200,
         json=lambda world: {"events": [{"post_id": world.generation.pk, "watch_ms": 1000}]},
     ),
+    # The moderator console (moderation/console), signed in with a session: no actor here holds the role
+    # (staff status is not one), so 403 to all signed in; anonymous visitors are sent to sign in.
+    ("moderation-console-queue", "GET", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case", "GET", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-release", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-notes", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-audit", "GET", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
 }
 
 
@@ -286,10 +309,12 @@ class World:
         }
         return {key: value for key, value in values.items() if f"<{key}>" in route or f":{key}>" in route}
 
-    def client(self, actor: str) -> APIClient:
+    def client(self, actor: str, *, session: bool = False) -> APIClient:
         client = APIClient()
         user = self.users[actor]
-        if user is not None:
+        if user is not None and session:
+            client.force_login(user)
+        elif user is not None:
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user)['access']}")
         return client
 
@@ -330,7 +355,7 @@ def test_route_answers_each_actor_as_written(name, method, route, variant, actor
     raw = row.get("raw")
     data = json.dumps(row["json"](world)) if row.get("json") else ""
 
-    response = world.client(actor).generic(
+    response = world.client(actor, session=row.get("page", False)).generic(
         method,
         _path(name, route, world, variant),
         raw or data,
@@ -344,7 +369,7 @@ def test_route_answers_each_actor_as_written(name, method, route, variant, actor
     assert row, f"no row for {method} {name}"
     assert response.status_code == row["statuses"][actor], response.content[:300]
     if response.status_code >= 400:
-        assert response["Content-Type"].startswith("application/json")
+        assert response["Content-Type"].startswith("text/html" if row["page"] else "application/json")
 
 
 def test_every_route_has_a_row():

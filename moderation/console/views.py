@@ -3,7 +3,8 @@ calls (so every rule answers here as it does there), and renders; nothing here d
 
 Access: `ConsoleView` is Django's `PermissionRequiredMixin` on the moderator permission, checked before
 any object is looked up: an anonymous visitor is sent to /login/?next=<this page>, anyone else signed in
-without the permission (staff without the role included) gets 403. A case that does not exist is 404."""
+without the permission (staff without the role included) gets a 403 page. A case that does not exist is a
+404 page."""
 
 import json
 from typing import Any
@@ -37,9 +38,25 @@ from moderation.targets import case_target_public_id, target_kind_for
 
 
 class ConsoleView(PermissionRequiredMixin, View):
-    """A console page: moderators (and admins) only; see the module's docstring."""
+    """A console page: moderators (and admins) only; see the module's docstring. Refusals are pages too."""
 
     permission_required = MODERATE
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except Http404:
+            return _refused(request, 404, "Not found", "There is no such case.")
+
+    def handle_no_permission(self) -> HttpResponse:
+        if not self.request.user.is_authenticated:
+            return super().handle_no_permission()  # to /login/?next=<this page>
+        return _refused(self.request, 403, "Not allowed", "This page is for moderators.")
+
+
+def _refused(request: HttpRequest, status: int, heading: str, message: str) -> HttpResponse:
+    context = {"heading": heading, "message": message}
+    return render(request, "moderation/console/refused.html", context, status=status)
 
 
 def _page(

@@ -81,6 +81,7 @@ def test_only_moderators_pass(name, method, role, actor, case):
         assert response["Location"] == "/login/?" + urlencode({"next": path}, safe="/")
     else:
         assert response.status_code == 403
+        assert response["Content-Type"].startswith("text/html")  # a page, as the rest of the console
 
 
 def _is_an_action_redirect(response, case) -> bool:
@@ -98,6 +99,7 @@ def test_a_case_that_does_not_exist_is_404_for_a_moderator(name, method):
     response = client.generic(method, _path(name, 999999), {"text": "a note", "action": "dismiss"})
 
     assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
 
 
 @pytest.mark.parametrize(("name", "role"), POST_ROUTES)
