@@ -73,7 +73,7 @@ def _refusal(exc: Exception) -> str:
     if isinstance(exc, ApplicationError):
         return exc.message
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{field}: {' '.join(map(str, errors))}" for field, errors in exc.detail.items())  # type: ignore[union-attr]
+        return "; ".join(f"{field}: {' '.join(map(str, errors))}" for field, errors in exc.detail.items())
     return "This page link is no longer valid: start again from the first page."
 
 
@@ -89,7 +89,7 @@ class QueueView(ConsoleView):
         }
         try:
             cases = selectors.with_top_reason(
-                selectors.cases_for_queue(**form.filters(), moderator=request.user)  # type: ignore[arg-type]
+                selectors.cases_for_queue(**form.filters(), moderator=request.user)
             )
             rows, next_link, previous_link = _page(QueuePagination(), cases, request)
         except (ApplicationError, NotFound, ValidationError) as exc:
@@ -207,13 +207,13 @@ class CaseActionView(ConsoleView):
 
 class CaseClaimView(CaseActionView):
     def act(self, request: HttpRequest, case_id: int) -> str:
-        case = services.case_claim(moderator=request.user, case_id=case_id)  # type: ignore[arg-type]
+        case = services.case_claim(moderator=request.user, case_id=case_id)
         return f"You hold case {case.pk} until {case.claim_expires_at:%H:%M} UTC."
 
 
 class CaseReleaseView(CaseActionView):
     def act(self, request: HttpRequest, case_id: int) -> str:
-        services.case_release(moderator=request.user, case_id=case_id)  # type: ignore[arg-type]
+        services.case_release(moderator=request.user, case_id=case_id)
         return f"Case {case_id} is back in the queue."
 
 
@@ -224,7 +224,7 @@ class CaseDecideView(CaseActionView):
             return render_case(request, case_id, decision_form=self.form, status=400)
         data = self.form.cleaned_data
         decision = services.case_decide(
-            moderator=request.user,  # type: ignore[arg-type]
+            moderator=request.user,
             case_id=case_id,
             action=data["action"],
             rule=data["rule"],
@@ -232,7 +232,7 @@ class CaseDecideView(CaseActionView):
             strike=data["strike"],
             suspend_days=data["suspend_days"],
         )
-        return f"Case {case_id} decided: {decision.get_action_display()}."  # type: ignore[attr-defined]
+        return f"Case {case_id} decided: {decision.get_action_display()}."
 
     def refused(self, request: HttpRequest, case_id: int, *, status: int) -> HttpResponse:
         return render_case(request, case_id, decision_form=self.form, status=status)
@@ -243,7 +243,7 @@ class CaseNoteView(CaseActionView):
         self.form = NoteForm(request.POST)
         if not self.form.is_valid():
             return render_case(request, case_id, note_form=self.form, status=400)
-        services.case_note_add(moderator=request.user, case_id=case_id, text=self.form.cleaned_data["text"])  # type: ignore[arg-type]
+        services.case_note_add(moderator=request.user, case_id=case_id, text=self.form.cleaned_data["text"])
         return "Note added."
 
     def refused(self, request: HttpRequest, case_id: int, *, status: int) -> HttpResponse:
