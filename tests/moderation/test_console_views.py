@@ -8,7 +8,9 @@ from datetime import UTC, timedelta
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -149,6 +151,23 @@ def test_the_queue_pages_by_the_apis_cursor(browser_of, moderator):
         link = found.group(1).replace("&amp;", "&") if found else None
 
     assert seen == list(Case.objects.order_by("queue_key", "id").values_list("id", flat=True))
+
+
+def test_a_queue_page_costs_the_same_queries_whatever_its_size(browser_of, moderator, second_moderator):
+    for index in range(7):
+        target = UserFactory(username=f"target{index}", password=None) if index % 2 else GenerationFactory()
+        case = flag_target(target=target, source="output_check", reason="x", priority=index).case
+        if index % 3 == 0:
+            case_claim(moderator=second_moderator, case_id=case.pk)
+    client = browser_of(moderator)
+    client.get(QUEUE)  # the session and the permission cache warm up alike for both pages
+
+    with CaptureQueriesContext(connection) as small:
+        assert len(_rows(client.get(QUEUE + "?page_size=2").content.decode())) == 2
+    with CaptureQueriesContext(connection) as large:
+        assert len(_rows(client.get(QUEUE + "?page_size=7").content.decode())) == 7
+
+    assert len(small) == len(large)
 
 
 # -- the case page ----------------------------------------------------------------------------------------
