@@ -193,6 +193,29 @@ def test_the_case_page_shows_the_video_its_prompt_cameos_reports_flags_and_histo
     assert client.get(src.removeprefix("http://testserver")).status_code == 200
 
 
+def test_a_held_cameo_and_an_account_have_their_case_pages(browser_of, moderator):
+    owner = UserFactory(username="lena", password=None)
+    cameo = CameoFactory(owner=owner, status="needs_review", forbidden_words=["clown"])
+    held = flag_target(
+        target=cameo, source="likeness_match", reason="likeness_match", evidence={"distance": 0.41}
+    )
+    account = report_create(
+        reporter=UserFactory(password=None), target_type="account", target_id="lena", reason="impersonation"
+    ).case
+    gone = flag_target(target=GenerationFactory(), source="output_check", reason="x").case
+    Case.objects.filter(pk=gone.pk).update(target_id=999999)
+    client = browser_of(moderator)
+
+    cameo_page = client.get(_case_url(held.case)).content.decode()
+    account_page = client.get(_case_url(account)).content.decode()
+    gone_page = client.get(_case_url(gone))
+
+    assert "Forbidden words: clown." in cameo_page and "needs_review" in cameo_page
+    assert "&quot;distance&quot;: 0.41" in cameo_page
+    assert "@lena (Lena)" in account_page
+    assert gone_page.status_code == 200 and "no longer exists" in gone_page.content.decode()
+
+
 def test_a_held_video_plays_for_moderators_only(browser_of, moderator, video, make_user):
     video.published_at = None
     video.status = "needs_review"
