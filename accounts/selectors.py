@@ -1,10 +1,14 @@
 """Reads about people and the graph between them. Blocks hide both ways; every lookup of another user
 made on someone's behalf goes through `user_get_visible`."""
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from datetime import date
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.authentication import restricted_access_token
 from accounts.errors import AccountError
-from accounts.models import Block, Follow, Mute, User
+from accounts.models import ADULT_AGE, Block, Follow, Mute, User
 from core.exceptions import ApplicationError
 
 
@@ -86,3 +90,61 @@ def mutes_of(*, user: User) -> QuerySet[User]:
 
 def muted_user_ids(user: User) -> set[int]:
     return set(Mute.objects.filter(muter=user).values_list("muted_id", flat=True))
+
+
+def sign_in_refusal(user: User) -> ApplicationError | None:
+    """Why a moderation decision keeps this account out, for someone who proved they hold it (the right
+    password, or a refresh token of theirs): `account_banned` or `account_suspended` (with the end in
+    `extra.suspended_until`), rather than the generic refusal that would say nothing. Either carries
+    `extra.restricted_token`, with which the account may still read its moderation decisions and appeal
+    them (`Authorization: Restricted <token>`). None otherwise."""
+    if user.banned_at is not None:
+        return ApplicationError(
+            AccountError.ACCOUNT_BANNED,
+            "This account is banned.",
+            status=401,
+            extra={"restricted_token": restricted_access_token(user)},
+        )
+    if user.is_active and user.is_suspended():
+        assert user.suspended_until is not None
+        return ApplicationError(
+            AccountError.ACCOUNT_SUSPENDED,
+            f"This account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC.",
+            status=401,
+            extra={
+                "suspended_until": user.suspended_until.isoformat(),
+                "restricted_token": restricted_access_token(user),
+            },
+        )
+    return None
+
+
+def sign_in_refusal_for_credentials(*, username: str, password: str) -> ApplicationError | None:
+    """`sign_in_refusal` for a password sign-in that the backend refused: only when the password is right,
+    so the code reveals nothing to someone who does not hold the account."""
+    user = User.objects.filter(username__iexact=username).first()
+    if user is None or not user.check_password(password):
+        return None
+    return sign_in_refusal(user)
+
+
+def latest_adult_birth_date() -> date:
+    """The latest birth date of someone 18 or older today: `User.is_minor`'s rule in a form a query can
+    compare (`birth_date <= this` is an adult; a later or unknown birth date is a minor). Someone born on
+    29 February comes of age on 1 March in a year without one."""
+    today = timezone.localdate()
+    if (today.month, today.day) == (2, 29):
+        return date(today.year - ADULT_AGE, 2, 28)
+    return today.replace(year=today.year - ADULT_AGE)
+
+
+def is_adult_q(user_field: str) -> Q:
+    """The user in `user_field` is known to be an adult (the opposite of `User.is_minor`)."""
+    return Q(**{f"{user_field}__birth_date__lte": latest_adult_birth_date()})
+
+
+def mutuals_with_q(viewer: User, user_field: str) -> Q:
+    """`viewer` and the user in `user_field` of the outer row follow each other."""
+    return Q(Exists(Follow.objects.filter(follower=viewer, followee=OuterRef(user_field)))) & Q(
+        Exists(Follow.objects.filter(follower=OuterRef(user_field), followee=viewer))
+    )

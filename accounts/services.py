@@ -17,7 +17,13 @@ from accounts.authentication import refresh_token_for
 from accounts.errors import AccountError
 from accounts.models import Block, Follow, Handle, Mute, User, age_on
 from accounts.selectors import is_blocked_between
-from accounts.signals import follow_removed, user_blocked, user_deactivated, user_erasure_requested
+from accounts.signals import (
+    follow_created,
+    follow_removed,
+    user_blocked,
+    user_deactivated,
+    user_erasure_requested,
+)
 from core.exceptions import ApplicationError
 from core.realtime import SocketCloseReason, user_sockets_close
 from core.tasks import enqueue_on_commit
@@ -178,12 +184,16 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     return user
 
 
+@transaction.atomic
 def follow_create(*, follower: User, followee: User) -> Follow:
+    """Follow; following again changes nothing (and tells nobody twice)."""
     if follower.pk == followee.pk:
         raise ApplicationError(AccountError.CANNOT_FOLLOW_SELF, "You cannot follow yourself.")
     if is_blocked_between(follower, followee):
         raise ApplicationError(AccountError.USER_NOT_FOUND, f"No user @{followee.username}.", status=404)
-    follow, _ = Follow.objects.get_or_create(follower=follower, followee=followee)
+    follow, created = Follow.objects.get_or_create(follower=follower, followee=followee)
+    if created:
+        follow_created.send(sender=User, follower=follower, followee=followee)
     return follow
 
 
@@ -238,6 +248,23 @@ def user_suspend(*, user: User, until: datetime | None) -> None:
     user.suspended_until = until
     if until is not None:
         tokens_revoke_all(user=user, reason=SocketCloseReason.SUSPENDED)
+
+
+@transaction.atomic
+def user_ban(*, user: User) -> None:
+    """A moderator's ban: the account is switched off like a deactivation (every token, session and socket
+    ends; nothing of it is shown), and marked banned so that sign-in says so (`account_banned`)."""
+    User.objects.filter(pk=user.pk).update(is_active=False, banned_at=timezone.now())
+    user.refresh_from_db(fields=["is_active", "banned_at"])
+    tokens_revoke_all(user=user, reason=SocketCloseReason.BANNED)
+
+
+@transaction.atomic
+def user_unban(*, user: User) -> None:
+    """Lift a ban (an upheld appeal): the account may sign in again. An account that is not banned (say,
+    deleted by its owner since) is left as it is."""
+    if User.objects.filter(pk=user.pk, banned_at__isnull=False).update(is_active=True, banned_at=None):
+        user.refresh_from_db(fields=["is_active", "banned_at"])
 
 
 @transaction.atomic

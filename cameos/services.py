@@ -36,7 +36,13 @@ from cameos.models import (
     HeadTurn,
     LivenessChallenge,
 )
-from cameos.signals import cameo_consent_narrowed, cameo_held_for_review, cameo_withdrawn
+from cameos.signals import (
+    cameo_access_granted,
+    cameo_access_requested,
+    cameo_consent_narrowed,
+    cameo_held_for_review,
+    cameo_withdrawn,
+)
 from core import leases
 from core.errors import CoreError
 from core.exceptions import ApplicationError
@@ -796,24 +802,49 @@ def cameo_review_decide(*, cameo_id: int, approve: bool) -> Cameo:
                 CameoError.CAMEO_NOT_IN_REVIEW, f"Cameo {cameo_id} is not held for review.", status=409
             )
         if approve:
-            cameo.status, cameo.rejection_reason, cameo.verified_at = CameoStatus.VERIFIED, "", timezone.now()
+            _review_verify(cameo)
         else:
             cameo.status, cameo.rejection_reason = CameoStatus.REJECTED, reasons.REVIEW_REJECTED
-        cameo.save(update_fields=["status", "rejection_reason", "verified_at", "updated_at"])
-        if approve and FaceEmbedding.objects.filter(cameo=cameo).exists():
-            from cameos import likeness
-
-            transaction.on_commit(lambda: likeness.index_cameo(cameo))
-        event = {
-            "cameo_id": cameo.pk,
-            "status": cameo.status,
-            "status_reason": cameo.rejection_reason,
-            "status_message": reasons.status_message(status=cameo.status, reason=cameo.rejection_reason),
-        }
-        transaction.on_commit(
-            lambda: push_to_user(user_id=cameo.owner_id, event_type="cameo.reviewed", data=event)
-        )
+            cameo.save(update_fields=["status", "rejection_reason", "verified_at", "updated_at"])
+        _push_reviewed(cameo)
     return cameo
+
+
+@transaction.atomic
+def cameo_review_reverse(*, cameo_id: int) -> bool:
+    """Undo a moderator's rejection of a held cameo (the owner's appeal was upheld): it becomes verified,
+    as an approval would have made it, and the owner is told. False when that is no longer possible: the
+    cameo is not review-rejected, or its biometric data was erased since (retention, or its deletion)."""
+    cameo = (
+        Cameo.objects.select_for_update()
+        .filter(pk=cameo_id, status=CameoStatus.REJECTED, rejection_reason=reasons.REVIEW_REJECTED)
+        .first()
+    )
+    if cameo is None or ErasureRecord.objects.filter(cameo_id=cameo_id).exists():
+        return False
+    _review_verify(cameo)
+    _push_reviewed(cameo)
+    return True
+
+
+def _review_verify(cameo: Cameo) -> None:
+    """Verified on a moderator's word, and searchable for likeness once committed (caller holds the lock)."""
+    cameo.status, cameo.rejection_reason, cameo.verified_at = CameoStatus.VERIFIED, "", timezone.now()
+    cameo.save(update_fields=["status", "rejection_reason", "verified_at", "updated_at"])
+    if FaceEmbedding.objects.filter(cameo=cameo).exists():
+        from cameos import likeness
+
+        transaction.on_commit(lambda: likeness.index_cameo(cameo))
+
+
+def _push_reviewed(cameo: Cameo) -> None:
+    event = {
+        "cameo_id": cameo.pk,
+        "status": cameo.status,
+        "status_reason": cameo.rejection_reason,
+        "status_message": reasons.status_message(status=cameo.status, reason=cameo.rejection_reason),
+    }
+    transaction.on_commit(lambda: push_to_user(user_id=cameo.owner_id, event_type="cameo.reviewed", data=event))
 
 
 # --- Permissions, access requests, preferences ------------------------------------------------------------
@@ -863,6 +894,7 @@ def _is_stranger_to_a_minor(*, sender: User, recipient: User) -> bool:
     return recipient.is_minor and not are_mutuals(sender, recipient)
 
 
+@transaction.atomic
 def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -> CameoAccessRequest:
     if cameo.owner_id == requester.pk:
         raise ApplicationError(CameoError.CANNOT_REQUEST_OWN_CAMEO, "This is your own cameo.")
@@ -893,6 +925,7 @@ def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -
             event_type="cameo.access_requested",
             data={"cameo_id": cameo.pk, "request_id": request.pk, "requester": requester.username},
         )
+        cameo_access_requested.send(sender=Cameo, cameo=cameo, requester=requester, request=request)
     return request
 
 
@@ -917,6 +950,8 @@ def access_request_decide(*, owner: User, request_id: int, approve: bool) -> Cam
     request.save(update_fields=["status", "decided_at"])
     if was_approved and not approve:
         cameo_consent_narrowed.send(sender=Cameo, cameo=request.cameo, requester=request.requester)
+    if approve and not was_approved:
+        cameo_access_granted.send(sender=Cameo, cameo=request.cameo, request=request)
     push_to_user_on_commit(
         user_id=request.requester_id,
         event_type="cameo.access_decided",

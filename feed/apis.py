@@ -8,6 +8,7 @@ prompt, its parsed specification, or the job's internals: stage, progress, failu
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
-from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
+from core.signed_media import SIGNED_MEDIA_URL_HELP, public_url, signed_media_url
 from feed import selectors, services
 from feed.models import (
     CAPTION_MAX_CHARS,
@@ -56,6 +57,9 @@ class PostSerializer(serializers.Serializer):
     like_count = serializers.IntegerField(source="post.like_count")
     comment_count = serializers.IntegerField(source="post.comment_count")
     view_count = serializers.IntegerField(source="post.view_count", help_text="Distinct viewers.")
+    share_count = serializers.IntegerField(
+        source="post.share_count", help_text="Distinct people who shared it."
+    )
     cameos = serializers.SerializerMethodField()
     remix_of = serializers.IntegerField(
         source="remix_of_id", allow_null=True, help_text="The video this one remixes."
@@ -72,7 +76,10 @@ class PostSerializer(serializers.Serializer):
 
     def _url(self, generation: Generation, name: str) -> str | None:
         request = self.context["request"]
-        if not name or not generation_media_playable_by(generation=generation, viewer=request.user):
+        # Every post serialised here was read through `posts_visible_to(request.user)`.
+        if not name or not generation_media_playable_by(
+            generation=generation, viewer=request.user, audience_admits=True
+        ):
             return None
         return signed_media_url(
             name, settings.MEDIA_URL_EXPIRY_SECONDS, request=request, viewer_id=request.user.pk
@@ -226,6 +233,22 @@ class PostLikeApi(APIView):
         return Response(self.OutputSerializer({"liked": False, "like_count": post.like_count}).data)
 
 
+class PostShareApi(APIView):
+    """Share a post you can see: the absolute link to its web page (`/v/{id}`, which anyone may open, with
+    a player and link-preview tags), counted once per person however often you share it. Only a public
+    post has a share page: any other is refused `post_not_public` (409)."""
+
+    class OutputSerializer(serializers.Serializer):
+        url = serializers.URLField(help_text="The post's share page.")
+        share_count = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="posts_share")
+    def post(self, request: Request, post_id: int) -> Response:
+        post = services.post_share(user=request.user, post_id=post_id)
+        url = public_url(request, reverse("web-post", kwargs={"post_id": post.pk}))
+        return Response(self.OutputSerializer({"url": url, "share_count": post.share_count}).data)
+
+
 class FollowingFeedApi(ListAPIView):
     """Following: the posts of the people you follow, newest first, as `/feed/` filters them (audience,
     blocks either way and mutes, of the author and of every cameo owner in the video). The cursor is a
@@ -266,6 +289,21 @@ class PostRemixesApi(ListAPIView):
         return selectors.remixes_of_post(viewer=self.request.user, post_id=self.kwargs["post_id"])
 
     @extend_schema(operation_id="posts_remixes")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class CameoPostsApi(ListAPIView):
+    """The posts featuring a cameo, newest first: those you may see, and only when you may see the cameo
+    (not found when it is not verified, its owner is gone, or either of you blocked the other)."""
+
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.cameo_posts(viewer=self.request.user, cameo_id=self.kwargs["cameo_id"])
+
+    @extend_schema(operation_id="cameos_posts")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 

@@ -1,6 +1,7 @@
-"""A keyset cursor over (published_at, id), newest first: the page after a cursor is every post published
-strictly before it (ties broken by id), so posts published while a client scrolls never shift a later page:
-no duplicates, no gaps. One query per page, whatever how deep."""
+"""Keyset cursors over (a time, id), newest first: the page after a cursor is every row strictly before it
+(ties broken by id), so rows added while a client scrolls never shift a later page: no duplicates, no gaps.
+One query per page, whatever how deep. Posts page on (published_at, id), notifications on (notified_at,
+id)."""
 
 import base64
 import binascii
@@ -15,48 +16,57 @@ from core.exceptions import ApplicationError
 from core.pagination import CursorPagination
 from core.parsing import parse_ascii_int
 from feed.errors import FeedError
-from generation.models import Generation
 
 
-def encode_cursor(generation: Generation) -> str:
-    assert generation.published_at is not None, f"post {generation.pk} is not published"
-    raw = f"{generation.published_at.isoformat()}|{generation.pk}"
+def encode_cursor(when: datetime | None, pk: int) -> str:
+    assert when is not None, f"row {pk} has no time to page on"
+    raw = f"{when.isoformat()}|{pk}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        when, _, pk = raw.partition("|")
-        published_at = datetime.fromisoformat(when)
+        text, _, pk = raw.partition("|")
+        when = datetime.fromisoformat(text)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        published_at = None
-    post_id = parse_ascii_int(pk) if published_at is not None else None
-    if published_at is None or published_at.tzinfo is None or post_id is None:
+        when = None
+    row_id = parse_ascii_int(pk) if when is not None else None
+    if when is None or when.tzinfo is None or row_id is None:
         raise ApplicationError(
             FeedError.INVALID_CURSOR, "This cursor is not one this feed handed out.", status=400
         )
-    return published_at, post_id
+    return when, row_id
 
 
-class PublishedKeysetPagination(CursorPagination):
-    """Pages of posts, newest first, with a `next` link holding the last post's (published_at, id)."""
+def keyset_page(
+    queryset: QuerySet, *, cursor: str | None, size: int, time_field: str = "published_at"
+) -> tuple[list[Any], str | None]:
+    """A page of `size` rows of `queryset`, newest first by (`time_field`, id), after `cursor` (from the
+    start when None), and the cursor of the next page (None on the last). One query."""
+    if cursor is not None:
+        when, row_id = decode_cursor(cursor)
+        queryset = queryset.filter(Q(**{f"{time_field}__lt": when}) | Q(**{time_field: when, "pk__lt": row_id}))
+    page = list(queryset.order_by(f"-{time_field}", "-pk")[: size + 1])
+    last = page[size - 1] if len(page) > size else None
+    return page[:size], encode_cursor(getattr(last, time_field), last.pk) if last else None
 
-    ordering = "-published_at"  # what the schema says; the query orders on (published_at, id)
+
+class KeysetPagination(CursorPagination):
+    """Pages newest first by (`time_field`, id), with a `next` link holding the last row's pair."""
+
+    time_field: str
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
-        size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
         self.request = request
-        cursor = request.query_params.get(self.cursor_query_param)
-        if cursor is not None:
-            published_at, post_id = decode_cursor(cursor)
-            queryset = queryset.filter(
-                Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=post_id)
-            )
-        page = list(queryset.order_by("-published_at", "-pk")[: size + 1])
-        self.next_cursor = encode_cursor(page[size - 1]) if len(page) > size else None
-        return page[:size]
+        page, self.next_cursor = keyset_page(
+            queryset,
+            cursor=request.query_params.get(self.cursor_query_param),
+            size=self.get_page_size(request),
+            time_field=self.time_field,
+        )
+        return page
 
     def get_next_link(self) -> str | None:
         if self.next_cursor is None:
@@ -77,3 +87,18 @@ class PublishedKeysetPagination(CursorPagination):
                 "results": schema,
             },
         }
+
+
+class PublishedKeysetPagination(KeysetPagination):
+    """Pages of posts, newest first by (published_at, id)."""
+
+    ordering = "-published_at"  # what the schema says; the query orders on (published_at, id)
+    time_field = "published_at"
+
+
+class NotificationKeysetPagination(KeysetPagination):
+    """A recipient's notifications, newest first by (notified_at, id): an aggregate announced again moves
+    to the top."""
+
+    ordering = "-notified_at"
+    time_field = "notified_at"

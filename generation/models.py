@@ -121,6 +121,13 @@ class Generation(models.Model):
             models.Index(
                 fields=["-published_at"], condition=Q(published_at__isnull=False), name="generation_published"
             ),
+            # A person's posts newest first, and the For You feed's recent posts of the people one follows
+            # (feed.ranking): a range scan per author instead of a walk down every post.
+            models.Index(
+                fields=["requester", "-published_at"],
+                condition=Q(published_at__isnull=False),
+                name="generation_requester_published",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -6,16 +6,20 @@ detail, signed media, provenance answers; `remix_source_get`) is built on. It is
 page size: blocks are `EXISTS` subqueries, and consent that was withdrawn is already on the row
 (`removed_at`, written by `generation.services.generations_withdraw_consent` when the right was lost)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 
 from accounts.models import Block, User
+from accounts.selectors import is_adult_q, mutuals_with_q
 from cameos.errors import CameoError
 from cameos.selectors import cameo_get_owned, cameo_use_refusal
 from core.exceptions import ApplicationError
 from generation.errors import GenerationError
 from generation.models import Generation, GenerationCameo, GenerationStatus
+from ml.scene import Aspect, Resolution, frame_size
 
 
 def _blocked_with(viewer: User, user_field: str) -> Exists:
@@ -28,15 +32,41 @@ def _blocked_with(viewer: User, user_field: str) -> Exists:
 
 
 def _is_up() -> Q:
-    """Published and still up: finished cleanly, not taken down (by an owner, a withdrawn consent or an
-    erasure), not deleted, by an active account."""
+    """Published and still up: finished cleanly, not taken down (by an owner, a withdrawn consent, an
+    erasure or a moderator), not deleted, by an active account that is not suspended (a moderator's
+    suspension hides the account's posts until it ends; a ban deactivates the account)."""
     return Q(
         published_at__isnull=False,
         removed_at__isnull=True,
         deleted_at__isnull=True,
         status=GenerationStatus.SUCCEEDED,
         requester__is_active=True,
+    ) & (Q(requester__suspended_until__isnull=True) | Q(requester__suspended_until__lte=Now()))
+
+
+# Rules of the apps above generation (which it may not import) on who a published video is shown to: each
+# takes the viewer and returns a condition on `Generation` rows that must hold for someone else's published
+# video. Appended in those apps' `AppConfig.ready`; the feed's hides a post marked for adults only from
+# minors, people of unknown age and anonymous visitors, so share pages and media URLs follow it as feeds do.
+published_audience_rules: list[Callable[[Any], Q]] = []
+
+
+def _published_audience_admits(viewer: Any) -> Q:
+    condition = Q()
+    for rule in published_audience_rules:
+        condition &= rule(viewer)
+    return condition
+
+
+def _adult_stranger_shows_a_minor(viewer: User) -> Q:
+    """Teen rule: the requester is an adult who does not follow each other with `viewer`, and the video
+    features the cameo of a person (not a character) who is a minor."""
+    features_a_minor = Exists(
+        GenerationCameo.objects.filter(generation=OuterRef("pk"), cameo__kind="person").exclude(
+            is_adult_q("owner")
+        )
     )
+    return is_adult_q("requester") & ~mutuals_with_q(viewer, "requester") & Q(features_a_minor)
 
 
 def generations_visible_to(viewer: Any) -> QuerySet[Generation]:
@@ -49,15 +79,21 @@ def generations_visible_to(viewer: Any) -> QuerySet[Generation]:
     except that a block either way with any cameo owner in a video hides it (the owner's likeness is hidden
     from the blocked person everywhere), and a block with the requester hides their published videos. The
     requester's own videos are never hidden from them: a block with a cameo owner has already taken those
-    down (`generations_withdraw_consent`)."""
+    down (`generations_withdraw_consent`).
+
+    Teen rule: a viewer under 18 (or of unknown age) does not see the published videos of an adult they do
+    not follow each other with that feature a minor's cameo (a minor's own appearance stays theirs to see).
+    So every list, share page and signed media link built on this rule follows it."""
     live = Generation.objects.filter(deleted_at__isnull=True)
     if viewer is None or not viewer.is_authenticated:
-        return live.filter(_is_up())
+        return live.filter(_is_up() & _published_audience_admits(viewer))
     shows_a_blocked_owner = Exists(
         GenerationCameo.objects.filter(generation=OuterRef("pk")).filter(_blocked_with(viewer, "owner"))
     )
     appearance = Exists(GenerationCameo.objects.filter(generation=OuterRef("pk"), owner=viewer))
-    published = _is_up() & ~_blocked_with(viewer, "requester")
+    published = _is_up() & ~_blocked_with(viewer, "requester") & _published_audience_admits(viewer)
+    if viewer.is_minor:
+        published &= ~_adult_stranger_shows_a_minor(viewer)
     return live.filter(Q(requester=viewer) | (~shows_a_blocked_owner & (appearance | published)))
 
 
@@ -87,21 +123,51 @@ def generation_get_visible(*, viewer: Any, generation_id: int) -> Generation:
 # The moderator permission, named and not imported: moderation sits above this app.
 _MODERATE = "moderation.moderate"
 
+# (published generation, viewer who is neither its requester nor a cameo owner in it) -> may they play it?
+PublishedAudience = Callable[[Generation, Any], bool]
+_published_audiences: list[PublishedAudience] = []
 
-def generation_media_playable_by(*, generation: Generation, viewer: Any) -> bool:
+
+def register_published_audience(check: PublishedAudience) -> None:
+    """A higher app narrows who may play a published video (the feed: the post's audience, mutes, a removed
+    tag, adults only), in its `AppConfig.ready`. Asked by `generation_media_playable_by`, so the links
+    handed out and the signed media route's guard agree."""
+    if check not in _published_audiences:
+        _published_audiences.append(check)
+
+
+def generation_media_playable_by(
+    *, generation: Generation, viewer: Any, audience_admits: bool = False
+) -> bool:
     """Whether `viewer`, who may see this generation, may play its media: a finished, checked, not
-    taken-down result, seen by its requester, an owner of a cameo in it, anyone once published. A
-    moderator plays any finished media still stored (held or blocked videos included: what a case is
-    about); the permission is asked last, so other viewers' reads cost no permission query."""
+    taken-down result, played by its requester and the owners of the cameos in it; once published by
+    moderators (who review reports of any post) and by whoever every registered published audience admits;
+    held or blocked videos by moderators only; a moderator also plays a draft a case is about (the
+    permission is asked last, so other viewers' reads cost no permission query). `audience_admits`: the caller read `generation` through a rule that already admits `viewer`
+    (the feed's `posts_visible_to`), so the registered audiences need not be asked again (a query a row)."""
     if not generation.video or generation.removed_at is not None or generation.deleted_at is not None:
         return False
-    if generation.status == GenerationStatus.SUCCEEDED and (
-        generation.requester_id == viewer.pk
-        or generation.published_at is not None
-        or any(use.owner_id == viewer.pk for use in generation.cameo_uses.all())
-    ):
+    if generation.status in (GenerationStatus.BLOCKED, GenerationStatus.NEEDS_REVIEW):
+        return bool(viewer.has_perm(_MODERATE))
+    if generation.status != GenerationStatus.SUCCEEDED:
+        return False
+    if generation.requester_id == viewer.pk:
         return True
-    return generation.is_finished and bool(viewer.has_perm(_MODERATE))
+    published = generation.published_at is not None
+    if published and (audience_admits or all(admits(generation, viewer) for admits in _published_audiences)):
+        return True
+    if any(use.owner_id == viewer.pk for use in generation.cameo_uses.all()):
+        return True
+    return bool(viewer.has_perm(_MODERATE))
+
+
+def generation_frame_size(*, generation: Generation) -> tuple[int, int] | None:
+    """(width, height) of a finished video: the size its spec asked for, to which the engine conforms every
+    render (`ml.generate.output_size`). None for a spec without one."""
+    try:
+        return frame_size(Resolution(generation.spec["resolution"]), Aspect(generation.spec["aspect"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def generation_for_media(*, viewer: Any, name: str) -> Generation | None:

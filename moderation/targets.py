@@ -17,6 +17,7 @@ from cameos.models import Cameo
 from cameos.selectors import cameo_get_visible
 from core.exceptions import ApplicationError
 from core.parsing import parse_ascii_int
+from feed.models import Post
 from generation.models import Generation, GenerationCameo
 from generation.selectors import generation_get_visible
 from moderation.errors import ModerationError
@@ -33,6 +34,8 @@ class TargetKind:
     # target id -> the target as a moderator reviews it, whatever its state (held, taken down, deleted),
     # with what its case page shows; None once the row is gone.
     for_review: Callable[[int], models.Model | None]
+    # How many people saw it (target id -> count), for the queue's order; 0 where nothing is counted.
+    reach: Callable[[int], int] = lambda _target_id: 0
 
 
 def _integer_id(kind: str, raw: str) -> int:
@@ -65,6 +68,10 @@ TARGET_KINDS: dict[str, TargetKind] = {
                 .filter(pk=pk)
                 .first()
             ),
+            reach=lambda generation_id: Post.objects.filter(generation_id=generation_id)
+            .values_list("view_count", flat=True)
+            .first()
+            or 0,
         ),
         TargetKind(
             name="cameo",
@@ -93,17 +100,17 @@ def target_kind_for(target_type: ContentType) -> TargetKind:
     return kind
 
 
+def case_target_public_id(case: Any) -> str:
+    """`target_public_id` of a case's target without a query when `case.subject` is already loaded: an
+    account case is about the account itself."""
+    kind = target_kind_for(case.target_type)
+    if kind.model is User:
+        return case.subject.username if case.subject is not None else ""
+    return str(case.target_id)
+
+
 def target_public_id(kind: TargetKind, target_id: int) -> str:
     """The id a client names the target by (a username for an account; "" if the account is gone)."""
     if kind.model is User:
         return User.objects.filter(pk=target_id).values_list("username", flat=True).first() or ""
     return str(target_id)
-
-
-def case_target_public_id(case: Any) -> str:
-    """`target_public_id` of a case's target without a query per case: an account is the case's subject,
-    which the queue's query has joined already."""
-    kind = target_kind_for(case.target_type)
-    if kind.model is User:
-        return case.subject.username if case.subject is not None else ""
-    return str(case.target_id)

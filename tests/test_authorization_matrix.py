@@ -12,6 +12,7 @@ made with Maya's cameo, which someone blocked either way must not see (issue 11,
 import json
 import os
 from datetime import date
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -26,7 +27,9 @@ from accounts.models import Block
 from accounts.services import tokens_issue
 from cameos.models import AccessRequestStatus, CameoAccessRequest, CameoUpload, LivenessChallenge
 from core.signed_media import signed_media_url
+from feed.models import Notification
 from feed.services import comment_create
+from moderation.models import Decision
 from moderation.services import flag_target
 from tests.factories import CameoFactory, GenerationFactory, UserFactory
 
@@ -49,11 +52,14 @@ def _row(
     headers=None,
     json=None,
     page=False,
+    form=None,
 ):
-    """`page`: a web page, which knows sessions (each actor signs in with one, not a token) and answers HTML."""
+    """`page`: a web page, which knows sessions (each actor signs in with one, not a token) and answers HTML;
+    `form`: the fields it posts, as a browser's form does."""
     return {
         "json": json,
         "page": page,
+        "form": form,
         "statuses": dict(zip(ACTORS, (owner, other, blocked, blocker, minor, anonymous, staff), strict=True)),
         "xfail": xfail or {},
         "raw": raw,
@@ -126,6 +132,13 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("moderation-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-notes", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case-appeal-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    # Decisions about Maya (a warning): she lists and appeals hers; to anyone else it does not exist.
+    ("me-decisions", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("decisions-appeal", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("decisions-appeal", "POST", "text"): _row(
+        201, 404, 404, 404, 404, 401, 404, json=lambda world: {"text": "I did not spam."}
+    ),
     ("moderation-cases", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("provenance-check", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("reports", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
@@ -152,9 +165,7 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("users-mute", "POST", "main"): _row(400, 204, 404, 404, 204, 401, 204),
     # Zoe's published video with Maya's cameo in it: whoever is blocked by Maya, or blocks her, must not
     # see it (issue 11 item 1); Maya sees it, and cannot delete, publish or cancel what Zoe made.
-    ("generations-detail", "GET", "featuring"): _row(
-        200, 200, 404, 404, 200, 401, 200
-    ),
+    ("generations-detail", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
     ("generations-detail", "DELETE", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
     ("generations-publish", "POST", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
     ("cameos-appearance-remove", "DELETE", "featuring"): _row(204, 404, 404, 404, 404, 401, 404),
@@ -183,6 +194,18 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("posts-like", "DELETE", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-like", "POST", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
     ("feed-following", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    # For You and its steering are the caller's own; see-less needs a post the caller may see.
+    ("feed-for-you", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("feed-steering", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("feed-steering", "PUT", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("feed-steering", "PUT", "text"): _row(
+        200, 200, 200, 200, 200, 401, 200, json=lambda world: {"text": "more cats, less rain"}
+    ),
+    ("feed-steering", "DELETE", "main"): _row(204, 204, 204, 204, 204, 401, 204),
+    ("posts-see-less", "POST", "main"): _row(204, 204, 404, 404, 204, 401, 204),
+    ("posts-see-less", "POST", "featuring"): _row(204, 204, 404, 404, 204, 401, 204),
+    # A cameo's posts: only for those who may see the cameo (blocked either way: not found).
+    ("cameos-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("users-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-remixes", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-remixes", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
@@ -195,6 +218,11 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
         200, 404, 404, 404, 404, 401, 404, json=lambda world: {"text": "edited"}
     ),
     ("comments-detail", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("notifications", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("notifications-unread-count", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("notifications-read-all", "POST", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    # The owner's notification (Zoe followed her): anyone else's read of it is "not found".
+    ("notifications-read", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
     ("posts-views", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("posts-views", "POST", "event"): _row(
         200,
@@ -206,6 +234,24 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
         200,
         json=lambda world: {"events": [{"post_id": world.generation.pk, "watch_ms": 1000}]},
     ),
+    ("posts-share", "POST", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-share", "POST", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    # The web pages (feed/web), signed in with a session. Share pages and a creator's page: whoever may see
+    # the post or person, anonymous included; 404 (an HTML page) for those blocked either way.
+    ("web-home", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200, page=True),
+    ("web-post", "GET", "main"): _row(200, 200, 404, 404, 200, 200, 200, page=True),
+    ("web-post", "GET", "featuring"): _row(200, 200, 404, 404, 200, 200, 200, page=True),
+    ("web-profile", "GET", "main"): _row(200, 200, 404, 404, 200, 200, 200, page=True),
+    # The cameo page: everyone signed in has their own (302: anonymous to the sign-in page); its actions
+    # answer the owner with a redirect back to it, and anyone else with 404 (not theirs).
+    ("web-cameo", "GET", "main"): _row(200, 200, 200, 200, 200, 302, 200, page=True),
+    ("web-cameo-permission", "POST", "main"): _row(
+        302, 404, 404, 404, 404, 302, 404, page=True, form=lambda world: {"permission": "mutuals"}
+    ),
+    ("web-cameo-request-approve", "POST", "main"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
+    ("web-cameo-request-deny", "POST", "main"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
+    ("web-cameo-take-down", "POST", "main"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
+    ("web-cameo-take-down", "POST", "featuring"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
     # The moderator console (moderation/console), signed in with a session: no actor here holds the role
     # (staff status is not one), so 403 to all signed in; anonymous visitors are sent to sign in.
     ("moderation-console-queue", "GET", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
@@ -290,6 +336,11 @@ class World:
         self.generation.video = stored
         self.generation.save(update_fields=["video"])
         self.case = flag_target(target=self.featuring, source="report", reason="spam", priority=10).case
+        about_owner = flag_target(target=self.owner, source="report", reason="spam", priority=10).case
+        self.decision = Decision.objects.create(case=about_owner, action="warn", rule="spam")
+        self.notification = Notification.objects.create(
+            recipient=self.owner, kind="follow", actor=self.zoe, notified_at=now
+        )
         self.media_token = signed_media_url(
             stored, 300, request=RequestFactory().get("/"), viewer_id=self.owner.pk
         ).rsplit("/", 1)[-1]
@@ -306,6 +357,8 @@ class World:
             "request_id": self.access_request.pk,
             "token": self.media_token,
             "case_id": self.case.pk,
+            "decision_id": self.decision.pk,
+            "notification_id": self.notification.pk,
         }
         return {key: value for key, value in values.items() if f"<{key}>" in route or f":{key}>" in route}
 
@@ -354,12 +407,15 @@ def test_route_answers_each_actor_as_written(name, method, route, variant, actor
     row = EXPECTED.get((name, method, variant)) or {}
     raw = row.get("raw")
     data = json.dumps(row["json"](world)) if row.get("json") else ""
+    content_type = "application/octet-stream" if raw else "application/json"
+    if row.get("form"):
+        data, content_type = urlencode(row["form"](world)), "application/x-www-form-urlencoded"
 
     response = world.client(actor, session=row.get("page", False)).generic(
         method,
         _path(name, route, world, variant),
         raw or data,
-        content_type="application/octet-stream" if raw else "application/json",
+        content_type=content_type,
         **row.get("headers", {}),
     )
 

@@ -6,7 +6,9 @@ from .cameos import *
 from .celery import *
 from .channels import *
 from .database import *
+from .feed import *
 from .generation import *
 from .logging import *
+from .moderation import *
 from .security import *
 from .storage import *
