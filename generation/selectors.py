@@ -144,6 +144,9 @@ def generation_get_for_maker(*, viewer: Any, generation_id: int) -> Generation:
     return generation
 
 
+# The moderator permission, named and not imported: moderation sits above this app.
+_MODERATE = "moderation.moderate"
+
 # (published generation, viewer who is neither its requester nor a cameo owner in it) -> may they play it?
 PublishedAudience = Callable[[Generation, Any], bool]
 _published_audiences: list[PublishedAudience] = []
@@ -163,13 +166,13 @@ def generation_media_playable_by(
     """Whether `viewer`, who may see this generation, may play its media: a finished, checked, not
     taken-down result, played by its requester and the owners of the cameos in it; once published by
     moderators (who review reports of any post) and by whoever every registered published audience admits;
-    held or blocked videos by moderators only (the permission is named, not imported: moderation sits
-    above). `audience_admits`: the caller read `generation` through a rule that already admits `viewer`
+    held or blocked videos by moderators only; a moderator also plays a draft a case is about (the
+    permission is asked last, so other viewers' reads cost no permission query). `audience_admits`: the caller read `generation` through a rule that already admits `viewer`
     (the feed's `posts_visible_to`), so the registered audiences need not be asked again (a query a row)."""
     if not generation.video or generation.removed_at is not None or generation.deleted_at is not None:
         return False
     if generation.status in (GenerationStatus.BLOCKED, GenerationStatus.NEEDS_REVIEW):
-        return bool(viewer.has_perm("moderation.moderate"))
+        return bool(viewer.has_perm(_MODERATE))
     if generation.status != GenerationStatus.SUCCEEDED:
         return False
     if generation.requester_id == viewer.pk:
@@ -179,7 +182,7 @@ def generation_media_playable_by(
         return True
     if any(use.owner_id == viewer.pk for use in generation.cameo_uses.all()):
         return True
-    return published and bool(viewer.has_perm("moderation.moderate"))
+    return bool(viewer.has_perm(_MODERATE))
 
 
 def generation_frame_size(*, generation: Generation) -> tuple[int, int] | None:
@@ -193,9 +196,12 @@ def generation_frame_size(*, generation: Generation) -> tuple[int, int] | None:
 
 def generation_for_media(*, viewer: Any, name: str) -> Generation | None:
     """The generation whose video or poster is stored under `name`, if `viewer` may play it now: what the
-    signed media route asks before it serves a byte (a link handed out earlier is no grant)."""
-    candidates = generations_visible_to(viewer).filter(Q(video=name) | Q(poster=name))
-    generation = candidates.prefetch_related("cameo_uses").first()
+    signed media route asks before it serves a byte (a link handed out earlier is no grant). A moderator
+    reviewing a case also reaches a video nobody has published, or one a block hides from them."""
+    stored_as = Q(video=name) | Q(poster=name)
+    generation = generations_visible_to(viewer).filter(stored_as).prefetch_related("cameo_uses").first()
+    if generation is None and viewer.has_perm(_MODERATE):
+        generation = Generation.objects.filter(stored_as, deleted_at__isnull=True).first()
     if generation is None or not generation_media_playable_by(generation=generation, viewer=viewer):
         return None
     return generation

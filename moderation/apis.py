@@ -21,7 +21,6 @@ from rest_framework.views import APIView
 
 from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictIntegerField
-from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from moderation import selectors, services
 from moderation.audit import AuditAction
@@ -42,6 +41,7 @@ from moderation.models import (
     Report,
     ReportReason,
 )
+from moderation.pagination import AuditPagination, QueuePagination
 from moderation.permissions import IsModerationAdmin, IsModerator
 from moderation.targets import TARGET_KINDS, case_target_public_id, target_kind_for, target_public_id
 
@@ -117,11 +117,7 @@ class ReportListCreateApi(ListAPIView):
 
 
 def _claim_is_live(case: Case) -> bool:
-    return (
-        case.status == CaseStatus.CLAIMED
-        and case.claim_expires_at is not None
-        and case.claim_expires_at > timezone.now()
-    )
+    return case.claim_is_live(timezone.now())
 
 
 class CaseSummarySerializer(serializers.ModelSerializer):
@@ -330,11 +326,6 @@ class CaseDetailSerializer(CaseSummarySerializer):
         return EarlierCaseSerializer(self._earlier(case)["on_subject"], many=True).data
 
 
-class QueuePagination(CursorPagination):
-    # The stored rank, then the id among equals (DRF's stub types `ordering` as a single field).
-    ordering = ("queue_key", "id")  # type: ignore[assignment]
-
-
 class CaseQueueApi(ListAPIView):
     """The moderators' queue: reviews and appeals in one order, most urgent first (severity, report count,
     reach, age), cursor-paginated. Each row's `kind` says which it is."""
@@ -380,6 +371,7 @@ class CaseQueueApi(ListAPIView):
             source=params.get("source", ""),
             kind=params.get("kind", ""),
             target_type=params.get("target_type", ""),
+            moderator=self.request.user,
         )
 
 
@@ -458,6 +450,12 @@ _AUDIT_FILTERS = [
     OpenApiParameter("actor", OpenApiTypes.STR, description="A username, or `automatic`."),
     OpenApiParameter("action", OpenApiTypes.STR, enum=[str(a) for a in AuditAction]),
     OpenApiParameter("case", OpenApiTypes.STR, description="A case id."),
+    OpenApiParameter("target_type", OpenApiTypes.STR, enum=sorted(TARGET_KINDS)),
+    OpenApiParameter(
+        "target_id", OpenApiTypes.STR, description="The target's id (a username for an account)."
+    ),
+    OpenApiParameter("since", OpenApiTypes.DATE, description="From this day on (UTC), included."),
+    OpenApiParameter("until", OpenApiTypes.DATE, description="Up to this day (UTC), included."),
 ]
 
 
@@ -467,6 +465,10 @@ def _audit_filtered(request: Request) -> Any:
         actor=params.get("actor", "")[:150],
         action=params.get("action", ""),
         case_id=params.get("case", "")[:20],
+        target_type=params.get("target_type", "")[:30],
+        target_id=params.get("target_id", "")[:150],
+        since=params.get("since", "")[:40],
+        until=params.get("until", "")[:40],
     )
 
 
@@ -475,6 +477,7 @@ class AuditLogApi(ListAPIView):
 
     permission_classes = [IsModerationAdmin]
     serializer_class = AuditEntrySerializer
+    pagination_class = AuditPagination
 
     @extend_schema(parameters=_AUDIT_FILTERS, operation_id="moderation_audit_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -3,6 +3,7 @@ evidence that opened it. A case is opened or added to through `moderation.servic
 moderation itself, and for the apps below it (which may not import it) by the receivers of their signals
 (`moderation/receivers.py`)."""
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -94,6 +95,14 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.pk} on {self.target_type.model} {self.target_id} ({self.status})"
+
+    def claim_is_live(self, now: datetime) -> bool:
+        """Whether a moderator holds it now: an expired claim reads as open and can be taken."""
+        return (
+            self.status == CaseStatus.CLAIMED
+            and self.claim_expires_at is not None
+            and self.claim_expires_at > now
+        )
 
 
 class Flag(models.Model):

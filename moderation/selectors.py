@@ -1,7 +1,9 @@
 from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db import models
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -21,9 +23,10 @@ from moderation.models import (
     FlagSource,
     Report,
 )
-from moderation.targets import TARGET_KINDS
+from moderation.targets import TARGET_KINDS, target_kind_for
 
-QUEUE_STATUSES = ("unresolved", "open", "claimed", "resolved")
+# `mine`: the cases the asking moderator holds a live claim on.
+QUEUE_STATUSES = ("unresolved", "open", "claimed", "mine", "resolved")
 
 
 def reports_of_reporter(*, reporter: User) -> QuerySet[Report]:
@@ -49,10 +52,12 @@ def cases_for_queue(
     source: str = "",
     kind: str = "",
     target_type: str = "",
+    moderator: User | None = None,
 ) -> QuerySet[Case]:
     """The queue, reviews and appeals together, in `queue_key` order (severity, report count, reach and
     age; see `moderation.queue`). `status`: `unresolved` (the default: open and claimed), `open` (no live
-    claim: what is free to take; an expired claim counts as open), `claimed` (a live claim), `resolved`.
+    claim: what is free to take; an expired claim counts as open), `claimed` (a live claim), `mine` (a live
+    claim of `moderator`), `resolved`.
     `reason` and `source`: cases with at least one flag of that reason or source (appeals have none).
     `kind`: `review` or `appeal`. `target_type`: video, cameo or account. The related rows a queue row
     shows are joined, none fetched per case."""
@@ -75,11 +80,20 @@ def cases_for_queue(
             cases = cases.exclude(_live_claim())
         elif status == "claimed":
             cases = cases.filter(_live_claim())
+        elif status == "mine":
+            cases = cases.filter(_live_claim(), claimed_by_id=moderator.pk if moderator else None)
     if reason:
         cases = cases.filter(Exists(Flag.objects.filter(case=OuterRef("pk"), reason=reason)))
     if source:
         cases = cases.filter(Exists(Flag.objects.filter(case=OuterRef("pk"), source=source)))
     return cases
+
+
+def with_top_reason(cases: QuerySet[Case]) -> QuerySet[Case]:
+    """`cases` with `top_reason`: the reason of the flag that gave each its priority (the first among
+    equals), computed in the same query as the page."""
+    top = Flag.objects.filter(case=OuterRef("pk")).order_by("-priority", "id").values("reason")[:1]
+    return cases.annotate(top_reason=Subquery(top))
 
 
 def _decisions_with_appeals() -> QuerySet[Decision]:
@@ -126,6 +140,12 @@ def case_get_for_moderator(*, case_id: int) -> Case:
     return case
 
 
+def case_target_for_review(*, case: Case) -> models.Model | None:
+    """What the case is about, as its moderator reviews it (the video with its cameos and their owners,
+    the cameo, or the account), in whatever state it is now; None once it is gone."""
+    return target_kind_for(case.target_type).for_review(case.target_id)
+
+
 def earlier_cases(*, case: Case) -> dict[str, list[Case]]:
     """The other cases on the same target and on the same user, newest first (at most 50 each)."""
     others = (
@@ -141,9 +161,32 @@ def earlier_cases(*, case: Case) -> dict[str, list[Case]]:
     }
 
 
-def audit_entries(*, actor: str = "", action: str = "", case_id: str = "") -> QuerySet[AuditEntry]:
-    """The audit log, filtered by the actor's username (`automatic` for entries without one), the action
-    and the case id."""
+def _audit_day(name: str, raw: str) -> datetime:
+    """The first instant (UTC) of a day written YYYY-MM-DD."""
+    try:
+        day = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ApplicationError(
+            ModerationError.INVALID_QUEUE_FILTER, f"{name} is a day, YYYY-MM-DD; got {raw!r}."
+        )
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def audit_entries(
+    *,
+    actor: str = "",
+    action: str = "",
+    case_id: str = "",
+    target_type: str = "",
+    target_id: str = "",
+    since: str = "",
+    until: str = "",
+) -> QuerySet[AuditEntry]:
+    """The audit log, filtered by the actor's username (`automatic` for entries without one), the action,
+    the case id, the target (its kind and the id clients name it by) and a range of days, `since` and
+    `until` both included (UTC)."""
     entries = AuditEntry.objects.all()
     if actor == "automatic":
         entries = entries.filter(actor_id__isnull=True)
@@ -163,4 +206,12 @@ def audit_entries(*, actor: str = "", action: str = "", case_id: str = "") -> Qu
                 ModerationError.INVALID_QUEUE_FILTER, f"case is a number; got {case_id!r}."
             )
         entries = entries.filter(case_id=parsed)
+    if target_type:
+        entries = entries.filter(target_type=target_type)
+    if target_id:
+        entries = entries.filter(target_id=target_id)
+    if since:
+        entries = entries.filter(created_at__gte=_audit_day("since", since))
+    if until:
+        entries = entries.filter(created_at__lt=_audit_day("until", until) + timedelta(days=1))
     return entries

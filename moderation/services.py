@@ -178,12 +178,7 @@ def case_resolve(case: Case, *, now: datetime) -> None:
 
 
 def case_is_claimed_by_other(case: Case, *, moderator: User, now: datetime) -> bool:
-    return (
-        case.status == CaseStatus.CLAIMED
-        and case.claimed_by_id != moderator.pk
-        and case.claim_expires_at is not None
-        and case.claim_expires_at > now
-    )
+    return case.claim_is_live(now) and case.claimed_by_id != moderator.pk
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Prefetch
 
 from accounts.models import User
 from accounts.selectors import user_get_visible
@@ -17,7 +18,7 @@ from cameos.selectors import cameo_get_visible
 from core.exceptions import ApplicationError
 from core.parsing import parse_ascii_int
 from feed.models import Post
-from generation.models import Generation
+from generation.models import Generation, GenerationCameo
 from generation.selectors import generation_get_visible
 from moderation.errors import ModerationError
 
@@ -30,6 +31,9 @@ class TargetKind:
     resolve: Callable[[User, str], models.Model]
     # The user whose content or account it is.
     owner_id: Callable[[Any], int]
+    # target id -> the target as a moderator reviews it, whatever its state (held, taken down, deleted),
+    # with what its case page shows; None once the row is gone.
+    for_review: Callable[[int], models.Model | None]
     # How many people saw it (target id -> count), for the queue's order; 0 where nothing is counted.
     reach: Callable[[int], int] = lambda _target_id: 0
 
@@ -53,6 +57,17 @@ TARGET_KINDS: dict[str, TargetKind] = {
                 viewer=user, generation_id=_integer_id("video", raw)
             ),
             owner_id=lambda generation: generation.requester_id,
+            for_review=lambda pk: (
+                Generation.objects.select_related("requester")
+                .prefetch_related(
+                    Prefetch(
+                        "cameo_uses",
+                        queryset=GenerationCameo.objects.select_related("cameo", "owner").order_by("id"),
+                    )
+                )
+                .filter(pk=pk)
+                .first()
+            ),
             reach=lambda generation_id: Post.objects.filter(generation_id=generation_id)
             .values_list("view_count", flat=True)
             .first()
@@ -63,6 +78,7 @@ TARGET_KINDS: dict[str, TargetKind] = {
             model=Cameo,
             resolve=lambda user, raw: cameo_get_visible(viewer=user, cameo_id=_integer_id("cameo", raw)),
             owner_id=lambda cameo: cameo.owner_id,
+            for_review=lambda pk: Cameo.objects.select_related("owner").filter(pk=pk).first(),
         ),
         # Accounts are named by username, as everywhere else in the API.
         TargetKind(
@@ -70,6 +86,7 @@ TARGET_KINDS: dict[str, TargetKind] = {
             model=User,
             resolve=lambda user, raw: user_get_visible(viewer=user, username=raw),
             owner_id=lambda account: account.pk,
+            for_review=lambda pk: User.objects.filter(pk=pk).first(),
         ),
     )
 }

@@ -28,6 +28,8 @@ urlpatterns = [
     # The web pages: a public post's share page (/v/<id>), a creator's page (/u/<username>), the home page,
     # and a signed-in person's cameo page (/me/cameo/).
     path("", include("feed.web.urls")),
+    # The moderator console (moderation/console).
+    path("moderation/", include("moderation.console.urls")),
     path("media-signed/<str:token>", serve_signed_media, name="signed-media"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

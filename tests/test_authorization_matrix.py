@@ -252,6 +252,15 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("web-cameo-request-deny", "POST", "main"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
     ("web-cameo-take-down", "POST", "main"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
     ("web-cameo-take-down", "POST", "featuring"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
+    # The moderator console (moderation/console), signed in with a session: no actor here holds the role
+    # (staff status is not one), so 403 to all signed in; anonymous visitors are sent to sign in.
+    ("moderation-console-queue", "GET", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case", "GET", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-release", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-notes", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-audit", "GET", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
 }
 
 

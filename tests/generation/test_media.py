@@ -7,12 +7,13 @@ holds it."""
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from accounts.models import Block
+from core.signed_media import signed_media_url
 from generation.models import Generation
-from tests.factories import CameoFactory, GenerationFactory
+from tests.factories import CameoFactory, GenerationFactory, with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +116,43 @@ def test_a_tampered_link_is_refused(client_for, viewer, published):
     response = play(url[:-3] + ("AAA" if not url.endswith("AAA") else "BBB"))
     assert response.status_code == 403
     assert response.json()["code"] == "media_link_invalid"
+
+
+def _link_for(user, generation) -> str:
+    return signed_media_url(generation.video.name, 300, request=RequestFactory().get("/"), viewer_id=user.pk)
+
+
+@pytest.mark.parametrize("state", ["held", "draft", "hidden_by_a_block"])
+def test_a_moderator_plays_what_a_case_is_about_and_staff_do_not(maya, leo, make_user, state):
+    """The console hands a moderator a link to the video a case is about, whatever hides it from others."""
+    moderator = with_role(make_user(username="mod"), "moderator")
+    staff = make_user(username="staff", is_staff=True)
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    video = with_media(
+        GenerationFactory(
+            requester=leo,
+            cameos=[cameo],
+            status="needs_review" if state == "held" else "succeeded",
+            published_at=timezone.now() if state == "hidden_by_a_block" else None,
+        )
+    )
+    if state == "hidden_by_a_block":
+        Block.objects.create(blocker=leo, blocked=moderator)
+        Block.objects.create(blocker=leo, blocked=staff)
+
+    assert play(_link_for(moderator, video)).status_code == 200
+    assert play(_link_for(staff, video)).status_code == 404
+    moderator.groups.clear()
+    assert play(_link_for(moderator, video)).status_code == 404
+
+
+def test_a_moderator_cannot_play_a_taken_down_or_deleted_video(maya, leo, make_user):
+    moderator = with_role(make_user(username="mod"), "moderator")
+    video = with_media(GenerationFactory(requester=leo, published_at=timezone.now()))
+    url = _link_for(moderator, video)
+    assert play(url).status_code == 200
+
+    Generation.objects.filter(pk=video.pk).update(removed_at=timezone.now())
+    assert play(url).status_code == 404
+    Generation.objects.filter(pk=video.pk).update(removed_at=None, deleted_at=timezone.now())
+    assert play(url).status_code == 404

@@ -2,6 +2,7 @@
 filterable, exportable as JSON Lines, readable by the admin role only."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
@@ -110,6 +111,23 @@ def test_the_log_filters_by_actor_action_and_case(client_for, decided, admin):
         client.get("/api/v1/moderation/audit/?action=case.deleted").json()["code"] == "invalid_queue_filter"
     )
     assert client.get("/api/v1/moderation/audit/?case=x").status_code == 400
+
+
+def test_the_log_filters_by_target_and_days(client_for, decided, admin):
+    client = client_for(admin)
+    today = AuditEntry.objects.latest("id").created_at.date()
+
+    def count(query):
+        return len(client.get("/api/v1/moderation/audit/" + query).json()["results"])
+
+    assert count(f"?target_type=video&target_id={decided.target_id}") == 5
+    assert count("?target_type=cameo") == 0
+    assert count(f"?since={today}&until={today}") == 5
+    assert count(f"?since={today + timedelta(days=1)}") == 0
+    assert count(f"?until={today - timedelta(days=1)}") == 0
+    for bad in ("?since=yesterday", "?until=2026-02-30", "?since=2026-1-1"):
+        response = client.get("/api/v1/moderation/audit/" + bad)
+        assert (response.status_code, response.json()["code"]) == (400, "invalid_queue_filter"), bad
 
 
 def test_the_log_exports_as_json_lines(client_for, decided, admin):

@@ -79,6 +79,8 @@ def test_filters_by_reason_source_and_status(client_for, moderator, second_moder
     assert _ids(client, "?status=claimed") == [reported.pk]
     assert _ids(client, "?status=open") == [automatic.pk]
     assert set(_ids(client)) == {reported.pk, automatic.pk}
+    assert _ids(client, "?status=mine") == []
+    assert _ids(client_for(second_moderator), "?status=mine") == [reported.pk]
 
 
 @pytest.mark.parametrize("query", ["?status=pending", "?source=gossip"])
