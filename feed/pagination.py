@@ -1,6 +1,7 @@
 """A keyset cursor over (published_at, id), newest first: the page after a cursor is every post published
 strictly before it (ties broken by id), so posts published while a client scrolls never shift a later page:
-no duplicates, no gaps. One query per page, whatever how deep."""
+no duplicates, no gaps. One query per page, whatever how deep (two for the Following feed, which first
+names its candidates: `PublishedKeysetPagination.paginate_queryset`)."""
 
 import base64
 import binascii
@@ -20,7 +21,11 @@ from generation.models import Generation
 
 def encode_cursor(generation: Generation) -> str:
     assert generation.published_at is not None, f"post {generation.pk} is not published"
-    raw = f"{generation.published_at.isoformat()}|{generation.pk}"
+    return encode_position(generation.published_at, generation.pk)
+
+
+def encode_position(published_at: datetime, post_id: int) -> str:
+    raw = f"{published_at.isoformat()}|{post_id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -45,17 +50,33 @@ class PublishedKeysetPagination(CursorPagination):
     ordering = "-published_at"  # what the schema says; the query orders on (published_at, id)
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+        """A view with `page_candidates(before=, limit=)` (the Following feed) names the posts a page may
+        hold, newest first, before visibility; the page is the visible ones among them. Twice a page plus
+        one are asked for, so a page comes out short only when more than half of them are hidden from the
+        viewer; it then still has a `next` link, which starts after the last candidate looked at, so
+        nothing is skipped or repeated."""
         size = self.get_page_size(request)
         self.base_url = request.build_absolute_uri()
         self.request = request
         cursor = request.query_params.get(self.cursor_query_param)
-        if cursor is not None:
-            published_at, post_id = decode_cursor(cursor)
+        before = decode_cursor(cursor) if cursor is not None else None
+        if before is not None:
+            published_at, post_id = before
             queryset = queryset.filter(
                 Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=post_id)
             )
+        looked_at: list[tuple[datetime, int]] | None = None
+        if hasattr(view, "page_candidates"):
+            limit = 2 * (size + 1)
+            looked_at = view.page_candidates(before=before, limit=limit)
+            queryset = queryset.filter(pk__in=[pk for _, pk in looked_at])
         page = list(queryset.order_by("-published_at", "-pk")[: size + 1])
-        self.next_cursor = encode_cursor(page[size - 1]) if len(page) > size else None
+        if len(page) > size:
+            self.next_cursor = encode_cursor(page[size - 1])
+        elif looked_at is not None and len(looked_at) == limit:
+            self.next_cursor = encode_position(*looked_at[-1])
+        else:
+            self.next_cursor = None
         return page[:size]
 
     def get_next_link(self) -> str | None:

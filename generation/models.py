@@ -121,6 +121,13 @@ class Generation(models.Model):
             models.Index(
                 fields=["-published_at"], condition=Q(published_at__isnull=False), name="generation_published"
             ),
+            # A profile's posts and each followed account's newest posts (feed.selectors.following_candidates),
+            # read in page order from the index instead of every post of the account sorted.
+            models.Index(
+                fields=["requester", "-published_at", "-id"],
+                condition=Q(published_at__isnull=False),
+                name="generation_published_by_author",
+            ),
         ]
 
     def __str__(self) -> str:
