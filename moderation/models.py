@@ -64,6 +64,15 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["status", "-priority", "opened_at"]),
             models.Index(fields=["status", "queue_key", "id"], name="moderation_case_queue"),
+            # The default queue (open and claimed: `status <> 'resolved'`, which the index above cannot
+            # give in queue order) read in order, its first page or any cursor's without a sort.
+            models.Index(
+                fields=["queue_key", "id"],
+                condition=~Q(status="resolved"),
+                name="moderation_case_unresolved",
+            ),
+            # A case page's earlier cases on the same target (resolved ones included).
+            models.Index(fields=["target_type", "target_id"], name="moderation_case_target"),
         ]
         # The roles (`moderation.roles`) are groups holding these; other apps check them by name, e.g.
         # `user.has_perm("moderation.moderate")`, since they may not import moderation.
