@@ -693,15 +693,15 @@ def report(args, command, seeded, pages, load_results, following, load_at_start,
         )
     lines += [
         "",
-        "| feed | posts | p50 ms | p99 ms | max ms | SQL p50 ms | queries/page | statuses |",
-        "|---|---|---|---|---|---|---|---|",
+        "| feed | posts | p50 ms | p99 ms | max ms | Python CPU p50 ms | SQL p50 ms | queries/page | statuses |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, samples in pages.items():
         if not samples.ms:
             continue
         s = samples.summary()
         lines.append(
-            f"| {name} | {scale} | {s['p50']:.1f} | {s['p99']:.1f} | {s['max']:.1f} | {s['sql_p50']:.1f} | "
+            f"| {name} | {scale} | {s['p50']:.1f} | {s['p99']:.1f} | {s['max']:.1f} | {s['cpu_p50']:.1f} | {s['sql_p50']:.1f} | "
             f"{s['queries']} | {', '.join(map(str, sorted(samples.statuses)))} |"
         )
     if load_results:
@@ -724,14 +724,24 @@ def report(args, command, seeded, pages, load_results, following, load_at_start,
 
 
 def merge_rows(results: Path, run_text: str) -> str:
-    """The section with this run's block replacing the block of the same scale, the others kept."""
+    """The section with this run's block replacing the block of the same scale; the other scales' blocks
+    and the hand-written notes (between `<!-- notes -->` and `<!-- end notes -->`) are kept."""
     block = re.compile(r"<!-- run (\S+) -->\n.*?<!-- end \1 -->\n", re.S)
     existing = results.read_text() if results.exists() else ""
     section = re.search(rf"^{re.escape(SECTION)}\n(.*?)(?=^## |\Z)", existing, re.M | re.S)
-    runs = {m.group(1): m.group(0) for m in block.finditer(section.group(1))} if section else {}
+    body = section.group(1) if section else ""
+    runs = {m.group(1): m.group(0) for m in block.finditer(body)}
     runs[block.match(run_text).group(1)] = run_text  # type: ignore[union-attr]
     ordered = sorted(runs.items(), key=lambda item: _scale_value(item[0]))
-    return SECTION + "\n\n" + INTRO.format(machine=machine()) + "\n" + "\n".join(b for _, b in ordered)
+    notes = re.search(r"<!-- notes -->\n.*?<!-- end notes -->\n", body, re.S)
+    return (
+        SECTION
+        + "\n\n"
+        + INTRO.format(machine=machine())
+        + "\n"
+        + "\n".join(b for _, b in ordered)
+        + ("\n" + notes.group(0) if notes else "")
+    )
 
 
 def _scale_value(scale: str) -> int:
@@ -743,8 +753,10 @@ INTRO = (
     "seeds `sora_bench_feed` by COPY (see its docstring for the proportions: 50k users, a power-law follow "
     "graph, blocks, mutes, cameo uses, likes, views) and times one page of 20 per viewer through Django's "
     "test client with a bearer token (middleware, authentication, selector, serializer with signed media "
-    "URLs, JSON rendering; not the socket). *queries/page* counts every SQL query of the request (the token's "
-    "user lookup included). Goal (issue 12): constant queries per page, p50 < 15 ms and p99 < 50 ms for "
+    "URLs, JSON rendering; not the socket). *Python CPU* is this process's CPU time per request (Django, DRF, psycopg; "
+    "not the database server's), which other work on the machine inflates less than wall time; *SQL* the "
+    "time the client waited for its queries. *queries/page* counts every SQL query of the request (the "
+    "token's user lookup included). Goal (issue 12): constant queries per page, p50 < 15 ms and p99 < 50 ms for "
     "Following and For You at 1M, flat within 25% from 10k to 1M; For You requests per second >= 0.5 x "
     "those of `/users/me/`.\n"
 )
