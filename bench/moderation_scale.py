@@ -47,6 +47,7 @@ from bench.pg_scale import (
     recreate_database,
     timed_get,
     timestamps,
+    with_notes,
 )
 
 DATABASE = "sora_bench_mod"
@@ -369,7 +370,7 @@ def main() -> None:
     if not args.no_write:
         from bench.results_file import write_section
 
-        write_section(SECTION, text)
+        write_section(SECTION, with_notes(SECTION, text))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -255,6 +255,14 @@ def timed_get(client: object, url: str, samples: Samples, *, method: str = "get"
     return response
 
 
-def chunked(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def with_notes(section: str, text: str) -> str:
+    """`text` (a whole section) followed by the hand-written notes the section in bench/RESULTS.md holds
+    now (between `<!-- notes -->` and `<!-- end notes -->`), which a new run keeps."""
+    import re
+
+    from bench.results_file import RESULTS
+
+    existing = RESULTS.read_text() if RESULTS.exists() else ""
+    body = re.search(rf"^{re.escape(section)}\n(.*?)(?=^## |\Z)", existing, re.M | re.S)
+    notes = re.search(r"<!-- notes -->\n.*?<!-- end notes -->\n", body.group(1), re.S) if body else None
+    return text.rstrip("\n") + "\n\n" + notes.group(0) if notes else text
