@@ -1,10 +1,13 @@
 """Reads about people and the graph between them. Blocks hide both ways; every lookup of another user
 made on someone's behalf goes through `user_get_visible`."""
 
+from datetime import date
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from accounts.errors import AccountError
-from accounts.models import Block, Follow, Mute, User
+from accounts.models import ADULT_AGE, Block, Follow, Mute, User
 from core.exceptions import ApplicationError
 
 
@@ -86,3 +89,25 @@ def mutes_of(*, user: User) -> QuerySet[User]:
 
 def muted_user_ids(user: User) -> set[int]:
     return set(Mute.objects.filter(muter=user).values_list("muted_id", flat=True))
+
+
+def latest_adult_birth_date() -> date:
+    """The latest birth date of someone 18 or older today: `User.is_minor`'s rule in a form a query can
+    compare (`birth_date <= this` is an adult; a later or unknown birth date is a minor). Someone born on
+    29 February comes of age on 1 March in a year without one."""
+    today = timezone.localdate()
+    if (today.month, today.day) == (2, 29):
+        return date(today.year - ADULT_AGE, 2, 28)
+    return today.replace(year=today.year - ADULT_AGE)
+
+
+def is_adult_q(user_field: str) -> Q:
+    """The user in `user_field` is known to be an adult (the opposite of `User.is_minor`)."""
+    return Q(**{f"{user_field}__birth_date__lte": latest_adult_birth_date()})
+
+
+def mutuals_with_q(viewer: User, user_field: str) -> Q:
+    """`viewer` and the user in `user_field` of the outer row follow each other."""
+    return Q(Exists(Follow.objects.filter(follower=viewer, followee=OuterRef(user_field)))) & Q(
+        Exists(Follow.objects.filter(follower=OuterRef(user_field), followee=viewer))
+    )

@@ -17,7 +17,13 @@ from accounts.authentication import refresh_token_for
 from accounts.errors import AccountError
 from accounts.models import Block, Follow, Handle, Mute, User, age_on
 from accounts.selectors import is_blocked_between
-from accounts.signals import follow_removed, user_blocked, user_deactivated, user_erasure_requested
+from accounts.signals import (
+    follow_created,
+    follow_removed,
+    user_blocked,
+    user_deactivated,
+    user_erasure_requested,
+)
 from core.exceptions import ApplicationError
 from core.realtime import SocketCloseReason, user_sockets_close
 from core.tasks import enqueue_on_commit
@@ -178,12 +184,16 @@ def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
     return user
 
 
+@transaction.atomic
 def follow_create(*, follower: User, followee: User) -> Follow:
+    """Follow; following again changes nothing (and tells nobody twice)."""
     if follower.pk == followee.pk:
         raise ApplicationError(AccountError.CANNOT_FOLLOW_SELF, "You cannot follow yourself.")
     if is_blocked_between(follower, followee):
         raise ApplicationError(AccountError.USER_NOT_FOUND, f"No user @{followee.username}.", status=404)
-    follow, _ = Follow.objects.get_or_create(follower=follower, followee=followee)
+    follow, created = Follow.objects.get_or_create(follower=follower, followee=followee)
+    if created:
+        follow_created.send(sender=User, follower=follower, followee=followee)
     return follow
 
 

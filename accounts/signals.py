@@ -19,3 +19,6 @@ user_blocked = Signal()
 
 # `follower` stopped following `followee`: a "mutuals" permission between them may have ended.
 follow_removed = Signal()
+
+# `follower` started following `followee` (sent only when the follow is new): the feed tells `followee`.
+follow_created = Signal()

@@ -36,7 +36,13 @@ from cameos.models import (
     HeadTurn,
     LivenessChallenge,
 )
-from cameos.signals import cameo_consent_narrowed, cameo_held_for_review, cameo_withdrawn
+from cameos.signals import (
+    cameo_access_granted,
+    cameo_access_requested,
+    cameo_consent_narrowed,
+    cameo_held_for_review,
+    cameo_withdrawn,
+)
 from core import leases
 from core.errors import CoreError
 from core.exceptions import ApplicationError
@@ -863,6 +869,7 @@ def _is_stranger_to_a_minor(*, sender: User, recipient: User) -> bool:
     return recipient.is_minor and not are_mutuals(sender, recipient)
 
 
+@transaction.atomic
 def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -> CameoAccessRequest:
     if cameo.owner_id == requester.pk:
         raise ApplicationError(CameoError.CANNOT_REQUEST_OWN_CAMEO, "This is your own cameo.")
@@ -893,6 +900,7 @@ def access_request_create(*, cameo: Cameo, requester: User, message: str = "") -
             event_type="cameo.access_requested",
             data={"cameo_id": cameo.pk, "request_id": request.pk, "requester": requester.username},
         )
+        cameo_access_requested.send(sender=Cameo, cameo=cameo, requester=requester, request=request)
     return request
 
 
@@ -917,6 +925,8 @@ def access_request_decide(*, owner: User, request_id: int, approve: bool) -> Cam
     request.save(update_fields=["status", "decided_at"])
     if was_approved and not approve:
         cameo_consent_narrowed.send(sender=Cameo, cameo=request.cameo, requester=request.requester)
+    if approve and not was_approved:
+        cameo_access_granted.send(sender=Cameo, cameo=request.cameo, request=request)
     push_to_user_on_commit(
         user_id=request.requester_id,
         event_type="cameo.access_decided",

@@ -1,4 +1,4 @@
-"""Hooks the cameos app fires for the apps above it (generation, moderation), which react to a change of
+"""Hooks the cameos app fires for the apps above it (generation, moderation, feed), which react to a change of
 consent or a held likeness without cameos importing them (the layer contract in pyproject.toml).
 
 Sent synchronously inside the transaction of the change; receivers defer irreversible effects with
@@ -16,3 +16,9 @@ cameo_withdrawn = Signal()
 # `cameo` is held for a moderator (`reason`, `evidence`, `priority`): a likeness match, a character image
 # showing a person.
 cameo_held_for_review = Signal()
+
+# `requester` asked to use `cameo` (`request`, a new CameoAccessRequest): the feed tells the owner.
+cameo_access_requested = Signal()
+
+# The owner of `cameo` approved `request` (it was not approved before): the feed tells its requester.
+cameo_access_granted = Signal()

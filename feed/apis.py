@@ -278,6 +278,21 @@ class PostRemixesApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class CameoPostsApi(ListAPIView):
+    """The posts featuring a cameo, newest first: those you may see, and only when you may see the cameo
+    (not found when it is not verified, its owner is gone, or either of you blocked the other)."""
+
+    serializer_class = PostSerializer
+    pagination_class = PublishedKeysetPagination
+
+    def get_queryset(self) -> Any:
+        return selectors.cameo_posts(viewer=self.request.user, cameo_id=self.kwargs["cameo_id"])
+
+    @extend_schema(operation_id="cameos_posts")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
 class ReplySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     author = serializers.CharField(source="author.username")

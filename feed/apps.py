@@ -5,5 +5,5 @@ class FeedConfig(AppConfig):
     name = "feed"
 
     def ready(self) -> None:
-        # Connects the receivers of the generation app's hooks (a published video gets its post).
+        # Connects the receivers of the lower apps' hooks (a published video gets its post; notifications).
         from feed import receivers  # noqa: F401

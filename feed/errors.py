@@ -10,3 +10,7 @@ class FeedError(StrEnum):
     COMMENT_NOT_FOUND = "comment_not_found"
     COMMENTS_DISABLED = "comments_disabled"
     REPLY_TO_REPLY = "reply_to_reply"
+    CURSOR_EXPIRED = "cursor_expired"
+    STEERING_UNPARSED = "steering_unparsed"
+    COMMENT_TO_MINOR_NOT_ALLOWED = "comment_to_minor_not_allowed"
+    NOTIFICATION_NOT_FOUND = "notification_not_found"

@@ -48,6 +48,9 @@ class Post(models.Model):
     # Distinct viewers (never the author) and their total watch time, from `PostView` (feed.services.views_record).
     view_count = models.PositiveIntegerField(default=0)
     watch_ms = models.PositiveBigIntegerField(default=0)
+    # The video's length (`engine_metadata["duration"]`, else the spec's), copied here when the post is
+    # made so that ranking reads a completion rate (watch_ms / (view_count * duration_ms)) from this row.
+    duration_ms = models.PositiveIntegerField(default=0)
     # When the first cameo owner in it removed their tag: the post is out of every feed for good (the
     # video is unpublished and may not be published again). Who did it is in `PostTagRemoval`.
     tag_removed_at = models.DateTimeField(null=True, blank=True)
@@ -121,3 +124,138 @@ class PostView(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.viewer_id} watched post {self.post_id}"
+
+
+# --- Ranking (For You): post vectors, the viewer's steering text, "see less" -------------------------------
+# Vectors are all-MiniLM-L6-v2 sentence embeddings, computed by the `feed.embed_*` Celery tasks (never in a
+# web process) and stored as float32 little-endian bytes; `feed.ranking` reads them with numpy.
+
+EMBEDDING_DIM = 384
+STEERING_MAX_CHARS = 200
+
+
+class PostEmbedding(models.Model):
+    """A post's vector: of its caption, hashtags and the prompt as its creator wrote it. The prompt is only
+    ranked on, never shown (`feed.ranking.embedding.post_embedding_text`)."""
+
+    post = models.OneToOneField(Post, primary_key=True, on_delete=models.CASCADE, related_name="embedding")
+    vector = models.BinaryField()  # float32 little-endian (EMBEDDING_DIM,), unit length
+    # Of the text the vector was computed from: embedding the same text again is a no-op.
+    text_sha256 = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"embedding of post {self.post_id}"
+
+
+class FeedSteering(models.Model):
+    """A viewer's short text steering their For You feed ("more animals, less sports"), parsed into "more"
+    and "less" terms (`feed.ranking.steering.parse_steering`), each with its vector once embedded."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="feed_steering"
+    )
+    text = models.CharField(max_length=STEERING_MAX_CHARS)
+    more = models.JSONField(default=list, blank=True)  # the terms to see more of, in order
+    less = models.JSONField(default=list, blank=True)
+    # float32 little-endian (len(more), EMBEDDING_DIM) and (len(less), EMBEDDING_DIM), of `embedded_text`'s
+    # terms. Ranking uses them only while `embedded_text == text` (a newer text is still being embedded).
+    more_vectors = models.BinaryField(default=b"", blank=True)
+    less_vectors = models.BinaryField(default=b"", blank=True)
+    embedded_text = models.CharField(max_length=STEERING_MAX_CHARS, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"steering of user {self.user_id}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.embedded_text == self.text
+
+
+class SeeLess(models.Model):
+    """A viewer's "see less like this" on a post: lowers its author and its topic (hashtags, and posts
+    whose vectors are near its vector) in their For You feed. The author and hashtags are copied so that
+    ranking reads them without joining the post."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="+")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    hashtags = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "post"], name="feed_see_less_once")]
+        indexes = [models.Index(fields=["user", "-created_at"], name="feed_see_less_recent")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} sees less like post {self.post_id}"
+# --- Notifications ------------------------------------------------------------------------------------------
+
+
+class NotificationKind(models.TextChoices):
+    CAMEO_USED_IN_DRAFT = "cameo_used_in_draft"  # someone else's finished video uses your cameo
+    CAMEO_USED_IN_POST = "cameo_used_in_post"  # ... and they published it
+    ACCESS_REQUESTED = "access_requested"  # someone asks to use your cameo
+    ACCESS_GRANTED = "access_granted"  # a cameo's owner approved your request
+    COMMENT = "comment"  # on your post
+    REPLY = "reply"  # to your comment
+    LIKE = "like"  # of your post: one aggregate per post, collecting its likers
+    FOLLOW = "follow"
+    MODERATION_DECISION = "moderation_decision"  # about you or your content; never names the moderator
+    REPORT_OUTCOME = "report_outcome"  # of a report you made; never names the moderator
+
+
+class Notification(models.Model):
+    """Something that happened that its recipient should hear about, kept as their list (read or unread)
+    and pushed to their socket after commit (`feed.notifications.services`).
+
+    What it is about is one of the nullable foreign keys: `video` (a post, which shares its video's id, or
+    for `cameo_used_in_draft` the draft, an appearance of the recipient's cameo), `comment`, `cameo`; a
+    moderation notice keeps its facts in `data` instead (moderation sits above the feed, which cannot point
+    at its rows). A like is aggregated: one row per (recipient, post), whose `actor` is the latest liker and
+    `actor_count` the number of likers the recipient hears from."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=24, choices=NotificationKind.choices)
+    # Who caused it; None for the moderation notices (the moderator is never named).
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # How many people the aggregate stands for (likes), 1 otherwise; 0 hides an aggregate whose likes were
+    # all taken back, kept so that liking again does not announce it twice.
+    actor_count = models.PositiveIntegerField(default=1)
+    video = models.ForeignKey(
+        "generation.Generation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comment = models.ForeignKey(Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    cameo = models.ForeignKey(
+        "cameos.Cameo", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # What the text needs beyond the rows above: the moderation facts (action, rule, reason, ...), the
+    # like aggregate's highest count so far (`peak`).
+    data = models.JSONField(default=dict, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    # When it last reached the recipient: its creation, or the like that last announced its aggregate.
+    # The list is newest first by (notified_at, id).
+    notified_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "video"],
+                condition=models.Q(kind="like"),
+                name="feed_notification_one_like_aggregate",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-notified_at", "-id"], name="feed_notif_recipient_newest"),
+            models.Index(
+                fields=["recipient"], condition=models.Q(read_at__isnull=True), name="feed_notif_unread"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for user {self.recipient_id}"

@@ -15,7 +15,8 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import Block, Follow, Mute, User
-from accounts.selectors import user_get_visible
+from accounts.selectors import is_adult_q, mutuals_with_q, user_get_visible
+from cameos.selectors import cameo_get_visible
 from core.exceptions import ApplicationError
 from feed.errors import FeedError
 from feed.models import Comment, PostVisibility
@@ -52,7 +53,15 @@ def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
     up, visible by the generation app's rule, admitted by the post's audience, no cameo tag removed from it,
     not marked for adults when `viewer` is under 18, of unknown age or anonymous,
     and nobody `viewer` muted in it (neither its author nor a cameo owner; one's own posts are never
-    hidden by a mute)."""
+    hidden by a mute).
+
+    Teen rules, for a viewer under 18 or of unknown age (`User.is_minor`), exactly:
+    - no post marked for adults (`Post.adults_only`; anonymous visitors neither);
+    - no post by an adult who does not follow each other with the viewer (an "adult stranger") that
+      features the cameo of a person under 18 or of unknown age: the generation app's rule
+      (`generations_visible_to`), so share pages and signed media links follow it too;
+    - no comment by an adult stranger (`comments_of_post`), and an adult stranger may not comment on a
+      minor's post (`feed.services.comment_create`, 403 `comment_to_minor_not_allowed`)."""
     posts = (
         published_generations_visible_to(viewer)
         .filter(post__tag_removed_at__isnull=True)
@@ -65,7 +74,7 @@ def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
     return posts
 
 
-def _with_everything_a_page_shows(posts: QuerySet[Generation]) -> QuerySet[Generation]:
+def with_everything_a_page_shows(posts: QuerySet[Generation]) -> QuerySet[Generation]:
     return posts.select_related("requester", "post", "remix_of__requester").prefetch_related(
         "cameo_uses__owner"
     )
@@ -73,22 +82,28 @@ def _with_everything_a_page_shows(posts: QuerySet[Generation]) -> QuerySet[Gener
 
 def feed_for_user(*, viewer: Any) -> QuerySet[Generation]:
     """Every post `viewer` may see, newest first (the pagination orders on (published_at, id))."""
-    return _with_everything_a_page_shows(posts_visible_to(viewer))
+    return with_everything_a_page_shows(posts_visible_to(viewer))
 
 
 def post_get_visible(*, viewer: Any, post_id: int) -> Generation:
     """A post `viewer` may see, else "not found" (a private post, a block or a mute cannot be probed)."""
-    generation = _with_everything_a_page_shows(posts_visible_to(viewer)).filter(pk=post_id).first()
+    generation = with_everything_a_page_shows(posts_visible_to(viewer)).filter(pk=post_id).first()
     if generation is None:
         raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
     return generation
+
+
+def _require_visible_post(*, viewer: Any, post_id: int) -> None:
+    """"Not found" unless `viewer` may see the post: one query, for reads of what hangs off a post."""
+    if not posts_visible_to(viewer).filter(pk=post_id).exists():
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
 
 
 def following_feed(*, viewer: User) -> QuerySet[Generation]:
     """The posts `viewer` may see by the people `viewer` follows (the pagination orders them newest
     first). A page reads only the candidates `following_candidates` names."""
     follows = Follow.objects.filter(follower=viewer, followee=OuterRef("requester"))
-    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(Exists(follows)))
+    return with_everything_a_page_shows(posts_visible_to(viewer).filter(Exists(follows)))
 
 
 def following_candidates(
@@ -129,29 +144,43 @@ def profile_posts(*, viewer: Any, username: str) -> QuerySet[Generation]:
     """A person's posts as `viewer` may see them; "not found" for nobody, or for someone blocked either
     way."""
     author = user_get_visible(viewer=viewer, username=username)
-    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(requester=author))
+    return with_everything_a_page_shows(posts_visible_to(viewer).filter(requester=author))
 
 
 def remixes_of_post(*, viewer: Any, post_id: int) -> QuerySet[Generation]:
     """The posts that remix a post `viewer` may see (itself "not found" otherwise), as `viewer` may see
     them."""
-    post_get_visible(viewer=viewer, post_id=post_id)
-    return _with_everything_a_page_shows(posts_visible_to(viewer).filter(remix_of_id=post_id))
+    _require_visible_post(viewer=viewer, post_id=post_id)
+    return with_everything_a_page_shows(posts_visible_to(viewer).filter(remix_of_id=post_id))
+
+
+def cameo_posts(*, viewer: User, cameo_id: int) -> QuerySet[Generation]:
+    """The posts featuring a cameo, as `viewer` may see them, only when `viewer` may see the cameo itself
+    (`cameos.selectors.cameo_get_visible`: verified, its owner active and not blocked either way; else
+    "not found")."""
+    cameo_get_visible(viewer=viewer, cameo_id=cameo_id)
+    features = GenerationCameo.objects.filter(generation=OuterRef("pk"), cameo_id=cameo_id)
+    return with_everything_a_page_shows(posts_visible_to(viewer).filter(Exists(features)))
 
 
 def _comments_hidden_from(viewer: User) -> Q:
-    """Comments by someone blocked either way with `viewer`, or muted by them."""
-    return Q(
+    """Comments by someone blocked either way with `viewer`, or muted by them; for a minor viewer, also
+    those by adult strangers (adults who do not follow each other with them)."""
+    hidden = Q(
         Exists(Block.objects.filter(blocker=viewer, blocked=OuterRef("author")))
         | Exists(Block.objects.filter(blocker=OuterRef("author"), blocked=viewer))
         | Exists(Mute.objects.filter(muter=viewer, muted=OuterRef("author")))
     )
+    if viewer.is_minor:
+        hidden |= is_adult_q("author") & ~mutuals_with_q(viewer, "author")
+    return hidden
 
 
 def comments_of_post(*, viewer: User, post_id: int) -> QuerySet[Comment]:
     """The comments on a post `viewer` may see, oldest first, each with its replies, leaving out those of
-    people blocked either way or muted (and the replies under a comment so left out)."""
-    post_get_visible(viewer=viewer, post_id=post_id)
+    people blocked either way or muted, and for a minor those of adult strangers (and the replies under a
+    comment so left out)."""
+    _require_visible_post(viewer=viewer, post_id=post_id)
     hidden = _comments_hidden_from(viewer)
     replies = Comment.objects.exclude(hidden).select_related("author").order_by("id")
     return (

@@ -12,12 +12,15 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import blocked_user_ids
+from accounts.selectors import are_mutuals, blocked_user_ids
 from core.exceptions import ApplicationError
+from core.tasks import enqueue_on_commit
 from feed.captions import parse_caption
 from feed.errors import FeedError
 from feed.models import Comment, Like, Post, PostTagRemoval, PostView
+from feed.notifications.services import like_aggregate_recount, notify_comment, notify_like
 from feed.selectors import posts_visible_to
+from feed.tasks import embed_post_task
 from generation.models import Generation, GenerationCameo
 from generation.services import generation_delete, generation_publish, generation_unpublish
 
@@ -78,6 +81,8 @@ def post_update(
     if fields:
         post.full_clean()
         post.save(update_fields=[*fields, "updated_at"])
+    if caption is not None:
+        enqueue_on_commit(embed_post_task, post.pk)  # its For You vector follows the new text
     return post
 
 
@@ -159,7 +164,8 @@ def post_set_adults_only(*, post_id: int, adults_only: bool) -> None:
 
 def post_ensure(*, generation: Generation) -> Post:
     """The post of a video about to be published (created with the defaults the first time), refusing one
-    that a cameo owner removed their tag from. Called by `feed.receivers` inside `generation_publish`."""
+    that a cameo owner removed their tag from. Called by `feed.receivers` inside `generation_publish`.
+    After the commit its For You vector is computed (`feed.embed_post`, a no-op when it has one)."""
     post, _ = Post.objects.select_for_update().get_or_create(generation=generation)
     if post.tag_removed_at is not None:
         raise ApplicationError(
@@ -167,13 +173,25 @@ def post_ensure(*, generation: Generation) -> Post:
             f"A cameo owner removed their tag from video {generation.pk}; it cannot be published again.",
             status=409,
         )
+    duration_ms = _duration_ms(generation)
+    if post.duration_ms != duration_ms:
+        post.duration_ms = duration_ms
+        post.save(update_fields=["duration_ms", "updated_at"])
+    enqueue_on_commit(embed_post_task, post.pk)
     return post
+
+
+def _duration_ms(generation: Generation) -> int:
+    """The video's length as rendered, else as its spec asked (0 when neither says)."""
+    seconds = (generation.engine_metadata or {}).get("duration") or (generation.spec or {}).get("duration")
+    return round(seconds * 1000) if isinstance(seconds, int | float) and seconds > 0 else 0
 
 
 def _visible_post_for_update(*, viewer: User, post_id: int) -> Post:
     """The post `viewer` may see (`feed.selectors.posts_visible_to`), its row locked, else "not found"."""
     post = (
-        Post.objects.select_for_update()
+        Post.objects.select_for_update(of=("self",))
+        .select_related("generation__requester")
         .filter(generation__in=posts_visible_to(viewer).filter(pk=post_id).values("pk"))
         .first()
     )
@@ -186,11 +204,13 @@ def _visible_post_for_update(*, viewer: User, post_id: int) -> Post:
 def post_like(*, user: User, post_id: int) -> Post:
     """Like a post `user` may see; liking it again changes nothing. Race-free: the post's row lock orders
     concurrent likes of one post, the unique (post, user) row makes a repeat a no-op, and the counter moves
-    by an F() expression only when a row was added."""
+    by an F() expression only when a row was added. The author's like notification is updated under the
+    same lock (`feed.notifications.services.notify_like`)."""
     post = _visible_post_for_update(viewer=user, post_id=post_id)
     _, created = Like.objects.get_or_create(post=post, user=user)
     if created:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
+        notify_like(post=post)
     post.refresh_from_db(fields=["like_count"])
     return post
 
@@ -202,6 +222,7 @@ def post_unlike(*, user: User, post_id: int) -> Post:
     deleted, _ = Like.objects.filter(post=post, user=user).delete()
     if deleted:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
+        like_aggregate_recount(post=post)
     post.refresh_from_db(fields=["like_count"])
     return post
 
@@ -209,11 +230,19 @@ def post_unlike(*, user: User, post_id: int) -> Post:
 @transaction.atomic
 def comment_create(*, author: User, post_id: int, text: str, parent_id: int | None = None) -> Comment:
     """Comment on a post `author` may see, or reply to a comment on it (one level: not to a reply). Refused
-    while the post's author has comments off. The post's row lock orders the counter's updates."""
+    while the post's author has comments off, and (teen rule) to an adult on a minor's post unless the two
+    follow each other. The post's row lock orders the counter's updates."""
     post = _visible_post_for_update(viewer=author, post_id=post_id)
     if not post.comments_enabled:
         raise ApplicationError(
             FeedError.COMMENTS_DISABLED, f"Comments are off on post {post_id}.", status=409
+        )
+    post_author = post.generation.requester
+    if post_author.is_minor and not author.is_minor and not are_mutuals(author, post_author):
+        raise ApplicationError(
+            FeedError.COMMENT_TO_MINOR_NOT_ALLOWED,
+            "Only people they follow back may comment on this person's posts.",
+            status=403,
         )
     parent = None
     if parent_id is not None:
@@ -232,6 +261,7 @@ def comment_create(*, author: User, post_id: int, text: str, parent_id: int | No
     comment.full_clean()
     comment.save()
     Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+    notify_comment(comment=comment)
     return comment
 
 

@@ -121,8 +121,9 @@ class Generation(models.Model):
             models.Index(
                 fields=["-published_at"], condition=Q(published_at__isnull=False), name="generation_published"
             ),
-            # A profile's posts and each followed account's newest posts (feed.selectors.following_candidates),
-            # read in page order from the index instead of every post of the account sorted.
+            # A person's posts newest first, each followed account's newest posts for a Following page
+            # (feed.selectors.following_candidates, read from the index alone: the id is in it), and the
+            # For You feed's recent posts of the people one follows (feed.ranking).
             models.Index(
                 fields=["requester", "-published_at", "-id"],
                 condition=Q(published_at__isnull=False),

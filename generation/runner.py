@@ -41,7 +41,7 @@ from generation import inference, lease, output_checks
 from generation.models import IN_FLIGHT, Generation, GenerationStatus
 from generation.selectors import generation_consent_refusals
 from generation.services import generation_dispatch, push_status
-from generation.signals import generation_flagged
+from generation.signals import generation_flagged, generation_succeeded
 
 logger = logging.getLogger(__name__)
 
@@ -413,6 +413,8 @@ def _store_under_lock(
         transaction.on_commit(lambda: _delete_unreferenced(folder, keep=uploaded), robust=True)
         push_status(generation, "generation.finished")
         _notify_owners(generation)
+        if generation.status == GenerationStatus.SUCCEEDED:
+            generation_succeeded.send(sender=Generation, generation=generation)
     return True
 
 

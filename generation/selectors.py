@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import Block, User
+from accounts.selectors import is_adult_q, mutuals_with_q
 from cameos.errors import CameoError
 from cameos.selectors import cameo_get_owned, cameo_use_refusal
 from core.exceptions import ApplicationError
@@ -44,6 +45,17 @@ def _is_up() -> Q:
     )
 
 
+def _adult_stranger_shows_a_minor(viewer: User) -> Q:
+    """Teen rule: the requester is an adult who does not follow each other with `viewer`, and the video
+    features the cameo of a person (not a character) who is a minor."""
+    features_a_minor = Exists(
+        GenerationCameo.objects.filter(generation=OuterRef("pk"), cameo__kind="person").exclude(
+            is_adult_q("owner")
+        )
+    )
+    return is_adult_q("requester") & ~mutuals_with_q(viewer, "requester") & Q(features_a_minor)
+
+
 def generations_visible_to(viewer: Any) -> QuerySet[Generation]:
     """Every generation `viewer` (a user, or anonymous) may see:
 
@@ -54,7 +66,11 @@ def generations_visible_to(viewer: Any) -> QuerySet[Generation]:
     except that a block either way with any cameo owner in a video hides it (the owner's likeness is hidden
     from the blocked person everywhere), and a block with the requester hides their published videos. The
     requester's own videos are never hidden from them: a block with a cameo owner has already taken those
-    down (`generations_withdraw_consent`)."""
+    down (`generations_withdraw_consent`).
+
+    Teen rule: a viewer under 18 (or of unknown age) does not see the published videos of an adult they do
+    not follow each other with that feature a minor's cameo (a minor's own appearance stays theirs to see).
+    So every list, share page and signed media link built on this rule follows it."""
     live = Generation.objects.filter(deleted_at__isnull=True)
     if viewer is None or not viewer.is_authenticated:
         return live.filter(_is_up())
@@ -64,6 +80,8 @@ def generations_visible_to(viewer: Any) -> QuerySet[Generation]:
     )
     appearance = Exists(GenerationCameo.objects.filter(generation=OuterRef("pk"), owner=viewer))
     published = _is_up() & ~_blocked_with(viewer, "requester")
+    if viewer.is_minor:
+        published &= ~_adult_stranger_shows_a_minor(viewer)
     return live.filter(Q(requester=viewer) | (~shows_a_blocked_owner & (appearance | published)))
 
 

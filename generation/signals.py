@@ -1,4 +1,4 @@
-"""Hooks the generation app fires for the apps above it (moderation), without importing them (the layer
+"""Hooks the generation app fires for the apps above it (moderation, feed), without importing them (the layer
 contract in pyproject.toml). Sent synchronously inside the transaction of the change; receivers are
 connected in their app's `AppConfig.ready`."""
 
@@ -12,3 +12,7 @@ generation_flagged = Signal()
 # creates the video's post. A receiver may refuse by raising an ApplicationError (the feed does for a post a
 # cameo owner removed their tag from), which rolls the publish back.
 generation_publishing = Signal()
+
+# The render of `generation` succeeded and its draft is stored (inside the runner's transaction that stores
+# it): the feed tells each owner of a cameo in it, other than its requester, that their likeness was used.
+generation_succeeded = Signal()

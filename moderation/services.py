@@ -11,6 +11,7 @@ from accounts.services import user_deactivate, user_suspend
 from cameos.services import cameo_review_decide
 from core.exceptions import ApplicationError
 from core.realtime import push_to_user_on_commit
+from feed.notifications.services import notify_moderation_decision, notify_report_outcome
 from generation.services import generation_take_down
 from moderation.audit import AuditAction, audit_record
 from moderation.errors import ModerationError
@@ -306,20 +307,20 @@ def case_decide(
             event_type="moderation.report_resolved",
             data={"report_id": report.pk, "outcome": str(outcome)},
         )
+        notify_report_outcome(recipient_id=report.reporter_id, report_id=report.pk, outcome=str(outcome))
     if action not in _NO_RULE_BROKEN and case.subject_id is not None:
-        push_to_user_on_commit(
-            user_id=case.subject_id,
-            event_type="moderation.decision",
-            data={
-                "target_type": kind,
-                "target_id": target_public_id(target_kind_for(case.target_type), case.target_id),
-                "action": action,
-                "rule": rule,
-                "reason": reason,
-                "strike": strike,
-                "suspended_until": until.isoformat() if until else None,
-            },
-        )
+        notice: dict[str, Any] = {
+            "target_type": kind,
+            "target_id": target_public_id(target_kind_for(case.target_type), case.target_id),
+            "action": action,
+            "rule": rule,
+            "reason": reason,
+            "strike": strike,
+            "suspended_until": until.isoformat() if until else None,
+        }
+        push_to_user_on_commit(user_id=case.subject_id, event_type="moderation.decision", data=notice)
+        # The stored notice (the user's notification list), with the same facts and no moderator.
+        notify_moderation_decision(recipient_id=case.subject_id, decision_id=decision.pk, **notice)
     return decision
 
 

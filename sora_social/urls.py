@@ -24,6 +24,7 @@ urlpatterns = [
     # Every unknown path under /api/ answers in the API's error shape, in development too (where Django
     # would list the URL patterns in HTML). No `$` and no `.*`: a path with a newline in it (`%0A`) matches.
     re_path(r"^api/", api_not_found),
+    path("", include("accounts.web")),
     path("media-signed/<str:token>", serve_signed_media, name="signed-media"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

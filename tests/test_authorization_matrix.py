@@ -26,6 +26,7 @@ from accounts.models import Block
 from accounts.services import tokens_issue
 from cameos.models import AccessRequestStatus, CameoAccessRequest, CameoUpload, LivenessChallenge
 from core.signed_media import signed_media_url
+from feed.models import Notification
 from feed.services import comment_create
 from moderation.services import flag_target
 from tests.factories import CameoFactory, GenerationFactory, UserFactory
@@ -59,6 +60,10 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("auth-password-change", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     # The admin's login form, throttled per address (the rest of the admin: test_admin_site).
     ("admin-login", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    # The web sign-in form (pages know sessions, not the API tokens these cells carry); signing out always
+    # ends on the sign-in page.
+    ("web-sign-in", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200),
+    ("web-sign-out", "POST", "main"): _row(302, 302, 302, 302, 302, 302, 302),
     ("auth-refresh", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
     ("auth-session-login", "POST", "main"): _row(400, 400, 400, 400, 400, 400, 400),
     ("auth-session-logout", "POST", "main"): _row(204, 204, 204, 204, 204, 204, 204),
@@ -165,6 +170,18 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("posts-like", "DELETE", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-like", "POST", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
     ("feed-following", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    # For You and its steering are the caller's own; see-less needs a post the caller may see.
+    ("feed-for-you", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("feed-steering", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("feed-steering", "PUT", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("feed-steering", "PUT", "text"): _row(
+        200, 200, 200, 200, 200, 401, 200, json=lambda world: {"text": "more cats, less rain"}
+    ),
+    ("feed-steering", "DELETE", "main"): _row(204, 204, 204, 204, 204, 401, 204),
+    ("posts-see-less", "POST", "main"): _row(204, 204, 404, 404, 204, 401, 204),
+    ("posts-see-less", "POST", "featuring"): _row(204, 204, 404, 404, 204, 401, 204),
+    # A cameo's posts: only for those who may see the cameo (blocked either way: not found).
+    ("cameos-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("users-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-remixes", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-remixes", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
@@ -177,6 +194,11 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
         200, 404, 404, 404, 404, 401, 404, json=lambda world: {"text": "edited"}
     ),
     ("comments-detail", "DELETE", "main"): _row(204, 404, 404, 404, 404, 401, 404),
+    ("notifications", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("notifications-unread-count", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("notifications-read-all", "POST", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    # The owner's notification (Zoe followed her): anyone else's read of it is "not found".
+    ("notifications-read", "POST", "main"): _row(200, 404, 404, 404, 404, 401, 404),
     ("posts-views", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("posts-views", "POST", "event"): _row(
         200,
@@ -263,6 +285,9 @@ class World:
         self.generation.video = stored
         self.generation.save(update_fields=["video"])
         self.case = flag_target(target=self.featuring, source="report", reason="spam", priority=10).case
+        self.notification = Notification.objects.create(
+            recipient=self.owner, kind="follow", actor=self.zoe, notified_at=now
+        )
         self.media_token = signed_media_url(
             stored, 300, request=RequestFactory().get("/"), viewer_id=self.owner.pk
         ).rsplit("/", 1)[-1]
@@ -279,6 +304,7 @@ class World:
             "request_id": self.access_request.pk,
             "token": self.media_token,
             "case_id": self.case.pk,
+            "notification_id": self.notification.pk,
         }
         return {key: value for key, value in values.items() if f"<{key}>" in route or f":{key}>" in route}
 

@@ -6,6 +6,7 @@ from .cameos import *
 from .celery import *
 from .channels import *
 from .database import *
+from .feed import *
 from .generation import *
 from .logging import *
 from .security import *

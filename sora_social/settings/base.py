@@ -96,6 +96,10 @@ STATIC_ROOT = DATA_DIR / "static"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The server-rendered pages sign in with a session (accounts/web.py).
+LOGIN_URL = "web-sign-in"
+LOGOUT_REDIRECT_URL = "web-sign-in"
+
 # EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587; the console backend by default.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]

@@ -21,7 +21,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Everything runs on `cpu` unless routed here; rendering video is the `gpu` queue's work.
 CELERY_TASK_DEFAULT_QUEUE = "cpu"
-CELERY_TASK_ROUTES = {"generation.render_*": {"queue": "gpu"}}
+# Embedding posts and steering texts for For You (feed.tasks) is small CPU work, named here so that a
+# change of the default cannot move it onto the render queue.
+CELERY_TASK_ROUTES = {"generation.render_*": {"queue": "gpu"}, "feed.embed_*": {"queue": "cpu"}}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)

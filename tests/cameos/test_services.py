@@ -39,8 +39,14 @@ def test_a_request_tells_the_owner_once_it_commits(
     with django_capture_on_commit_callbacks(execute=True):
         request = services.access_request_create(cameo=cameo, requester=other_user)
 
-    assert owner_socket.types() == [
-        ("cameo.access_requested", {"cameo_id": cameo.pk, "request_id": request.pk, "requester": "leo"})
+    events = owner_socket.types()
+    assert events[0] == (
+        "cameo.access_requested",
+        {"cameo_id": cameo.pk, "request_id": request.pk, "requester": "leo"},
+    )
+    # and the stored notification of it (feed.notifications)
+    assert [(kind, data["notification"]["kind"]) for kind, data in events[1:]] == [
+        ("notification", "access_requested")
     ]
 
 

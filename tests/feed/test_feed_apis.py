@@ -149,3 +149,60 @@ def test_the_remixes_of_a_post(client_for, leo, maya, stranger, person):
     Post.objects.filter(pk=source.pk).update(visibility="private")
     response = client_for(stranger).get(f"/api/v1/posts/{source.pk}/remixes/")
     assert (response.status_code, response.json()["code"]) == (404, "post_not_found")
+
+
+def test_a_cameos_posts_are_those_the_viewer_may_see_of_a_cameo_they_may_see(client_for, leo, maya, stranger):
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    public = GenerationFactory(requester=leo, cameos=[cameo], published_at=timezone.now())
+    private = GenerationFactory(
+        requester=leo, cameos=[cameo], published_at=timezone.now(), post__visibility="private"
+    )
+    GenerationFactory(requester=leo, published_at=timezone.now())  # without the cameo
+    GenerationFactory(requester=leo, cameos=[cameo])  # a draft
+    url = f"/api/v1/cameos/{cameo.pk}/posts/"
+
+    assert ids(client_for(stranger).get(url)) == [public.pk]
+    assert ids(client_for(leo).get(url)) == [private.pk, public.pk]  # the author
+    assert ids(client_for(maya).get(url)) == [public.pk]  # the owner: as the audience allows
+
+    Block.objects.create(blocker=maya, blocked=stranger)
+    response = client_for(stranger).get(url)
+    assert (response.status_code, response.json()["code"]) == (404, "cameo_not_found")
+    cameo.status = "rejected"
+    cameo.save()
+    assert client_for(leo).get(url).status_code == 404
+    assert client_for(maya).get(url).status_code == 200  # the owner's own cameo
+
+
+def test_anonymous_gets_no_cameo_posts(api_client, maya):
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    assert api_client.get(f"/api/v1/cameos/{cameo.pk}/posts/").status_code == 401
+
+
+@pytest.mark.parametrize("feed", ["profile", "cameo", "remixes", "all"])
+def test_every_keyset_feed_stays_right_while_posts_arrive(client_for, leo, maya, stranger, feed):
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    source = GenerationFactory(requester=maya, published_at=timezone.now() - timedelta(days=2))
+    url = {
+        "profile": "/api/v1/users/leo/posts/",
+        "cameo": f"/api/v1/cameos/{cameo.pk}/posts/",
+        "remixes": f"/api/v1/posts/{source.pk}/remixes/",
+        "all": "/api/v1/feed/",
+    }[feed]
+    start = timezone.now() - timedelta(days=1)
+
+    def new_post(when):
+        return GenerationFactory(requester=leo, cameos=[cameo], remix_of=source, published_at=when)
+
+    existing = [new_post(start + timedelta(minutes=m)) for m in (0, 1, 1, 2, 3)]
+    expected = [g.pk for g in sorted(existing, key=lambda g: (g.published_at, g.pk), reverse=True)]
+    if feed == "all":
+        expected.append(source.pk)
+    seen, page = [], f"{url}?page_size=2"
+    while page:
+        response = client_for(stranger).get(page)
+        seen += ids(response)
+        page = response.json()["next"]
+        new_post(timezone.now())
+
+    assert seen == expected

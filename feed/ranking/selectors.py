@@ -1,0 +1,222 @@
+"""Reads of the For You feed: the viewer's signals, the candidates, and a page of the ranked snapshot.
+
+Candidates are gathered on read from four bounded sources, each one indexed query on top of the one
+visibility rule (`feed.selectors.posts_visible_to`), leaving out the viewer's own posts and the posts they
+have watched (a `PostView`):
+
+- the recent posts of the people the viewer follows (`FOLLOWED_LIMIT`, published in `RECENT_DAYS`);
+- recent posts featuring a cameo of the viewer's mutuals (`MUTUAL_CAMEOS_LIMIT`);
+- popular posts among the newest `POPULAR_WINDOW` published (`POPULAR_LIMIT`, by reactions);
+- with a steering text, the posts nearest its "more" terms among the newest `STEERING_POOL` with a vector
+  (`STEERING_LIMIT`).
+
+So a fresh ranking reads at most about 700 posts, whatever the size of the site, and a fixed number of
+queries (`for_you_page`); later pages read only their own posts."""
+
+from collections import Counter
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.models import Follow, User
+from feed.models import Comment, FeedSteering, Like, PostView, SeeLess
+from feed.ranking import score, snapshot
+from feed.selectors import posts_visible_to, with_everything_a_page_shows
+from generation.models import Generation, GenerationCameo
+
+RECENT_DAYS = 14
+FOLLOWED_LIMIT = 300
+MUTUAL_CAMEOS_LIMIT = 100
+POPULAR_WINDOW = 5000
+POPULAR_LIMIT = 200
+STEERING_POOL = 1000
+STEERING_LIMIT = 100
+# The viewer's latest follows, interactions (each kind) and "see less" marks that ranking reads.
+FOLLOWS_READ = 5000
+INTERACTIONS_READ = 300
+SEE_LESS_READ = 50
+# Weights of one interaction with an author's post, for affinity.
+LIKE_WEIGHT, COMMENT_WEIGHT, VIEW_WEIGHT = 1.0, 2.0, 0.5
+
+
+def viewer_signals(*, viewer: User) -> score.ViewerSignals:
+    """What ranking knows of `viewer`: whom they follow, how much they interact with each author (their
+    latest likes, comments and views), their steering vectors, their "see less" marks. Five queries."""
+    followed = frozenset(
+        Follow.objects.filter(follower=viewer)
+        .order_by("-pk")
+        .values_list("followee_id", flat=True)[:FOLLOWS_READ]
+    )
+    interactions: dict[int, float] = {}
+    for model, user_field, weight in (
+        (Like, "user", LIKE_WEIGHT),
+        (Comment, "author", COMMENT_WEIGHT),
+        (PostView, "viewer", VIEW_WEIGHT),
+    ):
+        authors = (
+            model.objects.filter(**{user_field: viewer})
+            .order_by("-pk")
+            .values_list("post__generation__requester_id", flat=True)[:INTERACTIONS_READ]
+        )
+        for author_id in authors:
+            interactions[author_id] = interactions.get(author_id, 0.0) + weight
+    interactions.pop(viewer.pk, None)
+    steering = FeedSteering.objects.filter(user=viewer).first()
+    if steering is None or not steering.is_embedded:  # still being embedded: no steering term yet
+        steering = FeedSteering()
+    marks = list(
+        SeeLess.objects.filter(user=viewer)
+        .order_by("-created_at", "-pk")
+        .values_list("post_id", "author_id", "hashtags", "post__embedding__vector")[:SEE_LESS_READ]
+    )
+    vectors = [bytes(vector) for *_, vector in marks if vector]
+    return score.ViewerSignals(
+        followed=followed,
+        interactions=interactions,
+        steer_more=score.unpack_vectors(steering.more_vectors),
+        steer_less=score.unpack_vectors(steering.less_vectors),
+        see_less_posts=frozenset(post_id for post_id, *_ in marks),
+        see_less_authors=dict(Counter(author_id for _, author_id, *_ in marks)),
+        see_less_hashtags=frozenset(tag for _, _, hashtags, _ in marks for tag in hashtags or ()),
+        see_less_vectors=score.unpack_vectors(b"".join(vectors)),
+    )
+
+
+def _unseen_posts_of_others(viewer: User) -> QuerySet[Generation]:
+    seen = PostView.objects.filter(viewer=viewer, post_id=OuterRef("pk"))
+    return posts_visible_to(viewer).exclude(requester=viewer).exclude(Exists(seen))
+
+
+def candidate_ids(*, viewer: User, signals: score.ViewerSignals) -> set[int]:
+    """The union of the candidate sources (module docstring). Three queries, four with steering."""
+    unseen = _unseen_posts_of_others(viewer)
+    recent = unseen.filter(published_at__gte=timezone.now() - timedelta(days=RECENT_DAYS))
+    follows = Follow.objects.filter(follower=viewer)
+    mutuals = follows.filter(
+        Exists(Follow.objects.filter(follower=OuterRef("followee"), followee=viewer))
+    ).values("followee")
+    followed = recent.filter(requester__in=follows.values("followee")).order_by("-published_at")
+    with_mutuals = recent.filter(
+        pk__in=GenerationCameo.objects.filter(owner__in=mutuals).values("generation_id")
+    ).order_by("-published_at")
+    newest = Generation.objects.filter(published_at__isnull=False).order_by("-published_at").values("pk")
+    popular = unseen.filter(pk__in=newest[:POPULAR_WINDOW]).order_by(
+        (F("post__like_count") + 2 * F("post__comment_count") + F("post__view_count") / 10).desc(),
+        "-published_at",
+    )
+    ids = set(followed.values_list("pk", flat=True)[:FOLLOWED_LIMIT])
+    ids.update(with_mutuals.values_list("pk", flat=True)[:MUTUAL_CAMEOS_LIMIT])
+    ids.update(popular.values_list("pk", flat=True)[:POPULAR_LIMIT])
+    if len(signals.steer_more):
+        pool = list(
+            unseen.filter(post__embedding__isnull=False)
+            .order_by("-published_at")
+            .values_list("pk", "post__embedding__vector")[:STEERING_POOL]
+        )
+        if pool:
+            vectors = score.unpack_vectors(b"".join(bytes(vector) for _, vector in pool))  # (n, D)
+            nearest = (vectors @ signals.steer_more.T).max(axis=1)  # (n,)
+            ids.update(pool[i][0] for i in np.argsort(-nearest)[:STEERING_LIMIT])
+    return ids
+
+
+def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
+    """What the score reads of each candidate, in one query."""
+    if not post_ids:
+        return []
+    remixes = (
+        Generation.objects.filter(
+            remix_of=OuterRef("pk"), published_at__isnull=False, removed_at__isnull=True
+        )
+        .filter(deleted_at__isnull=True)
+        .order_by()
+        .values("remix_of")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    followed_cameo = GenerationCameo.objects.filter(
+        generation=OuterRef("pk"), owner__in=Follow.objects.filter(follower=viewer).values("followee")
+    )
+    rows = (
+        Generation.objects.filter(pk__in=post_ids)
+        .annotate(
+            remix_count=Coalesce(Subquery(remixes, output_field=IntegerField()), 0),
+            followed_cameo=Exists(followed_cameo),
+        )
+        .values_list(
+            "pk",
+            "requester_id",
+            "published_at",
+            "post__like_count",
+            "post__comment_count",
+            "remix_count",
+            "post__view_count",
+            "post__watch_ms",
+            "post__duration_ms",
+            "post__hashtags",
+            "followed_cameo",
+            "post__embedding__vector",
+        )
+    )
+    return [
+        score.Candidate(
+            post_id=pk,
+            author_id=author_id,
+            published_at=published_at,
+            likes=likes,
+            comments=comments,
+            remixes=remixes,
+            views=views,
+            watch_ms=watch_ms,
+            duration_ms=duration_ms,
+            hashtags=tuple(hashtags or ()),
+            features_followed_cameo=bool(followed),
+            vector=score.unpack_vectors(vector)[0] if vector else None,
+        )
+        for (
+            pk,
+            author_id,
+            published_at,
+            likes,
+            comments,
+            remixes,
+            views,
+            watch_ms,
+            duration_ms,
+            hashtags,
+            followed,
+            vector,
+        ) in rows
+    ]
+
+
+def for_you_ranking(*, viewer: User) -> list[int]:
+    """A fresh ranking of `viewer`'s For You: post ids, best first, authors spread out."""
+    signals = viewer_signals(viewer=viewer)
+    found = candidates(viewer=viewer, post_ids=candidate_ids(viewer=viewer, signals=signals))
+    return score.rank(found, signals, timezone.now())
+
+
+def for_you_page(*, viewer: User, cursor: str | None, size: int) -> tuple[list[Generation], str | None]:
+    """A page of `viewer`'s For You and the cursor of the next (None at the end). Without a cursor the feed
+    is ranked afresh and kept as a snapshot (`feed.ranking.snapshot`); with one, the page is the next slice
+    of that snapshot, so pages never overlap or skip while posts arrive. A post that the viewer may no
+    longer see (deleted, blocked, taken down since) is left out of its page."""
+    if cursor is None:
+        ranked = for_you_ranking(viewer=viewer)
+        snapshot_id, offset = snapshot.snapshot_store(viewer_id=viewer.pk, post_ids=ranked), 0
+    else:
+        snapshot_id, offset = snapshot.decode_cursor(cursor)
+        ranked = snapshot.snapshot_load(viewer_id=viewer.pk, snapshot_id=snapshot_id)
+    page_ids = ranked[offset : offset + size]
+    posts = {post.pk: post for post in page_of(viewer=viewer, post_ids=page_ids)}
+    next_cursor = snapshot.encode_cursor(snapshot_id, offset + size) if offset + size < len(ranked) else None
+    return [posts[post_id] for post_id in page_ids if post_id in posts], next_cursor
+
+
+def page_of(*, viewer: Any, post_ids: list[int]) -> QuerySet[Generation]:
+    return with_everything_a_page_shows(posts_visible_to(viewer).filter(pk__in=post_ids))

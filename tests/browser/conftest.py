@@ -1,0 +1,84 @@
+"""Browser tests: Debian's chromium driven by Playwright against the live server (pytest-django's
+`live_server`, a real HTTP server in a thread of the test process, on the test database).
+
+Every test that uses `page` leaves a full-page screenshot of where it ended in the artefacts folder
+(`TEST_ARTIFACTS_DIR`, default `test-artifacts/`), named after the test; `screenshot(page, name)` keeps one
+of a step on the way. Playwright never downloads a browser here: `scripts/setup` installs Debian's."""
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop in the test's thread between calls; Django's guard against
+# ORM calls from async code would refuse the test's own (synchronous) database work because of it.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+# Without the background-networking flags chromium keeps calling home, which this machine's closed network
+# refuses; --no-sandbox because CI runs as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("TEST_ARTIFACTS_DIR", "test-artifacts")) / "browser"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _file_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Keep a full-page screenshot of `page` as a test artefact; returns its path."""
+    path = artifacts_dir() / f"{_file_name(name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM.exists(), f"no chromium at {CHROMIUM}: run scripts/setup (it installs Debian's chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, request) -> Iterator[Page]:
+    """A fresh browser context (no cookies) on the live server; a screenshot of the end state is kept."""
+    context = browser.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    try:
+        screenshot(page, request.node.nodeid.split("/")[-1])
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def sign_in() -> Callable[..., None]:
+    """Sign `username` in through the web's sign-in form, then go on to `next_path`."""
+
+    def sign_in(page: Page, username: str, password: str, *, next_path: str = "/") -> None:
+        page.goto(f"/login/?next={next_path}")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+
+    return sign_in

@@ -1,0 +1,108 @@
+"""Query budgets per feed endpoint, exact: a page costs the same number of SQL queries whether it holds one
+post or twenty, however many cameos, remixes or comments each has, and (For You) whatever the viewer's
+follows, steering and "see less" marks, and on a later page of the ranked snapshot."""
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Follow
+from feed.models import Comment, FeedSteering, PostEmbedding, PostView, SeeLess
+from feed.ranking.score import pack_vectors
+from tests.factories import CameoFactory, GenerationFactory
+
+pytestmark = pytest.mark.django_db
+
+# Each: authentication (1), the page's query, its prefetches (cameo uses and their owners, or replies).
+BUDGETS = {
+    "feed": 4,
+    "following": 5,  # + its candidates, named before the page (feed.selectors.following_candidates)
+    "profile": 6,  # + the profile's owner, and a block between you
+    "cameo": 6,  # + the cameo, and a block between you and its owner
+    "remixes": 5,  # + the post remixed
+    "comments": 4,  # + the post, the comments, their replies
+    # Fresh first page: follows, likes, comments, views, steering, see-less marks (viewer signals);
+    # followed, mutuals' cameos, popular, steering pool (candidates); the candidates' features; the page.
+    "for-you": 15,
+    "for-you-next": 4,  # a later page: the snapshot is in Redis, not SQL
+}
+
+
+@pytest.fixture
+def scene(person):
+    viewer, author, maya = person("viewer"), person("author"), person("maya")
+    Follow.objects.create(follower=viewer, followee=author)
+    Follow.objects.create(follower=viewer, followee=maya)
+    Follow.objects.create(follower=maya, followee=viewer)
+    cameo = CameoFactory(owner=maya, permission="everyone")
+    source = GenerationFactory(requester=maya, published_at=timezone.now())
+    steering = FeedSteering.objects.create(
+        user=viewer, text="more cats", more=["cats"], embedded_text="more cats", more_vectors=_unit(0)
+    )
+    return {"viewer": viewer, "author": author, "maya": maya, "cameo": cameo, "source": source, "steering": steering}
+
+
+def _unit(axis: int) -> bytes:
+    import numpy as np
+
+    vector = np.zeros((1, 384), dtype=np.float32)
+    vector[0, axis % 384] = 1.0
+    return pack_vectors(vector)
+
+
+def _add_posts(scene, person, count: int, start: int) -> None:
+    for n in range(start, start + count):
+        extra = CameoFactory(owner=person(f"extra{n}"), permission="everyone")
+        author = scene["author"] if n % 2 else person(f"writer{n}")
+        post = GenerationFactory(
+            requester=author,
+            cameos=[scene["cameo"], extra],
+            remix_of=scene["source"],
+            published_at=timezone.now(),
+            post__hashtags=["cats"],
+        )
+        PostEmbedding.objects.create(post=post.post, vector=_unit(n), text_sha256="x")
+        Comment.objects.create(post=scene["source"].post, author=author, text="hi")
+        reply_to = Comment.objects.filter(post=scene["source"].post).first()
+        Comment.objects.create(post=scene["source"].post, author=author, text="re", parent=reply_to)
+        PostView.objects.create(post=post.post, viewer=scene["maya"], watch_ms=100)
+    seen = GenerationFactory(requester=scene["author"], published_at=timezone.now())
+    PostView.objects.create(post=seen.post, viewer=scene["viewer"], watch_ms=100)
+    SeeLess.objects.get_or_create(user=scene["viewer"], post=seen.post, author=scene["author"])
+
+
+def _url(name: str, scene) -> str:
+    return {
+        "feed": "/api/v1/feed/",
+        "following": "/api/v1/feed/following/",
+        "profile": "/api/v1/users/author/posts/",
+        "cameo": f"/api/v1/cameos/{scene['cameo'].pk}/posts/",
+        "remixes": f"/api/v1/posts/{scene['source'].pk}/remixes/",
+        "comments": f"/api/v1/posts/{scene['source'].pk}/comments/",
+        "for-you": "/api/v1/feed/for-you/",
+    }[name.removesuffix("-next")]
+
+
+@pytest.mark.parametrize("name", BUDGETS)
+def test_a_page_costs_its_budget_whatever_its_size(
+    name, scene, person, client_for, django_assert_max_num_queries
+):
+    client = client_for(scene["viewer"])
+    url = f"{_url(name, scene)}?page_size="
+    _add_posts(scene, person, 3, start=0)
+
+    def fetch(size: int) -> int:
+        """The queries of a page of `size` (for `-next`, of the page after the first)."""
+        first = f"{url}{size}"
+        url_of_page = client.get(first).json()["next"] if name.endswith("-next") else first
+        with django_assert_max_num_queries(BUDGETS[name]) as page:
+            response = client.get(url_of_page)
+        assert response.status_code == 200, response.json()
+        results = len(response.json()["results"])
+        assert results == size or (name.endswith("-next") and results > 1), results
+        return len(page.captured_queries)
+
+    one = fetch(1)
+    _add_posts(scene, person, 40, start=3)
+    assert fetch(20) == BUDGETS[name]
+    # A later For You page of one post without cameos skips the owners' prefetch, the others never differ.
+    assert one == BUDGETS[name] or name == "for-you-next"
