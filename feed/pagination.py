@@ -44,6 +44,7 @@ class KeysetPagination(CursorPagination):
     """Pages newest first by (`time_field`, id), with a `next` link holding the last row's pair."""
 
     time_field: str
+    next_cursor: str | None = None
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
         """A view with `page_candidates(before=, limit=)` (the Following feed) names the rows a page may
