@@ -8,13 +8,16 @@ from django.middleware.csrf import get_token
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenBackendError
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -97,6 +100,18 @@ class LoginSerializer(StrictInputMixin, TokenObtainPairSerializer):
         token[TOKEN_VERSION_CLAIM] = user.token_version
         return token
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        try:
+            return super().validate(attrs)
+        except AuthenticationFailed:
+            # Refused: say so precisely when a moderation decision is why and the password was right.
+            refusal = selectors.sign_in_refusal_for_credentials(
+                username=attrs[self.username_field], password=attrs["password"]
+            )
+            if refusal is not None:
+                raise refusal from None
+            raise
+
 
 class LoginApi(AuthThrottleMixin, TokenObtainPairView):
     """Exchange username (any case) and password for a short-lived access token and a refresh token."""
@@ -111,6 +126,7 @@ class LoginApi(AuthThrottleMixin, TokenObtainPairView):
 
 class RefreshSerializer(StrictInputMixin, TokenRefreshSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        self._refuse_kept_out_account(attrs["refresh"])
         try:
             refresh = RefreshToken(attrs["refresh"])
         except Exception:
@@ -119,6 +135,21 @@ class RefreshSerializer(StrictInputMixin, TokenRefreshSerializer):
         if user is not None and token_is_revoked(user=user, token=refresh):
             raise ApplicationError(AccountError.TOKEN_NOT_VALID, "Token has been revoked.", status=401)
         return super().validate(attrs)
+
+    @staticmethod
+    def _refuse_kept_out_account(raw: str) -> None:
+        """A genuine, unexpired refresh token of a banned or suspended account (revoked by that decision)
+        is answered with why (`sign_in_refusal`), not as merely revoked."""
+        try:
+            payload = token_backend.decode(raw, verify=True)
+        except TokenBackendError:
+            return
+        if payload.get("token_type") != "refresh":
+            return
+        user = User.objects.filter(pk=payload.get("user_id")).first()
+        refusal = selectors.sign_in_refusal(user) if user is not None else None
+        if refusal is not None:
+            raise refusal
 
 
 class RefreshApi(AuthThrottleMixin, TokenRefreshView):
@@ -233,6 +264,9 @@ class SessionLoginApi(AuthThrottleMixin, APIView):
         data.is_valid(raise_exception=True)
         user = authenticate(request._request, **data.validated_data)
         if user is None:
+            refusal = selectors.sign_in_refusal_for_credentials(**data.validated_data)
+            if refusal is not None:
+                raise refusal
             raise ApplicationError(
                 CoreError.AUTHENTICATION_FAILED,
                 "No active account found with the given credentials.",

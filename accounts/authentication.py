@@ -7,6 +7,9 @@ open sockets re-check `current_credential_fingerprint` so that a revocation reac
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
+from django.core import signing
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken, Token
@@ -82,3 +85,49 @@ def current_credential_fingerprint(user_id: int) -> str | None:
         .first()
     )
     return None if user is None else credential_fingerprint(user)
+
+
+RESTRICTED_ACCESS_SALT = "accounts.restricted-access"
+RESTRICTED_ACCESS_MAX_AGE_S = 3600
+
+
+def restricted_access_token(user: User) -> str:
+    """A token for an account that a moderation decision keeps out (banned, or suspended), handed to whoever
+    proved they hold it when sign-in is refused: it opens only the views that list
+    `RestrictedAccessAuthentication` (the account's moderation decisions and its appeals), for an hour,
+    while the decision stands and until the token version moves on."""
+    return signing.dumps({"uid": user.pk, "tv": user.token_version}, salt=RESTRICTED_ACCESS_SALT)
+
+
+def _kept_out(user: User) -> bool:
+    return user.banned_at is not None or (user.is_active and user.is_suspended())
+
+
+class RestrictedAccessAuthentication(BaseAuthentication):
+    """`Authorization: Restricted <token>` (`restricted_access_token`): a banned or suspended account on the
+    few views that accept it, so that the decisions keeping it out can still be read and appealed."""
+
+    keyword = "Restricted"
+
+    def authenticate(self, request: Request) -> tuple[User, None] | None:
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        refused = AuthenticationFailed(
+            "Restricted access token is invalid or expired.", code=AccountError.TOKEN_NOT_VALID
+        )
+        if len(header) != 2:
+            raise refused
+        try:
+            payload = signing.loads(
+                header[1].decode("ascii"), salt=RESTRICTED_ACCESS_SALT, max_age=RESTRICTED_ACCESS_MAX_AGE_S
+            )
+            user = User.objects.filter(pk=int(payload["uid"])).first()
+        except (signing.BadSignature, UnicodeDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise refused from exc
+        if user is None or user.token_version != payload.get("tv") or not _kept_out(user):
+            raise refused
+        return user, None
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword

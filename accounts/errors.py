@@ -24,4 +24,5 @@ class AccountError(StrEnum):
     USER_INACTIVE = "user_inactive"
     BAD_AUTHORIZATION_HEADER = "bad_authorization_header"
     PASSWORD_CHANGED = "password_changed"
-    ACCOUNT_SUSPENDED = "account_suspended"
+    ACCOUNT_SUSPENDED = "account_suspended"  # sign-in, refresh and requests while suspended (401)
+    ACCOUNT_BANNED = "account_banned"  # sign-in and refresh of a banned account (401)

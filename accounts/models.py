@@ -46,6 +46,9 @@ class User(AbstractUser):
     token_version = models.PositiveIntegerField(default=0)
     # Suspended by a moderator until then: no sign-in, no token refresh, no request (accounts/authentication).
     suspended_until = models.DateTimeField(null=True, blank=True)
+    # Banned by a moderator (the account is also inactive): sign-in says `account_banned`, not the generic
+    # refusal an account deleted or switched off by staff gets. Cleared when an appeal reverses the ban.
+    banned_at = models.DateTimeField(null=True, blank=True)
 
     objects = CaseInsensitiveUserManager()
 

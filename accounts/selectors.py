@@ -6,6 +6,7 @@ from datetime import date
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from accounts.authentication import restricted_access_token
 from accounts.errors import AccountError
 from accounts.models import ADULT_AGE, Block, Follow, Mute, User
 from core.exceptions import ApplicationError
@@ -89,6 +90,42 @@ def mutes_of(*, user: User) -> QuerySet[User]:
 
 def muted_user_ids(user: User) -> set[int]:
     return set(Mute.objects.filter(muter=user).values_list("muted_id", flat=True))
+
+
+def sign_in_refusal(user: User) -> ApplicationError | None:
+    """Why a moderation decision keeps this account out, for someone who proved they hold it (the right
+    password, or a refresh token of theirs): `account_banned` or `account_suspended` (with the end in
+    `extra.suspended_until`), rather than the generic refusal that would say nothing. Either carries
+    `extra.restricted_token`, with which the account may still read its moderation decisions and appeal
+    them (`Authorization: Restricted <token>`). None otherwise."""
+    if user.banned_at is not None:
+        return ApplicationError(
+            AccountError.ACCOUNT_BANNED,
+            "This account is banned.",
+            status=401,
+            extra={"restricted_token": restricted_access_token(user)},
+        )
+    if user.is_active and user.is_suspended():
+        assert user.suspended_until is not None
+        return ApplicationError(
+            AccountError.ACCOUNT_SUSPENDED,
+            f"This account is suspended until {user.suspended_until:%Y-%m-%d %H:%M} UTC.",
+            status=401,
+            extra={
+                "suspended_until": user.suspended_until.isoformat(),
+                "restricted_token": restricted_access_token(user),
+            },
+        )
+    return None
+
+
+def sign_in_refusal_for_credentials(*, username: str, password: str) -> ApplicationError | None:
+    """`sign_in_refusal` for a password sign-in that the backend refused: only when the password is right,
+    so the code reveals nothing to someone who does not hold the account."""
+    user = User.objects.filter(username__iexact=username).first()
+    if user is None or not user.check_password(password):
+        return None
+    return sign_in_refusal(user)
 
 
 def latest_adult_birth_date() -> date:

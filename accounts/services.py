@@ -251,6 +251,23 @@ def user_suspend(*, user: User, until: datetime | None) -> None:
 
 
 @transaction.atomic
+def user_ban(*, user: User) -> None:
+    """A moderator's ban: the account is switched off like a deactivation (every token, session and socket
+    ends; nothing of it is shown), and marked banned so that sign-in says so (`account_banned`)."""
+    User.objects.filter(pk=user.pk).update(is_active=False, banned_at=timezone.now())
+    user.refresh_from_db(fields=["is_active", "banned_at"])
+    tokens_revoke_all(user=user, reason=SocketCloseReason.BANNED)
+
+
+@transaction.atomic
+def user_unban(*, user: User) -> None:
+    """Lift a ban (an upheld appeal): the account may sign in again. An account that is not banned (say,
+    deleted by its owner since) is left as it is."""
+    if User.objects.filter(pk=user.pk, banned_at__isnull=False).update(is_active=True, banned_at=None):
+        user.refresh_from_db(fields=["is_active", "banned_at"])
+
+
+@transaction.atomic
 def account_delete(*, user: User, password: str) -> None:
     """Deactivate at once (every token refused, invisible everywhere), then erase in the background."""
     if not user.check_password(password):

@@ -27,7 +27,8 @@ def cameo_use_refusal(*, user: User, cameo: Cameo) -> ApplicationError | None:
     """Why `user` may not use `cameo` now, or None if they may. The order matters: what would reveal that
     a hidden cameo exists is answered as "not found"."""
     owner = cameo.owner
-    if not owner.is_active or not user.is_active:
+    # A banned (inactive) or suspended account's likeness is used by nobody, themselves included.
+    if not owner.is_active or not user.is_active or owner.is_suspended() or user.is_suspended():
         return _not_found(cameo.pk)
     if user.pk == owner.pk:
         if cameo.status != CameoStatus.VERIFIED:

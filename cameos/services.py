@@ -802,24 +802,49 @@ def cameo_review_decide(*, cameo_id: int, approve: bool) -> Cameo:
                 CameoError.CAMEO_NOT_IN_REVIEW, f"Cameo {cameo_id} is not held for review.", status=409
             )
         if approve:
-            cameo.status, cameo.rejection_reason, cameo.verified_at = CameoStatus.VERIFIED, "", timezone.now()
+            _review_verify(cameo)
         else:
             cameo.status, cameo.rejection_reason = CameoStatus.REJECTED, reasons.REVIEW_REJECTED
-        cameo.save(update_fields=["status", "rejection_reason", "verified_at", "updated_at"])
-        if approve and FaceEmbedding.objects.filter(cameo=cameo).exists():
-            from cameos import likeness
-
-            transaction.on_commit(lambda: likeness.index_cameo(cameo))
-        event = {
-            "cameo_id": cameo.pk,
-            "status": cameo.status,
-            "status_reason": cameo.rejection_reason,
-            "status_message": reasons.status_message(status=cameo.status, reason=cameo.rejection_reason),
-        }
-        transaction.on_commit(
-            lambda: push_to_user(user_id=cameo.owner_id, event_type="cameo.reviewed", data=event)
-        )
+            cameo.save(update_fields=["status", "rejection_reason", "verified_at", "updated_at"])
+        _push_reviewed(cameo)
     return cameo
+
+
+@transaction.atomic
+def cameo_review_reverse(*, cameo_id: int) -> bool:
+    """Undo a moderator's rejection of a held cameo (the owner's appeal was upheld): it becomes verified,
+    as an approval would have made it, and the owner is told. False when that is no longer possible: the
+    cameo is not review-rejected, or its biometric data was erased since (retention, or its deletion)."""
+    cameo = (
+        Cameo.objects.select_for_update()
+        .filter(pk=cameo_id, status=CameoStatus.REJECTED, rejection_reason=reasons.REVIEW_REJECTED)
+        .first()
+    )
+    if cameo is None or ErasureRecord.objects.filter(cameo_id=cameo_id).exists():
+        return False
+    _review_verify(cameo)
+    _push_reviewed(cameo)
+    return True
+
+
+def _review_verify(cameo: Cameo) -> None:
+    """Verified on a moderator's word, and searchable for likeness once committed (caller holds the lock)."""
+    cameo.status, cameo.rejection_reason, cameo.verified_at = CameoStatus.VERIFIED, "", timezone.now()
+    cameo.save(update_fields=["status", "rejection_reason", "verified_at", "updated_at"])
+    if FaceEmbedding.objects.filter(cameo=cameo).exists():
+        from cameos import likeness
+
+        transaction.on_commit(lambda: likeness.index_cameo(cameo))
+
+
+def _push_reviewed(cameo: Cameo) -> None:
+    event = {
+        "cameo_id": cameo.pk,
+        "status": cameo.status,
+        "status_reason": cameo.rejection_reason,
+        "status_message": reasons.status_message(status=cameo.status, reason=cameo.rejection_reason),
+    }
+    transaction.on_commit(lambda: push_to_user(user_id=cameo.owner_id, event_type="cameo.reviewed", data=event))
 
 
 # --- Permissions, access requests, preferences ------------------------------------------------------------

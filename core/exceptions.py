@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -109,8 +110,17 @@ def handler403(request: HttpRequest, exception: Exception | None = None) -> Json
     )
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The API's error shape, except for a browser (it asks for HTML) outside /api/, which gets the web
+    pages' "not found" page, the same one a hidden or missing post's share page answers."""
+    if not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", ""):
+        return not_found_page(request)
     return JsonResponse(error_body(CoreError.NOT_FOUND, "Not found."), status=404)
+
+
+def not_found_page(request: HttpRequest) -> HttpResponse:
+    """The web pages' 404: one page for what does not exist and for what the visitor may not see."""
+    return render(request, "core/not_found.html", status=404)
 
 
 def handler500(request: HttpRequest) -> JsonResponse:
@@ -118,7 +128,7 @@ def handler500(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-def api_not_found(request: HttpRequest) -> JsonResponse:
+def api_not_found(request: HttpRequest) -> HttpResponse:
     return handler404(request)
 
 

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 # Application close codes (4000-4999), so a client can tell "log in again" from "this account may not be
 # used now" from a network drop.
 CLOSE_NOT_AUTHENTICATED = 4401  # no valid credentials, or the ones that opened the socket were revoked
-CLOSE_FORBIDDEN = 4403  # the account may not use the app now: deactivated, deleted or suspended
+CLOSE_FORBIDDEN = 4403  # the account may not use the app now: deactivated, deleted, suspended or banned
 
 
 class SocketCloseReason(StrEnum):
@@ -29,6 +29,7 @@ class SocketCloseReason(StrEnum):
     ACCOUNT_DEACTIVATED = "account_deactivated"
     ACCOUNT_DELETED = "account_deleted"
     SUSPENDED = "suspended"
+    BANNED = "banned"
 
 
 CLOSE_CODE_FOR_REASON = {
@@ -37,6 +38,7 @@ CLOSE_CODE_FOR_REASON = {
     SocketCloseReason.ACCOUNT_DEACTIVATED: CLOSE_FORBIDDEN,
     SocketCloseReason.ACCOUNT_DELETED: CLOSE_FORBIDDEN,
     SocketCloseReason.SUSPENDED: CLOSE_FORBIDDEN,
+    SocketCloseReason.BANNED: CLOSE_FORBIDDEN,
 }
 
 

@@ -11,7 +11,10 @@ open them as they are) and serve byte ranges (core/byte_ranges.py).
 A media token is opaque: the storage name, the viewer and the expiry are encrypted and authenticated
 (Fernet) with a key derived from the install's secret for this one purpose, so a link says nothing about
 where the file lives, and nobody without the key can make or alter one. However long a caller asks a link
-to live, `media_token_read` refuses one older than MEDIA_URL_MAX_AGE_SECONDS (Fernet's own timestamp)."""
+to live, `media_token_read` refuses one older than MEDIA_URL_MAX_AGE_SECONDS (Fernet's own timestamp), or
+SHARE_MEDIA_URL_MAX_AGE_SECONDS for a `shareable` link: a public post's share page hands those to link-preview
+crawlers that fetch later. Shareable links always take the token route, S3 or not, because an S3 pre-signed
+GET cannot be recalled and one that lives a day must be."""
 
 import json
 import mimetypes
@@ -54,13 +57,20 @@ def _fernet(secret: str) -> Fernet:
     return Fernet(urlsafe_b64encode(derive_key(secret, _PURPOSE)))
 
 
-def media_token_create(name: str, expires_in_seconds: int, *, viewer_id: int | None) -> str:
+def _cap(shareable: bool) -> int:
+    return settings.SHARE_MEDIA_URL_MAX_AGE_SECONDS if shareable else settings.MEDIA_URL_MAX_AGE_SECONDS
+
+
+def media_token_create(
+    name: str, expires_in_seconds: int, *, viewer_id: int | None, shareable: bool = False
+) -> str:
     """An opaque token for the storage file `name`, handed to `viewer_id`, valid for `expires_in_seconds`
-    (at most the cap)."""
-    lifetime = min(int(expires_in_seconds), settings.MEDIA_URL_MAX_AGE_SECONDS)
-    payload = json.dumps(
-        {"n": name, "v": viewer_id, "e": int(time.time()) + lifetime}, separators=(",", ":")
-    )
+    (at most the cap: the share cap for a `shareable` link)."""
+    lifetime = min(int(expires_in_seconds), _cap(shareable))
+    fields: dict[str, object] = {"n": name, "v": viewer_id, "e": int(time.time()) + lifetime}
+    if shareable:
+        fields["s"] = 1
+    payload = json.dumps(fields, separators=(",", ":"))
     # Without its base64 padding: one spelling per token (a decoder ignores whatever follows padding).
     return _fernet(settings.SECRET_KEY).encrypt(payload.encode()).decode().rstrip("=")
 
@@ -70,15 +80,17 @@ def media_token_read(token: str) -> MediaGrant | None:
     if not _TOKEN_ALPHABET.fullmatch(token):
         return None
     padded = token + "=" * (-len(token) % 4)
+    fernet = _fernet(settings.SECRET_KEY)
     try:
-        raw = _fernet(settings.SECRET_KEY).decrypt(padded.encode(), ttl=settings.MEDIA_URL_MAX_AGE_SECONDS)
+        raw = fernet.decrypt(padded.encode(), ttl=max(_cap(True), _cap(False)))
         payload = json.loads(raw)
         name, viewer_id, expires_at = payload["n"], payload["v"], int(payload["e"])
+        made_at = fernet.extract_timestamp(padded.encode())
     except (InvalidToken, ValueError, KeyError, TypeError, UnicodeError):
         return None
     if not isinstance(name, str) or not (viewer_id is None or isinstance(viewer_id, int)):
         return None
-    if expires_at <= time.time():
+    if expires_at <= time.time() or made_at + _cap(payload.get("s") == 1) < time.time():
         return None
     return MediaGrant(name, viewer_id)
 
@@ -106,13 +118,20 @@ def _guard_for(name: str) -> MediaGuard | None:
 
 
 def signed_media_url(
-    name: str, expires_in_seconds: int, *, request: HttpRequest, viewer_id: int | None
+    name: str,
+    expires_in_seconds: int,
+    *,
+    request: HttpRequest,
+    viewer_id: int | None,
+    shareable: bool = False,
 ) -> str:
     """An absolute, signed URL that serves the storage file `name` (with byte ranges) for a while, to the
-    viewer it is handed to (None: anyone holding it, for files whose guard allows that)."""
-    if hasattr(default_storage, "bucket_name"):  # S3-compatible: a pre-signed GET
+    viewer it is handed to (None: anyone holding it, for files whose guard allows that). `shareable`: a
+    share page's link, which may live up to SHARE_MEDIA_URL_MAX_AGE_SECONDS and is served by our own route
+    (its guard asked at every request) even with S3."""
+    if hasattr(default_storage, "bucket_name") and not shareable:  # S3-compatible: a pre-signed GET
         return default_storage.url(name, expire=min(expires_in_seconds, settings.MEDIA_URL_MAX_AGE_SECONDS))
-    token = media_token_create(name, expires_in_seconds, viewer_id=viewer_id)
+    token = media_token_create(name, expires_in_seconds, viewer_id=viewer_id, shareable=shareable)
     return public_url(request, reverse("signed-media", kwargs={"token": token}))
 
 

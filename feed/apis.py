@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -19,7 +20,7 @@ from rest_framework.views import APIView
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
-from core.signed_media import SIGNED_MEDIA_URL_HELP, signed_media_url
+from core.signed_media import SIGNED_MEDIA_URL_HELP, public_url, signed_media_url
 from feed import selectors, services
 from feed.models import (
     CAPTION_MAX_CHARS,
@@ -57,6 +58,9 @@ class PostSerializer(serializers.Serializer):
     like_count = serializers.IntegerField(source="post.like_count")
     comment_count = serializers.IntegerField(source="post.comment_count")
     view_count = serializers.IntegerField(source="post.view_count", help_text="Distinct viewers.")
+    share_count = serializers.IntegerField(
+        source="post.share_count", help_text="Distinct people who shared it."
+    )
     cameos = serializers.SerializerMethodField()
     remix_of = serializers.IntegerField(
         source="remix_of_id", allow_null=True, help_text="The video this one remixes."
@@ -73,7 +77,10 @@ class PostSerializer(serializers.Serializer):
 
     def _url(self, generation: Generation, name: str) -> str | None:
         request = self.context["request"]
-        if not name or not generation_media_playable_by(generation=generation, viewer=request.user):
+        # Every post serialised here was read through `posts_visible_to(request.user)`.
+        if not name or not generation_media_playable_by(
+            generation=generation, viewer=request.user, audience_admits=True
+        ):
             return None
         return signed_media_url(
             name, settings.MEDIA_URL_EXPIRY_SECONDS, request=request, viewer_id=request.user.pk
@@ -225,6 +232,22 @@ class PostLikeApi(APIView):
     def delete(self, request: Request, post_id: int) -> Response:
         post = services.post_unlike(user=request.user, post_id=post_id)
         return Response(self.OutputSerializer({"liked": False, "like_count": post.like_count}).data)
+
+
+class PostShareApi(APIView):
+    """Share a post you can see: the absolute link to its web page (`/v/{id}`, which anyone may open, with
+    a player and link-preview tags), counted once per person however often you share it. Only a public
+    post has a share page: any other is refused `post_not_public` (409)."""
+
+    class OutputSerializer(serializers.Serializer):
+        url = serializers.URLField(help_text="The post's share page.")
+        share_count = serializers.IntegerField()
+
+    @extend_schema(request=None, responses={200: OutputSerializer}, operation_id="posts_share")
+    def post(self, request: Request, post_id: int) -> Response:
+        post = services.post_share(user=request.user, post_id=post_id)
+        url = public_url(request, reverse("web-post", kwargs={"post_id": post.pk}))
+        return Response(self.OutputSerializer({"url": url, "share_count": post.share_count}).data)
 
 
 class FollowingFeedApi(ListAPIView):

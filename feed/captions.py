@@ -29,3 +29,35 @@ def parse_caption(text: str) -> ParsedCaption:
     return ParsedCaption(
         mentions=list(mentions.values())[:MAX_MENTIONS], hashtags=list(hashtags)[:MAX_HASHTAGS]
     )
+
+
+@dataclass(frozen=True)
+class CaptionPart:
+    """A run of a caption's text as a page shows it: plain, a mention of a person it links to, or a tag."""
+
+    text: str
+    username: str = ""  # a mention of this (resolved, as registered) user
+    hashtag: str = ""
+
+
+def caption_parts(text: str, *, mentions: list[str]) -> list[CaptionPart]:
+    """`text` cut into plain runs, mentions and hashtags. Only the usernames in `mentions` (those the
+    caption's service resolved: active, not blocked with the author) become mentions; any other `@name`
+    stays plain text."""
+    resolved = {name.lower(): name for name in mentions}
+    found = [(m.start(), m.end(), m.group(1), "") for m in MENTION_RE.finditer(text)]
+    found += [(m.start(), m.end(), "", m.group(1)) for m in HASHTAG_RE.finditer(text)]
+    parts, position = [], 0
+    for start, end, mention, hashtag in sorted(found):
+        if start > position:
+            parts.append(CaptionPart(text[position:start]))
+        if mention.lower() in resolved:
+            parts.append(CaptionPart(text[start:end], username=resolved[mention.lower()]))
+        elif hashtag and not hashtag.isdigit():
+            parts.append(CaptionPart(text[start:end], hashtag=hashtag.lower()))
+        else:
+            parts.append(CaptionPart(text[start:end]))
+        position = end
+    if position < len(text):
+        parts.append(CaptionPart(text[position:]))
+    return parts

@@ -14,3 +14,4 @@ class FeedError(StrEnum):
     STEERING_UNPARSED = "steering_unparsed"
     COMMENT_TO_MINOR_NOT_ALLOWED = "comment_to_minor_not_allowed"
     NOTIFICATION_NOT_FOUND = "notification_not_found"
+    POST_NOT_PUBLIC = "post_not_public"

@@ -51,6 +51,8 @@ class Post(models.Model):
     # The video's length (`engine_metadata["duration"]`, else the spec's), copied here when the post is
     # made so that ranking reads a completion rate (watch_ms / (view_count * duration_ms)) from this row.
     duration_ms = models.PositiveIntegerField(default=0)
+    # Distinct people who asked for its share link (`PostShare`), kept like like_count (feed.services.post_share).
+    share_count = models.PositiveIntegerField(default=0)
     # When the first cameo owner in it removed their tag: the post is out of every feed for good (the
     # video is unpublished and may not be published again). Who did it is in `PostTagRemoval`.
     tag_removed_at = models.DateTimeField(null=True, blank=True)
@@ -204,6 +206,7 @@ class NotificationKind(models.TextChoices):
     FOLLOW = "follow"
     MODERATION_DECISION = "moderation_decision"  # about you or your content; never names the moderator
     REPORT_OUTCOME = "report_outcome"  # of a report you made; never names the moderator
+    APPEAL_DECIDED = "appeal_decided"  # your appeal of a decision, upheld or denied, with the reply
 
 
 class Notification(models.Model):
@@ -259,3 +262,16 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for user {self.recipient_id}"
+class PostShare(models.Model):
+    """One person's sharing of a post (its share link asked for): one row however often they share it, so
+    the count is of people and one account cannot inflate it."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="shares")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="feed_share_once")]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} shared post {self.post_id}"

@@ -48,15 +48,25 @@ def _mutes_hide(viewer: Any) -> Q:
     )
 
 
+def adults_only_admits(viewer: Any) -> Q:
+    """A post marked for adults only (a moderator's age restriction) is shown to adults only: not to anyone
+    under 18, of unknown age, or anonymous. Registered with the generation app's
+    `published_audience_rules` (feed/apps.py), so it holds for someone else's video everywhere: feeds,
+    single posts, video detail, media URLs."""
+    if viewer is None or not viewer.is_authenticated or viewer.is_minor:
+        return Q(post__adults_only=False)
+    return Q()
+
+
 def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
     """Every post `viewer` (a user, or anonymous) may see, as generations with their post: published and
-    up, visible by the generation app's rule, admitted by the post's audience, no cameo tag removed from it,
-    not marked for adults when `viewer` is under 18, of unknown age or anonymous,
-    and nobody `viewer` muted in it (neither its author nor a cameo owner; one's own posts are never
-    hidden by a mute).
+    up, visible by the generation app's rule (which applies `adults_only_admits`), admitted by the post's
+    audience, no cameo tag removed from it, and nobody `viewer` muted in it (neither its author nor a cameo
+    owner; one's own posts are never hidden by a mute).
 
     Teen rules, for a viewer under 18 or of unknown age (`User.is_minor`), exactly:
-    - no post marked for adults (`Post.adults_only`; anonymous visitors neither);
+    - no post marked for adults by someone else (`Post.adults_only`, through the generation app's
+      `published_audience_rules`, so video detail and media links follow it; anonymous visitors neither);
     - no post by an adult who does not follow each other with the viewer (an "adult stranger") that
       features the cameo of a person under 18 or of unknown age: the generation app's rule
       (`generations_visible_to`), so share pages and signed media links follow it too;
@@ -67,8 +77,6 @@ def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
         .filter(post__tag_removed_at__isnull=True)
         .filter(_audience_admits(viewer))
     )
-    if viewer is None or not viewer.is_authenticated or viewer.is_minor:
-        posts = posts.filter(post__adults_only=False)
     if viewer is not None and viewer.is_authenticated:
         posts = posts.exclude(Q(_mutes_hide(viewer)) & ~Q(requester=viewer))
     return posts
@@ -97,6 +105,28 @@ def _require_visible_post(*, viewer: Any, post_id: int) -> None:
     """"Not found" unless `viewer` may see the post: one query, for reads of what hangs off a post."""
     if not posts_visible_to(viewer).filter(pk=post_id).exists():
         raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
+def public_posts(*, viewer: Any) -> QuerySet[Generation]:
+    """The posts `viewer` may see whose audience is everyone: what the web pages list (only a public post
+    has a share page)."""
+    return with_everything_a_page_shows(
+        posts_visible_to(viewer).filter(post__visibility=PostVisibility.PUBLIC)
+    )
+
+
+def public_post_get(*, viewer: Any, post_id: int) -> Generation:
+    """A public post `viewer` may see, for its share page; "not found" otherwise (not public, hidden from
+    `viewer`, unpublished, taken down, untagged: `posts_visible_to` decides, and none of it can be
+    probed)."""
+    generation = public_posts(viewer=viewer).filter(pk=post_id).first()
+    if generation is None:
+        raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
+    return generation
+
+
+def profile_public_posts(*, viewer: Any, author: User) -> QuerySet[Generation]:
+    """`author`'s public posts as `viewer` may see them (the author found with
+    `accounts.selectors.user_get_visible`, which hides nobody, someone inactive or blocked either way)."""
+    return public_posts(viewer=viewer).filter(requester=author)
 
 
 def following_feed(*, viewer: User) -> QuerySet[Generation]:

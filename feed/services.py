@@ -17,7 +17,7 @@ from core.exceptions import ApplicationError
 from core.tasks import enqueue_on_commit
 from feed.captions import parse_caption
 from feed.errors import FeedError
-from feed.models import Comment, Like, Post, PostTagRemoval, PostView
+from feed.models import Comment, Like, Post, PostShare, PostTagRemoval, PostView, PostVisibility
 from feed.notifications.services import like_aggregate_recount, notify_comment, notify_like
 from feed.selectors import posts_visible_to
 from feed.tasks import embed_post_task
@@ -224,6 +224,25 @@ def post_unlike(*, user: User, post_id: int) -> Post:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
         like_aggregate_recount(post=post)
     post.refresh_from_db(fields=["like_count"])
+    return post
+
+
+@transaction.atomic
+def post_share(*, user: User, post_id: int) -> Post:
+    """`user` shares a post they may see: only a public post has a share page (`/v/<id>`), anything else is
+    refused `post_not_public`. Counted once per person however often they share it (a unique row), the
+    counter moving by an F() expression under the post's row lock, like likes."""
+    post = _visible_post_for_update(viewer=user, post_id=post_id)
+    if post.visibility != PostVisibility.PUBLIC:
+        raise ApplicationError(
+            FeedError.POST_NOT_PUBLIC,
+            f"Post {post_id} is not public: only public posts have a share page.",
+            status=409,
+        )
+    _, created = PostShare.objects.get_or_create(post=post, user=user)
+    if created:
+        Post.objects.filter(pk=post.pk).update(share_count=F("share_count") + 1)
+    post.refresh_from_db(fields=["share_count"])
     return post
 
 

@@ -18,6 +18,7 @@ urlpatterns = [
     path("posts/<int:post_id>/", apis.PostDetailApi.as_view(), name="posts-detail"),
     path("posts/<int:post_id>/unpublish/", apis.PostUnpublishApi.as_view(), name="posts-unpublish"),
     path("posts/<int:post_id>/like/", apis.PostLikeApi.as_view(), name="posts-like"),
+    path("posts/<int:post_id>/share/", apis.PostShareApi.as_view(), name="posts-share"),
     path("posts/<int:post_id>/comments/", apis.PostCommentsApi.as_view(), name="posts-comments"),
     path("comments/<int:comment_id>/", apis.CommentDetailApi.as_view(), name="comments-detail"),
     path("posts/<int:post_id>/tag/", apis.PostTagRemoveApi.as_view(), name="posts-tag-remove"),

@@ -6,9 +6,11 @@ detail, signed media, provenance answers; `remix_source_get`) is built on. It is
 page size: blocks are `EXISTS` subqueries, and consent that was withdrawn is already on the row
 (`removed_at`, written by `generation.services.generations_withdraw_consent` when the right was lost)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Now
 
 from accounts.models import Block, User
 from accounts.selectors import is_adult_q, mutuals_with_q
@@ -17,6 +19,7 @@ from cameos.selectors import cameo_get_owned, cameo_use_refusal
 from core.exceptions import ApplicationError
 from generation.errors import GenerationError
 from generation.models import Generation, GenerationCameo, GenerationStatus
+from ml.scene import Aspect, Resolution, frame_size
 
 
 def _blocked_with(viewer: User, user_field: str) -> Q:
@@ -34,15 +37,30 @@ def _blocked_with(viewer: User, user_field: str) -> Q:
 
 
 def _is_up() -> Q:
-    """Published and still up: finished cleanly, not taken down (by an owner, a withdrawn consent or an
-    erasure), not deleted, by an active account."""
+    """Published and still up: finished cleanly, not taken down (by an owner, a withdrawn consent, an
+    erasure or a moderator), not deleted, by an active account that is not suspended (a moderator's
+    suspension hides the account's posts until it ends; a ban deactivates the account)."""
     return Q(
         published_at__isnull=False,
         removed_at__isnull=True,
         deleted_at__isnull=True,
         status=GenerationStatus.SUCCEEDED,
         requester__is_active=True,
-    )
+    ) & (Q(requester__suspended_until__isnull=True) | Q(requester__suspended_until__lte=Now()))
+
+
+# Rules of the apps above generation (which it may not import) on who a published video is shown to: each
+# takes the viewer and returns a condition on `Generation` rows that must hold for someone else's published
+# video. Appended in those apps' `AppConfig.ready`; the feed's hides a post marked for adults only from
+# minors, people of unknown age and anonymous visitors, so share pages and media URLs follow it as feeds do.
+published_audience_rules: list[Callable[[Any], Q]] = []
+
+
+def _published_audience_admits(viewer: Any) -> Q:
+    condition = Q()
+    for rule in published_audience_rules:
+        condition &= rule(viewer)
+    return condition
 
 
 def _adult_stranger_shows_a_minor(viewer: User) -> Q:
@@ -73,13 +91,13 @@ def generations_visible_to(viewer: Any) -> QuerySet[Generation]:
     So every list, share page and signed media link built on this rule follows it."""
     live = Generation.objects.filter(deleted_at__isnull=True)
     if viewer is None or not viewer.is_authenticated:
-        return live.filter(_is_up())
+        return live.filter(_is_up() & _published_audience_admits(viewer))
     # The videos showing a cameo owner blocked either way: found from the blocks (the owner index), once.
     shows_a_blocked_owner = Q(
         pk__in=GenerationCameo.objects.filter(_blocked_with(viewer, "owner")).values("generation")
     )
     appearance = Exists(GenerationCameo.objects.filter(generation=OuterRef("pk"), owner=viewer))
-    published = _is_up() & ~_blocked_with(viewer, "requester")
+    published = _is_up() & ~_blocked_with(viewer, "requester") & _published_audience_admits(viewer)
     if viewer.is_minor:
         published &= ~_adult_stranger_shows_a_minor(viewer)
     return live.filter(Q(requester=viewer) | (~shows_a_blocked_owner & (appearance | published)))
@@ -108,19 +126,51 @@ def generation_get_visible(*, viewer: Any, generation_id: int) -> Generation:
     return generation
 
 
-def generation_media_playable_by(*, generation: Generation, viewer: Any) -> bool:
+# (published generation, viewer who is neither its requester nor a cameo owner in it) -> may they play it?
+PublishedAudience = Callable[[Generation, Any], bool]
+_published_audiences: list[PublishedAudience] = []
+
+
+def register_published_audience(check: PublishedAudience) -> None:
+    """A higher app narrows who may play a published video (the feed: the post's audience, mutes, a removed
+    tag, adults only), in its `AppConfig.ready`. Asked by `generation_media_playable_by`, so the links
+    handed out and the signed media route's guard agree."""
+    if check not in _published_audiences:
+        _published_audiences.append(check)
+
+
+def generation_media_playable_by(
+    *, generation: Generation, viewer: Any, audience_admits: bool = False
+) -> bool:
     """Whether `viewer`, who may see this generation, may play its media: a finished, checked, not
-    taken-down result, seen by its requester, an owner of a cameo in it, anyone once published; held or
-    blocked videos by moderators only (the permission is named, not imported: moderation sits above)."""
+    taken-down result, played by its requester and the owners of the cameos in it; once published by
+    moderators (who review reports of any post) and by whoever every registered published audience admits;
+    held or blocked videos by moderators only (the permission is named, not imported: moderation sits
+    above). `audience_admits`: the caller read `generation` through a rule that already admits `viewer`
+    (the feed's `posts_visible_to`), so the registered audiences need not be asked again (a query a row)."""
     if not generation.video or generation.removed_at is not None or generation.deleted_at is not None:
         return False
     if generation.status in (GenerationStatus.BLOCKED, GenerationStatus.NEEDS_REVIEW):
         return bool(viewer.has_perm("moderation.moderate"))
     if generation.status != GenerationStatus.SUCCEEDED:
         return False
-    if generation.requester_id == viewer.pk or generation.published_at is not None:
+    if generation.requester_id == viewer.pk:
         return True
-    return any(use.owner_id == viewer.pk for use in generation.cameo_uses.all())
+    published = generation.published_at is not None
+    if published and (audience_admits or all(admits(generation, viewer) for admits in _published_audiences)):
+        return True
+    if any(use.owner_id == viewer.pk for use in generation.cameo_uses.all()):
+        return True
+    return published and bool(viewer.has_perm("moderation.moderate"))
+
+
+def generation_frame_size(*, generation: Generation) -> tuple[int, int] | None:
+    """(width, height) of a finished video: the size its spec asked for, to which the engine conforms every
+    render (`ml.generate.output_size`). None for a spec without one."""
+    try:
+        return frame_size(Resolution(generation.spec["resolution"]), Aspect(generation.spec["aspect"]))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def generation_for_media(*, viewer: Any, name: str) -> Generation | None:

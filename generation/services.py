@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -63,17 +64,77 @@ def _take_down(generation: Generation, *, reason: str) -> None:
     )
 
 
+# `removed_reason` of a video taken down by a moderation decision, before the rule broken. Such a take-down
+# keeps the media (nobody may play it) so that an upheld appeal can restore the video.
+MODERATION_REMOVAL_PREFIX = "moderation:"
+
+
 @transaction.atomic
-def generation_take_down(*, generation_id: int, reason: str) -> bool:
+def generation_take_down(*, generation_id: int, rule: str) -> bool:
     """Take a video down for a moderation decision: gone from feeds, detail and media at once (the
-    visibility selectors honour `removed_at`), media deleted after commit, its requester told. False if
-    there is no such video or it is already down."""
+    visibility selectors honour `removed_at`, and media is played only while not removed), its requester
+    told. The files and `published_at` are kept, so that `generation_restore` can put it back as it was
+    if the decision is reversed on appeal; `generation_removed_media_purge` deletes the files once no
+    appeal can. False if there is no such video or it is already down."""
     generation = (
         Generation.objects.select_for_update().filter(pk=generation_id, removed_at__isnull=True).first()
     )
     if generation is None:
         return False
-    _take_down(generation, reason=reason)
+    reason = f"{MODERATION_REMOVAL_PREFIX}{rule}"
+    generation.removed_at = timezone.now()
+    generation.removed_reason = reason
+    generation.save(update_fields=["removed_at", "removed_reason"])
+    push_to_user_on_commit(
+        user_id=generation.requester_id,
+        event_type="generation.removed",
+        data={"generation_id": generation.pk, "reason": reason},
+    )
+    return True
+
+
+def _removed_by_moderation_for_update(generation_id: int) -> Generation | None:
+    return (
+        Generation.objects.select_for_update()
+        .filter(pk=generation_id, removed_reason__startswith=MODERATION_REMOVAL_PREFIX)
+        .exclude(removed_at__isnull=True)
+        .first()
+    )
+
+
+@transaction.atomic
+def generation_restore(*, generation_id: int) -> bool:
+    """Undo a moderation take-down (its decision was reversed on appeal): the video is back as it was,
+    in the feed again if it was published. If a cameo in it may no longer be used by its requester (consent
+    withdrawn meanwhile), it is taken down for that instead, as `generations_withdraw_consent` would have.
+    True if the video is back; False if it was not taken down by moderation, its media was purged, or
+    consent took it down."""
+    generation = _removed_by_moderation_for_update(generation_id)
+    if generation is None or not generation.video:
+        return False
+    if generation_consent_refusals(generation=generation):
+        _take_down(generation, reason=CONSENT_WITHDRAWN)
+        return False
+    generation.removed_at = None
+    generation.removed_reason = ""
+    generation.save(update_fields=["removed_at", "removed_reason"])
+    push_to_user_on_commit(
+        user_id=generation.requester_id,
+        event_type="generation.restored",
+        data={"generation_id": generation.pk},
+    )
+    return True
+
+
+@transaction.atomic
+def generation_removed_media_purge(*, generation_id: int) -> bool:
+    """Delete (after commit) the kept media of a video a moderator took down, once no appeal can restore
+    it (the appeal was denied, or the appeal window closed). False if there was nothing to purge."""
+    generation = _removed_by_moderation_for_update(generation_id)
+    if generation is None or not (generation.video or generation.poster):
+        return False
+    fields = _stop_and_strip(generation, reason=generation.removed_reason)
+    generation.save(update_fields=fields)
     return True
 
 
@@ -114,9 +175,11 @@ def generations_withdraw_consent(
     Returns how many generations came down."""
     if cameo_id is None and owner_id is None:
         raise ValueError("generations_withdraw_consent needs a cameo_id or an owner_id")
-    uses = GenerationCameo.objects.filter(
-        generation__removed_at__isnull=True, generation__deleted_at__isnull=True
+    # A video a moderator took down still holds its media for an appeal: losing consent deletes it too.
+    restorable = Q(generation__removed_at__isnull=True) | Q(
+        generation__removed_reason__startswith=MODERATION_REMOVAL_PREFIX
     )
+    uses = GenerationCameo.objects.filter(restorable, generation__deleted_at__isnull=True)
     if cameo_id is not None:
         uses = uses.filter(cameo_id=cameo_id)
     if owner_id is not None:
@@ -139,7 +202,9 @@ def generations_withdraw_consent(
             owners_by_generation.setdefault(generation_id, set()).add(owner)
     taken = 0
     for generation in Generation.objects.select_for_update().filter(
-        pk__in=list(owners_by_generation), removed_at__isnull=True, deleted_at__isnull=True
+        Q(removed_at__isnull=True) | Q(removed_reason__startswith=MODERATION_REMOVAL_PREFIX),
+        pk__in=list(owners_by_generation),
+        deleted_at__isnull=True,
     ):
         _take_down(generation, reason=CONSENT_WITHDRAWN)
         for owner in owners_by_generation[generation.pk] - {generation.requester_id}:

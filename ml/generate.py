@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import shutil
 import sys
 import time
@@ -57,7 +56,7 @@ from ml.provenance import c2pa as provenance
 from ml.provenance.c2pa import Featured, SigningConfig
 from ml.provenance.fingerprint import fingerprint_file
 from ml.provenance.watermark import WATERMARK_TEXT, apply_watermark
-from ml.scene import SceneSpec
+from ml.scene import SceneSpec, frame_size
 
 ENGINE_SHARE = 0.8  # of the progress bar: the engine's own progress is scaled into [0, 0.8]
 MP4_NAME, POSTER_NAME = "video.mp4", "poster.jpg"
@@ -96,13 +95,8 @@ class RenderCanceled(GenerationCanceled):
 
 
 def output_size(spec: SceneSpec) -> tuple[int, int]:
-    """(width, height) of the finished video: the short side is the resolution, the long one follows the
-    aspect, both even (H.264's 4:2:0 needs it). 720p 9:16 -> (720, 1280), 480p 16:9 -> (854, 480)."""
-    short = spec.resolution.short_side
-    ratio_w, ratio_h = spec.aspect.ratio
-    long = short * max(ratio_w, ratio_h) / min(ratio_w, ratio_h)
-    long_even = 2 * math.ceil(long / 2 - 1e-9)
-    return (long_even, short) if ratio_w > ratio_h else (short, long_even)
+    """(width, height) of the finished video (`ml.scene.frame_size`, which the share page's tags read too)."""
+    return frame_size(spec.resolution, spec.aspect)
 
 
 def conform(frames: np.ndarray, spec: SceneSpec) -> np.ndarray:

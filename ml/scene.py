@@ -74,6 +74,16 @@ class Aspect(enum.Enum):
         return int(width), int(height)
 
 
+def frame_size(resolution: Resolution, aspect: Aspect) -> tuple[int, int]:
+    """(width, height) of a finished video: the short side is the resolution, the long one follows the
+    aspect, both even (H.264's 4:2:0 needs it). 720p 9:16 -> (720, 1280), 480p 16:9 -> (854, 480)."""
+    short = resolution.short_side
+    ratio_w, ratio_h = aspect.ratio
+    long = short * max(ratio_w, ratio_h) / min(ratio_w, ratio_h)
+    long_even = 2 * math.ceil(long / 2 - 1e-9)
+    return (long_even, short) if ratio_w > ratio_h else (short, long_even)
+
+
 class CueKind(enum.Enum):
     MUSIC = "music"  # a score or song under the scene
     SFX = "sfx"  # a sound effect, usually at one moment

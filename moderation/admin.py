@@ -43,7 +43,7 @@ def reject_held_cameos(modeladmin: admin.ModelAdmin, request: HttpRequest, query
 
 @admin.register(Case)
 class CaseAdmin(admin.ModelAdmin):
-    list_display = ("id", "target_type", "target_id", "status", "priority", "opened_at")
-    list_filter = ("status", "target_type")
+    list_display = ("id", "kind", "target_type", "target_id", "status", "priority", "opened_at")
+    list_filter = ("kind", "status", "target_type")
     inlines = [FlagInline]
     actions = [approve_held_cameos, reject_held_cameos]

@@ -1,5 +1,7 @@
 """Moderation API: users' reports, and (for the moderator role only) the cases behind them."""
 
+import csv
+import itertools
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -11,22 +13,26 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.models import User
+from core.exceptions import ApplicationError
 from core.fields import StrictBooleanField, StrictIntegerField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from moderation import selectors, services
 from moderation.audit import AuditAction
+from moderation.errors import ModerationError
 from moderation.models import (
     NOTE_TEXT_MAX_CHARS,
     REPORT_TEXT_MAX_CHARS,
+    Appeal,
     AuditEntry,
     Case,
+    CaseKind,
     CaseNote,
     CaseStatus,
     Decision,
@@ -37,7 +43,7 @@ from moderation.models import (
     ReportReason,
 )
 from moderation.permissions import IsModerationAdmin, IsModerator
-from moderation.targets import TARGET_KINDS, target_kind_for, target_public_id
+from moderation.targets import TARGET_KINDS, case_target_public_id, target_kind_for, target_public_id
 
 
 class ReportSerializer(serializers.ModelSerializer):
@@ -110,13 +116,6 @@ class ReportListCreateApi(ListAPIView):
 # --- Moderators only -----------------------------------------------------------------------------------
 
 
-def _case_target_id(case: Case) -> str:
-    kind = target_kind_for(case.target_type)
-    if kind.model is User:  # the account is the case's subject, already joined: no query per row
-        return case.subject.username if case.subject is not None else ""
-    return str(case.target_id)
-
-
 def _claim_is_live(case: Case) -> bool:
     return (
         case.status == CaseStatus.CLAIMED
@@ -126,8 +125,21 @@ def _claim_is_live(case: Case) -> bool:
 
 
 class CaseSummarySerializer(serializers.ModelSerializer):
-    """A case as a row of the moderators' queue."""
+    """A row of the moderators' queue: `kind` says what it asks, a `review` of a target (its reports and
+    flags) or an `appeal` of a decision (then `appeal` says which)."""
 
+    appeal_id = serializers.IntegerField(
+        source="appeal.id", read_only=True, allow_null=True, help_text="Kind `appeal`: the appeal; else null."
+    )
+    appealed_decision_id = serializers.IntegerField(
+        source="appeal.decision_id", read_only=True, allow_null=True, help_text="Kind `appeal`: what it appeals."
+    )
+    appealed_case_id = serializers.IntegerField(
+        source="appeal.decision.case_id",
+        read_only=True,
+        allow_null=True,
+        help_text="Kind `appeal`: the case that decision closed.",
+    )
     target_type = serializers.SerializerMethodField()
     target_id = serializers.SerializerMethodField()
     subject = serializers.SerializerMethodField(help_text="The username the case is about, if any.")
@@ -141,23 +153,28 @@ class CaseSummarySerializer(serializers.ModelSerializer):
         model = Case
         fields = [
             "id",
+            "kind",
             "target_type",
             "target_id",
             "subject",
             "status",
             "priority",
             "report_count",
+            "reach",
             "claimed_by",
             "claim_expires_at",
             "opened_at",
             "resolved_at",
+            "appeal_id",
+            "appealed_decision_id",
+            "appealed_case_id",
         ]
 
     def get_target_type(self, case: Case) -> str:
         return target_kind_for(case.target_type).name
 
     def get_target_id(self, case: Case) -> str:
-        return _case_target_id(case)
+        return case_target_public_id(case)
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_subject(self, case: Case) -> str | None:
@@ -191,18 +208,52 @@ class CaseFlagSerializer(serializers.ModelSerializer):
         fields = ["id", "source", "reason", "evidence", "priority", "created_at"]
 
 
+class ModeratorAppealSerializer(serializers.ModelSerializer):
+    """An appeal as moderators see it: its queue item (`case_id`), the user's text, the outcome, the reply
+    and who decided it."""
+
+    decided_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Appeal
+        fields = ["id", "case_id", "decision_id", "status", "text", "reply", "decided_by", "created_at",
+                  "decided_at"]  # fmt: skip
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_decided_by(self, appeal: Appeal) -> str | None:
+        return appeal.decided_by.username if appeal.decided_by else None
+
+
 class DecisionSerializer(serializers.ModelSerializer):
-    """A decision as moderators see it (users are told the action, rule and reason, never the moderator)."""
+    """A decision as moderators see it (users are told the action, rule and reason, never the moderator),
+    with its appeal (at most one) in `appeals`: the case's history shows appeals and their outcome."""
 
     moderator = serializers.SerializerMethodField(help_text="Null for an automatic decision.")
+    appeals = serializers.SerializerMethodField(help_text="Its appeal, if any (at most one).")
 
     class Meta:
         model = Decision
-        fields = ["id", "action", "rule", "reason", "strike", "suspended_until", "moderator", "created_at"]
+        fields = ["id", "action", "rule", "reason", "strike", "suspended_until", "moderator", "created_at",
+                  "reversed_at", "appeals"]  # fmt: skip
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_moderator(self, decision: Decision) -> str | None:
         return decision.moderator.username if decision.moderator else None
+
+    @extend_schema_field(ModeratorAppealSerializer(many=True))
+    def get_appeals(self, decision: Decision) -> Any:
+        appeal = getattr(decision, "appeal", None)  # an absent reverse one-to-one raises AttributeError
+        return ModeratorAppealSerializer([appeal] if appeal is not None else [], many=True).data
+
+
+class AppealItemSerializer(ModeratorAppealSerializer):
+    """On an appeal's queue item: the appeal and the decision it appeals (whose case is among
+    `earlier_cases_on_target`)."""
+
+    decision = DecisionSerializer(read_only=True)
+
+    class Meta(ModeratorAppealSerializer.Meta):
+        fields = [*ModeratorAppealSerializer.Meta.fields, "decision"]
 
 
 class EarlierCaseSerializer(CaseSummarySerializer):
@@ -227,8 +278,9 @@ class CaseNoteSerializer(serializers.ModelSerializer):
 
 
 class CaseDetailSerializer(CaseSummarySerializer):
-    """A case's whole history in one view: its reports, its flags with their evidence, and the earlier
-    cases on the same target and on the same user."""
+    """A case's whole history in one view: its reports, its flags with their evidence, its decisions with
+    their appeals, its private notes, and the earlier cases (appeals included) on the same target and on the
+    same user; for an appeal, the appeal and the decision it appeals."""
 
     reports = CaseReportSerializer(many=True, read_only=True)
     flags = CaseFlagSerializer(many=True, read_only=True)
@@ -236,10 +288,19 @@ class CaseDetailSerializer(CaseSummarySerializer):
     notes = CaseNoteSerializer(many=True, read_only=True)
     earlier_cases_on_target = serializers.SerializerMethodField()
     earlier_cases_on_subject = serializers.SerializerMethodField()
+    appeal = serializers.SerializerMethodField(
+        help_text="Kind `appeal`: the appeal, with the decision it appeals (a list of one); kind `review`: "
+        "empty (its decisions' appeals are under `decisions`)."
+    )
+    subject_strikes = serializers.SerializerMethodField(
+        help_text="Strikes that count against the subject now (reversed decisions' excluded)."
+    )
 
     class Meta(CaseSummarySerializer.Meta):
         fields = [
             *CaseSummarySerializer.Meta.fields,
+            "appeal",
+            "subject_strikes",
             "reports",
             "flags",
             "decisions",
@@ -247,6 +308,14 @@ class CaseDetailSerializer(CaseSummarySerializer):
             "earlier_cases_on_target",
             "earlier_cases_on_subject",
         ]
+
+    @extend_schema_field(AppealItemSerializer(many=True))
+    def get_appeal(self, case: Case) -> Any:
+        appeal = getattr(case, "appeal", None)
+        return AppealItemSerializer([appeal] if appeal is not None else [], many=True).data
+
+    def get_subject_strikes(self, case: Case) -> int:
+        return selectors.strike_count(user_id=case.subject_id) if case.subject_id else 0
 
     def _earlier(self, case: Case) -> dict[str, list[Case]]:
         # Given by the view (one query each), so that the two fields do not each fetch them.
@@ -267,7 +336,8 @@ class QueuePagination(CursorPagination):
 
 
 class CaseQueueApi(ListAPIView):
-    """The moderators' queue: most urgent first (severity, report count, age), cursor-paginated."""
+    """The moderators' queue: reviews and appeals in one order, most urgent first (severity, report count,
+    reach, age), cursor-paginated. Each row's `kind` says which it is."""
 
     permission_classes = [IsModerator]
     serializer_class = CaseSummarySerializer
@@ -288,6 +358,14 @@ class CaseQueueApi(ListAPIView):
                 enum=FlagSource.values,
                 description="Cases with a flag from this source.",
             ),
+            OpenApiParameter(
+                "kind",
+                OpenApiTypes.STR,
+                enum=CaseKind.values,
+                description="`review` (reports and flags on a target) or `appeal` (a user's appeal of a "
+                "decision). Default: both, in one order.",
+            ),
+            OpenApiParameter("target_type", OpenApiTypes.STR, enum=sorted(TARGET_KINDS)),
         ],
         operation_id="moderation_cases_list",
     )
@@ -300,6 +378,8 @@ class CaseQueueApi(ListAPIView):
             status=params.get("status", "unresolved"),
             reason=params.get("reason", "")[:60],
             source=params.get("source", ""),
+            kind=params.get("kind", ""),
+            target_type=params.get("target_type", ""),
         )
 
 
@@ -331,11 +411,11 @@ class CaseClaimApi(APIView):
 
 
 class CaseDecideApi(APIView):
-    """Decide a case you hold a claim on. `dismiss`; `remove_content` (a video); `warn`, `suspend` (with
+    """Decide a review case you hold a claim on. `dismiss`; `remove_content` or `age_restrict` (a video); `warn`, `suspend` (with
     `suspend_days`) or `ban` the user the case is about; `verify_cameo` / `reject_cameo` (a cameo held for
     review). Every action but `dismiss` and `verify_cameo` needs the `rule` broken; any of those may record
-    a `strike`. The user is told the action, rule and reason, and reporters the outcome, never who decided.
-    Age restriction is not offered: videos have no audience rating to set yet."""
+    a `strike`; `age_restrict` shows a video to adults only. The user is told the action, rule and reason,
+    and reporters the outcome, never who decided. An appeal is decided at its own route (appeal-decision)."""
 
     permission_classes = [IsModerator]
 
@@ -404,25 +484,78 @@ class AuditLogApi(ListAPIView):
         return _audit_filtered(self.request)
 
 
+class _IgnoreFormatParameter(DefaultContentNegotiation):
+    """The export reads `?format=` itself (jsonl or csv): DRF must not take it for a renderer's name (it
+    would answer 404 for `csv`), so that errors still answer in JSON."""
+
+    def filter_renderers(self, renderers: list, format: str) -> list:
+        return renderers
+
+
+class _Echo:
+    """csv.writer's file: hands back each row it is given, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+# A cell that begins with one of these is a formula to a spreadsheet: prefixed with a quote so that a note,
+# a reason or a username can never run as one when the export is opened (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    text = json.dumps(value, cls=DjangoJSONEncoder) if isinstance(value, dict | list) else str(value)
+    if value is None:
+        text = ""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
 class AuditLogExportApi(APIView):
-    """The filtered audit log as JSON Lines (one entry a line, oldest first), streamed (admin role)."""
+    """The filtered audit log, oldest first, streamed (admin role): JSON Lines (`format=jsonl`, the default:
+    one entry a line) or CSV (`format=csv`: a header row, then one entry a row, `details` as JSON; a cell
+    that a spreadsheet would read as a formula starts with a quote)."""
 
     permission_classes = [IsModerationAdmin]
+    content_negotiation_class = _IgnoreFormatParameter
+    FORMATS = ("jsonl", "csv")
 
     @extend_schema(
-        parameters=_AUDIT_FILTERS,
-        responses={(200, "application/x-ndjson"): OpenApiTypes.BINARY},
+        parameters=[
+            *_AUDIT_FILTERS,
+            OpenApiParameter("format", OpenApiTypes.STR, enum=list(FORMATS), description="Default `jsonl`."),
+        ],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.BINARY,
+            (200, "text/csv"): OpenApiTypes.BINARY,
+        },
         operation_id="moderation_audit_export",
     )
     def get(self, request: Request) -> StreamingHttpResponse:
+        export_format = request.query_params.get("format", "jsonl")
+        if export_format not in self.FORMATS:
+            raise ApplicationError(
+                ModerationError.INVALID_EXPORT_FORMAT,
+                f"format is one of {', '.join(self.FORMATS)}; got {export_format[:20]!r}.",
+            )
         entries = _audit_filtered(request).order_by("id")
 
-        def lines() -> Iterator[str]:
+        def rows() -> Iterator[dict[str, Any]]:
             for entry in entries.iterator(chunk_size=2000):
-                yield json.dumps(AuditEntrySerializer(entry).data, cls=DjangoJSONEncoder) + "\n"
+                yield AuditEntrySerializer(entry).data
 
-        response = StreamingHttpResponse(lines(), content_type="application/x-ndjson")
-        response["Content-Disposition"] = 'attachment; filename="moderation-audit.jsonl"'
+        if export_format == "csv":
+            fields = AuditEntrySerializer.Meta.fields
+            writer = csv.writer(_Echo())
+            body: Iterator[str] = itertools.chain(
+                [writer.writerow(fields)],
+                (writer.writerow([_csv_cell(row[field]) for field in fields]) for row in rows()),
+            )
+            response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
+        else:
+            body = (json.dumps(row, cls=DjangoJSONEncoder) + "\n" for row in rows())
+            response = StreamingHttpResponse(body, content_type="application/x-ndjson")
+        response["Content-Disposition"] = f'attachment; filename="moderation-audit.{export_format}"'
         return response
 
 

@@ -15,6 +15,9 @@ class AuditAction(StrEnum):
     CASE_RELEASED = "case.released"
     CASE_DECIDED = "case.decided"
     NOTE_ADDED = "note.added"  # the note's text stays on the case; the log names it by id
+    APPEAL_FILED = "appeal.filed"  # actor: the appealing user; case: the appeal's queue item
+    APPEAL_DECIDED = "appeal.decided"  # reason: the reply to the user
+    DECISION_REVERSED = "decision.reversed"  # an upheld appeal undid it; case: the decided case
     ROLE_GRANTED = "role.granted"
     ROLE_REVOKED = "role.revoked"
 

@@ -15,3 +15,8 @@ class ModerationError(StrEnum):
     DECISION_NOT_APPLICABLE = "decision_not_applicable"
     RULE_REQUIRED = "rule_required"
     SUSPENSION_DAYS_REQUIRED = "suspension_days_required"
+    DECISION_NOT_FOUND = "decision_not_found"  # no decision about you with that id (404)
+    APPEAL_NOT_ALLOWED = "appeal_not_allowed"  # a dismissal, a verification, or a decision already reversed
+    APPEAL_ALREADY_FILED = "appeal_already_filed"  # one appeal per decision (409)
+    APPEAL_WINDOW_CLOSED = "appeal_window_closed"  # past MODERATION_APPEAL_WINDOW_DAYS (409)
+    INVALID_EXPORT_FORMAT = "invalid_export_format"

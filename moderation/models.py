@@ -13,6 +13,8 @@ from django.db.models import Q
 
 REPORT_TEXT_MAX_CHARS = 2000
 NOTE_TEXT_MAX_CHARS = 5000
+APPEAL_TEXT_MAX_CHARS = 2000
+APPEAL_REPLY_MAX_CHARS = 2000
 
 
 class CaseStatus(models.TextChoices):
@@ -28,7 +30,16 @@ class FlagSource(models.TextChoices):
     LIKENESS_MATCH = "likeness_match"
 
 
+class CaseKind(models.TextChoices):
+    """What a queue item asks of a moderator: review a target (reports and flags), or an appeal of a
+    decision (the `Appeal` linked to it). Both are claimed, noted and ordered alike."""
+
+    REVIEW = "review"
+    APPEAL = "appeal"
+
+
 class Case(models.Model):
+    kind = models.CharField(max_length=10, choices=CaseKind.choices, default=CaseKind.REVIEW)
     target_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     target_id = models.PositiveBigIntegerField()
     target = GenericForeignKey("target_type", "target_id")
@@ -40,8 +51,10 @@ class Case(models.Model):
     # The highest of its flags' priorities (a report's is its reason's severity).
     priority = models.PositiveSmallIntegerField(default=0)
     report_count = models.PositiveIntegerField(default=0)
-    # Queue order, lowest first: the opening time in seconds, moved earlier by severity and report count
-    # (`moderation.queue.queue_key`). Because every case ages at the same rate, "severity + reports + age"
+    # How many people saw the target (a video's distinct viewers) when a flag last joined the case.
+    reach = models.PositiveIntegerField(default=0)
+    # Queue order, lowest first: the opening time in seconds, moved earlier by severity, report count and
+    # reach (`moderation.queue.queue_key`). Because every case ages at the same rate, "severity + reports + age"
     # ranks cases the same way at any moment, so the key is stored once and never recomputed over time.
     queue_key = models.BigIntegerField(default=0)
     claimed_by = models.ForeignKey(
@@ -54,22 +67,22 @@ class Case(models.Model):
 
     class Meta:
         constraints = [
-            # At most one unresolved case per target: new flags join it.
+            # At most one unresolved review per target: new flags join it. (Appeals are one per decision.)
             models.UniqueConstraint(
                 fields=["target_type", "target_id"],
-                condition=~Q(status="resolved"),
-                name="moderation_one_open_case_per_target",
+                condition=~Q(status="resolved") & Q(kind="review"),
+                name="moderation_one_open_review_per_target",
             )
         ]
         indexes = [
             models.Index(fields=["status", "-priority", "opened_at"]),
             models.Index(fields=["status", "queue_key", "id"], name="moderation_case_queue"),
-            # The default queue (open and claimed: `status <> 'resolved'`, which the index above cannot
-            # give in queue order) read in order, its first page or any cursor's without a sort.
+            # The default queue (every unresolved item), first page and deep cursor alike: an index range
+            # scan in (queue_key, id) order from the cursor on, never a sort of all open cases.
             models.Index(
                 fields=["queue_key", "id"],
                 condition=~Q(status="resolved"),
-                name="moderation_case_unresolved",
+                name="moderation_queue_unresolved",
             ),
             # A case page's earlier cases on the same target (resolved ones included).
             models.Index(fields=["target_type", "target_id"], name="moderation_case_target"),
@@ -169,6 +182,7 @@ class Report(models.Model):
 class DecisionAction(models.TextChoices):
     DISMISS = "dismiss"  # no rule broken: the case closes, reporters are told so
     REMOVE_CONTENT = "remove_content"  # a video taken down everywhere
+    AGE_RESTRICT = "age_restrict"  # a video shown to adults only (never to minors, unknown ages, anonymous)
     WARN = "warn"
     SUSPEND = "suspend"  # for `suspend_days`: no sign-in, tokens and sockets end
     BAN = "ban"  # the account is deactivated
@@ -191,9 +205,39 @@ class Decision(models.Model):
     strike = models.BooleanField(default=False)
     suspended_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when an upheld appeal undid the decision's effects; its strike no longer counts from then on.
+    reversed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.action} on case {self.case_id}"
+
+
+class AppealStatus(models.TextChoices):
+    PENDING = "pending"
+    UPHELD = "upheld"  # the decision was reversed: its effects and its strike undone
+    DENIED = "denied"  # the decision stands
+
+
+class Appeal(models.Model):
+    """The affected user's appeal of a decision, once (the one-to-one refuses a second). It waits in the
+    moderators' queue as its own item, `case`: a case of kind `appeal` on the same target and subject,
+    claimed, noted (privately) and ordered like any other. Deciding it carries a `reply` to the user; the
+    user never learns who decided it."""
+
+    decision = models.OneToOneField(Decision, on_delete=models.PROTECT, related_name="appeal")
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="appeal")
+    appellant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    text = models.TextField(max_length=APPEAL_TEXT_MAX_CHARS)
+    status = models.CharField(max_length=10, choices=AppealStatus.choices, default=AppealStatus.PENDING)
+    reply = models.TextField(max_length=APPEAL_REPLY_MAX_CHARS, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"appeal {self.pk} of decision {self.decision_id} ({self.status})"
 
 
 class AuditQuerySet(models.QuerySet):
@@ -242,7 +286,8 @@ class AuditEntry(models.Model):
 
 
 class CaseNote(models.Model):
-    """A moderator's private note on a case: shown to moderators on the case, never to users."""
+    """A moderator's private note on a case (an appeal's included: it is a case of kind `appeal`): shown to
+    moderators on the case, never to users."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(

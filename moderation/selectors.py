@@ -1,3 +1,6 @@
+from collections.abc import Iterable
+
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
@@ -6,7 +9,19 @@ from core.exceptions import ApplicationError
 from core.parsing import parse_ascii_int
 from moderation.audit import AuditAction
 from moderation.errors import ModerationError
-from moderation.models import AuditEntry, Case, CaseNote, CaseStatus, Decision, Flag, FlagSource, Report
+from moderation.models import (
+    AuditEntry,
+    Case,
+    CaseKind,
+    CaseNote,
+    CaseStatus,
+    Decision,
+    DecisionAction,
+    Flag,
+    FlagSource,
+    Report,
+)
+from moderation.targets import TARGET_KINDS
 
 QUEUE_STATUSES = ("unresolved", "open", "claimed", "resolved")
 
@@ -19,22 +34,39 @@ def _live_claim() -> Q:
     return Q(status=CaseStatus.CLAIMED, claim_expires_at__gt=timezone.now())
 
 
-def cases_for_queue(*, status: str = "unresolved", reason: str = "", source: str = "") -> QuerySet[Case]:
-    """The review queue, in `queue_key` order (severity, report count and age; see `moderation.queue`).
-    `status`: `unresolved` (the default: open and claimed), `open` (no live claim: what is free to take;
-    an expired claim counts as open), `claimed` (a live claim), `resolved`. `reason` and `source`: cases
-    with at least one flag of that reason or source. Three related rows joined, none fetched per case."""
-    if status not in QUEUE_STATUSES:
+def _one_of(name: str, value: str, allowed: Iterable[str]) -> None:
+    allowed = list(allowed)
+    if value and value not in allowed:
         raise ApplicationError(
-            ModerationError.INVALID_QUEUE_FILTER,
-            f"status is one of {', '.join(QUEUE_STATUSES)}; got {status!r}.",
+            ModerationError.INVALID_QUEUE_FILTER, f"{name} is one of {', '.join(allowed)}; got {value!r}."
         )
-    if source and source not in FlagSource.values:
-        raise ApplicationError(
-            ModerationError.INVALID_QUEUE_FILTER,
-            f"source is one of {', '.join(FlagSource.values)}; got {source!r}.",
-        )
-    cases = Case.objects.select_related("target_type", "subject", "claimed_by")
+
+
+def cases_for_queue(
+    *,
+    status: str = "unresolved",
+    reason: str = "",
+    source: str = "",
+    kind: str = "",
+    target_type: str = "",
+) -> QuerySet[Case]:
+    """The queue, reviews and appeals together, in `queue_key` order (severity, report count, reach and
+    age; see `moderation.queue`). `status`: `unresolved` (the default: open and claimed), `open` (no live
+    claim: what is free to take; an expired claim counts as open), `claimed` (a live claim), `resolved`.
+    `reason` and `source`: cases with at least one flag of that reason or source (appeals have none).
+    `kind`: `review` or `appeal`. `target_type`: video, cameo or account. The related rows a queue row
+    shows are joined, none fetched per case."""
+    _one_of("status", status, QUEUE_STATUSES)
+    _one_of("source", source, FlagSource.values)
+    _one_of("kind", kind, CaseKind.values)
+    _one_of("target_type", target_type, sorted(TARGET_KINDS))
+    cases = Case.objects.select_related(
+        "target_type", "subject", "claimed_by", "appeal__decision"
+    )
+    if kind:
+        cases = cases.filter(kind=kind)
+    if target_type:
+        cases = cases.filter(target_type=ContentType.objects.get_for_model(TARGET_KINDS[target_type].model))
     if status == "resolved":
         cases = cases.filter(status=CaseStatus.RESOLVED)
     else:
@@ -50,14 +82,40 @@ def cases_for_queue(*, status: str = "unresolved", reason: str = "", source: str
     return cases
 
 
+def _decisions_with_appeals() -> QuerySet[Decision]:
+    return Decision.objects.select_related("moderator", "appeal__decided_by", "appeal__case").order_by("id")
+
+
+def strike_count(*, user_id: int) -> int:
+    """The strikes that count against a user: those recorded with a decision that was not reversed."""
+    return Decision.objects.filter(case__subject_id=user_id, strike=True, reversed_at__isnull=True).count()
+
+
+def decisions_about_user(*, user: User) -> QuerySet[Decision]:
+    """The decisions that acted on `user` or their content (not dismissals or verifications, which acted on
+    nobody), automatic ones included, with their appeal, for the user's own list."""
+    return (
+        Decision.objects.filter(case__subject=user)
+        .exclude(action__in=[DecisionAction.DISMISS, DecisionAction.VERIFY_CAMEO])
+        .select_related("case__target_type", "case__subject", "appeal")
+    )
+
+
 def case_get_for_moderator(*, case_id: int) -> Case:
-    """One case with everything its page shows (reports, flags); the caller is a moderator."""
+    """One case with everything its page shows (reports, flags, decisions with their appeals, notes; for an
+    appeal, the appeal and the decision it appeals); the caller is a moderator."""
     case = (
-        Case.objects.select_related("target_type", "subject", "claimed_by")
+        Case.objects.select_related(
+            "target_type",
+            "subject",
+            "claimed_by",
+            "appeal__decided_by",
+            "appeal__decision__moderator",
+        )
         .prefetch_related(
             Prefetch("reports", queryset=Report.objects.select_related("reporter").order_by("id")),
             Prefetch("flags", queryset=Flag.objects.order_by("id")),
-            Prefetch("decisions", queryset=Decision.objects.select_related("moderator").order_by("id")),
+            Prefetch("decisions", queryset=_decisions_with_appeals()),
             Prefetch("notes", queryset=CaseNote.objects.select_related("author").order_by("id")),
         )
         .filter(pk=case_id)
@@ -73,7 +131,7 @@ def earlier_cases(*, case: Case) -> dict[str, list[Case]]:
     others = (
         Case.objects.exclude(pk=case.pk)
         .select_related("target_type", "subject", "claimed_by")
-        .prefetch_related(Prefetch("decisions", queryset=Decision.objects.order_by("id")))
+        .prefetch_related(Prefetch("decisions", queryset=_decisions_with_appeals()))
         .order_by("-id")
     )
     on_subject = others.filter(subject_id=case.subject_id)[:50] if case.subject_id else []

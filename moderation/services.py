@@ -7,17 +7,16 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import user_deactivate, user_suspend
-from cameos.services import cameo_review_decide
 from core.exceptions import ApplicationError
 from core.realtime import push_to_user_on_commit
 from feed.notifications.services import notify_moderation_decision, notify_report_outcome
-from generation.services import generation_take_down
 from moderation.audit import AuditAction, audit_record
+from moderation.effects import decision_apply
 from moderation.errors import ModerationError
 from moderation.models import (
     REPORT_SEVERITY,
     Case,
+    CaseKind,
     CaseNote,
     CaseStatus,
     Decision,
@@ -42,26 +41,27 @@ def flag_target(
     evidence: dict[str, Any] | None = None,
     priority: int = 0,
 ) -> Flag:
-    """Add a flag to the open case on `target`, opening one if there is none, and move the case up the
-    queue for its priority and (for a report) its report count. Concurrent callers for the same target end
+    """Add a flag to the open review case on `target`, opening one if there is none, and move the case up
+    the queue for its priority, (for a report) its report count, and the target's reach now. Concurrent callers for the same target end
     up on the same case (the partial unique constraint decides the race; the row lock orders the updates)."""
     target_type = ContentType.objects.get_for_model(target)
-    lookup = {"target_type": target_type, "target_id": target.pk}
+    kind = target_kind_for(target_type)
+    lookup = {"target_type": target_type, "target_id": target.pk, "kind": CaseKind.REVIEW}
     case = Case.objects.select_for_update().filter(**lookup).exclude(status=CaseStatus.RESOLVED).first()
     if case is None:
-        subject_id = target_kind_for(target_type).owner_id(target)
         try:
             with transaction.atomic():
-                case = Case.objects.create(**lookup, subject_id=subject_id)
+                case = Case.objects.create(**lookup, subject_id=kind.owner_id(target))
         except IntegrityError:
             case = Case.objects.select_for_update().exclude(status=CaseStatus.RESOLVED).get(**lookup)
     case.priority = max(case.priority, priority)
     if source == FlagSource.REPORT:
         case.report_count += 1
+    case.reach = kind.reach(target.pk)
     case.queue_key = queue_key(
-        opened_at=case.opened_at, priority=case.priority, report_count=case.report_count
+        opened_at=case.opened_at, priority=case.priority, report_count=case.report_count, reach=case.reach
     )
-    case.save(update_fields=["priority", "report_count", "queue_key", "updated_at"])
+    case.save(update_fields=["priority", "report_count", "reach", "queue_key", "updated_at"])
     flag = Flag.objects.create(
         case=case, source=source, reason=reason, evidence=evidence or {}, priority=priority
     )
@@ -149,6 +149,34 @@ def _case_for_update(case_id: int) -> Case:
     return case
 
 
+def case_for_decision(*, moderator: User, case_id: int, kind: str) -> Case:
+    """The case, row-locked, if `moderator` may decide it now: of `kind` (a review is decided with an
+    action, an appeal with an outcome), unresolved, and under their own live claim (so two moderators never
+    decide the same case)."""
+    case = _case_for_update(case_id)
+    if case.kind != kind:
+        where = "its appeal-decision route" if case.kind == CaseKind.APPEAL else "its decision route"
+        raise ApplicationError(
+            ModerationError.DECISION_NOT_APPLICABLE, f"Case {case_id} is a {case.kind}: decide it at {where}."
+        )
+    if case.status == CaseStatus.RESOLVED:
+        raise ApplicationError(
+            ModerationError.CASE_RESOLVED, f"Case {case_id} is already decided.", status=409
+        )
+    now = timezone.now()
+    if case.claimed_by_id != moderator.pk or not case.claim_expires_at or case.claim_expires_at <= now:
+        raise ApplicationError(
+            ModerationError.CASE_NOT_CLAIMED_BY_YOU, f"Claim case {case_id} before deciding it.", status=409
+        )
+    return case
+
+
+def case_resolve(case: Case, *, now: datetime) -> None:
+    """Mark a decided case resolved and free its claim (the caller holds its row lock)."""
+    case.status, case.resolved_at, case.claimed_by, case.claim_expires_at = CaseStatus.RESOLVED, now, None, None
+    case.save(update_fields=["status", "resolved_at", "claimed_by", "claim_expires_at", "updated_at"])
+
+
 def case_is_claimed_by_other(case: Case, *, moderator: User, now: datetime) -> bool:
     return (
         case.status == CaseStatus.CLAIMED
@@ -201,6 +229,7 @@ _NO_RULE_BROKEN = {DecisionAction.DISMISS, DecisionAction.VERIFY_CAMEO}
 # Which target kinds each action can act on (the account actions act on the case's subject).
 _ACTION_TARGETS: dict[str, set[str]] = {
     DecisionAction.REMOVE_CONTENT: {"video"},
+    DecisionAction.AGE_RESTRICT: {"video"},
     DecisionAction.VERIFY_CAMEO: {"cameo"},
     DecisionAction.REJECT_CAMEO: {"cameo"},
 }
@@ -226,20 +255,6 @@ def _check_decision(*, case: Case, action: str, rule: str, strike: bool, suspend
     return kind
 
 
-def _apply(*, case: Case, action: str, rule: str, until: datetime | None) -> None:
-    """The decision's effect, through the owning app's own service."""
-    if action == DecisionAction.REMOVE_CONTENT:
-        generation_take_down(generation_id=case.target_id, reason=f"moderation:{rule}")
-    elif action in (DecisionAction.VERIFY_CAMEO, DecisionAction.REJECT_CAMEO):
-        cameo_review_decide(cameo_id=case.target_id, approve=action == DecisionAction.VERIFY_CAMEO)
-    elif action in (DecisionAction.SUSPEND, DecisionAction.BAN):
-        subject = User.objects.select_for_update().get(pk=case.subject_id)
-        if action == DecisionAction.SUSPEND:
-            user_suspend(user=subject, until=until)
-        else:
-            user_deactivate(user=subject)
-
-
 @transaction.atomic
 def case_decide(
     *,
@@ -254,19 +269,11 @@ def case_decide(
     """Decide a case `moderator` holds a live claim on (so two moderators never decide the same case):
     apply the effect everywhere at once, resolve the case and its reports, and after commit tell the
     affected user (action, rule, reason) and each reporter (the outcome), never naming the moderator."""
-    case = _case_for_update(case_id)
+    case = case_for_decision(moderator=moderator, case_id=case_id, kind=CaseKind.REVIEW)
     now = timezone.now()
-    if case.status == CaseStatus.RESOLVED:
-        raise ApplicationError(
-            ModerationError.CASE_RESOLVED, f"Case {case_id} is already decided.", status=409
-        )
-    if case.claimed_by_id != moderator.pk or not case.claim_expires_at or case.claim_expires_at <= now:
-        raise ApplicationError(
-            ModerationError.CASE_NOT_CLAIMED_BY_YOU, f"Claim case {case_id} before deciding it.", status=409
-        )
     kind = _check_decision(case=case, action=action, rule=rule, strike=strike, suspend_days=suspend_days)
     until = now + timedelta(days=suspend_days) if action == DecisionAction.SUSPEND and suspend_days else None
-    _apply(case=case, action=action, rule=rule, until=until)
+    decision_apply(case=case, action=action, rule=rule, until=until)
     decision = Decision.objects.create(
         case=case,
         moderator=moderator,
@@ -289,13 +296,7 @@ def case_decide(
             "suspended_until": until.isoformat() if until else None,
         },
     )
-    case.status, case.resolved_at, case.claimed_by, case.claim_expires_at = (
-        CaseStatus.RESOLVED,
-        now,
-        None,
-        None,
-    )
-    case.save(update_fields=["status", "resolved_at", "claimed_by", "claim_expires_at", "updated_at"])
+    case_resolve(case, now=now)
     outcome = ReportOutcome.DISMISSED if action in _NO_RULE_BROKEN else ReportOutcome.ACTIONED
     reports = list(case.reports.filter(status=ReportStatus.OPEN))
     case.reports.filter(status=ReportStatus.OPEN).update(

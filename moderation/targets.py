@@ -16,6 +16,7 @@ from cameos.models import Cameo
 from cameos.selectors import cameo_get_visible
 from core.exceptions import ApplicationError
 from core.parsing import parse_ascii_int
+from feed.models import Post
 from generation.models import Generation
 from generation.selectors import generation_get_visible
 from moderation.errors import ModerationError
@@ -29,6 +30,8 @@ class TargetKind:
     resolve: Callable[[User, str], models.Model]
     # The user whose content or account it is.
     owner_id: Callable[[Any], int]
+    # How many people saw it (target id -> count), for the queue's order; 0 where nothing is counted.
+    reach: Callable[[int], int] = lambda _target_id: 0
 
 
 def _integer_id(kind: str, raw: str) -> int:
@@ -50,6 +53,10 @@ TARGET_KINDS: dict[str, TargetKind] = {
                 viewer=user, generation_id=_integer_id("video", raw)
             ),
             owner_id=lambda generation: generation.requester_id,
+            reach=lambda generation_id: Post.objects.filter(generation_id=generation_id)
+            .values_list("view_count", flat=True)
+            .first()
+            or 0,
         ),
         TargetKind(
             name="cameo",
@@ -74,6 +81,15 @@ def target_kind_for(target_type: ContentType) -> TargetKind:
     if kind is None:
         raise LookupError(f"{target_type.app_label}.{target_type.model} is not a moderation target kind")
     return kind
+
+
+def case_target_public_id(case: Any) -> str:
+    """`target_public_id` of a case's target without a query when `case.subject` is already loaded: an
+    account case is about the account itself."""
+    kind = target_kind_for(case.target_type)
+    if kind.model is User:
+        return case.subject.username if case.subject is not None else ""
+    return str(case.target_id)
 
 
 def target_public_id(kind: TargetKind, target_id: int) -> str:

@@ -1,9 +1,15 @@
 from django.urls import path
 
-from moderation import apis
+from moderation import apis, appeal_apis
 
 urlpatterns = [
     path("reports/", apis.ReportListCreateApi.as_view(), name="reports"),
+    path("me/decisions/", appeal_apis.MyDecisionListApi.as_view(), name="me-decisions"),
+    path(
+        "decisions/<int:decision_id>/appeal/",
+        appeal_apis.DecisionAppealApi.as_view(),
+        name="decisions-appeal",
+    ),
     # Moderators only (every route named moderation-*; tests/moderation/test_access.py walks them).
     path("moderation/cases/", apis.CaseQueueApi.as_view(), name="moderation-cases"),
     path("moderation/cases/<int:case_id>/", apis.CaseDetailApi.as_view(), name="moderation-case"),
@@ -12,6 +18,11 @@ urlpatterns = [
         "moderation/cases/<int:case_id>/decision/",
         apis.CaseDecideApi.as_view(),
         name="moderation-case-decision",
+    ),
+    path(
+        "moderation/cases/<int:case_id>/appeal-decision/",
+        appeal_apis.CaseAppealDecideApi.as_view(),
+        name="moderation-case-appeal-decision",
     ),
     path(
         "moderation/cases/<int:case_id>/notes/",

@@ -25,6 +25,9 @@ urlpatterns = [
     # would list the URL patterns in HTML). No `$` and no `.*`: a path with a newline in it (`%0A`) matches.
     re_path(r"^api/", api_not_found),
     path("", include("accounts.web")),
+    # The web pages: a public post's share page (/v/<id>), a creator's page (/u/<username>), the home page,
+    # and a signed-in person's cameo page (/me/cameo/).
+    path("", include("feed.web.urls")),
     path("media-signed/<str:token>", serve_signed_media, name="signed-media"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

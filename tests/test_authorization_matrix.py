@@ -12,6 +12,7 @@ made with Maya's cameo, which someone blocked either way must not see (issue 11,
 import json
 import os
 from datetime import date
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -28,6 +29,7 @@ from cameos.models import AccessRequestStatus, CameoAccessRequest, CameoUpload, 
 from core.signed_media import signed_media_url
 from feed.models import Notification
 from feed.services import comment_create
+from moderation.models import Decision
 from moderation.services import flag_target
 from tests.factories import CameoFactory, GenerationFactory, UserFactory
 
@@ -37,10 +39,27 @@ SKIPPED_NAMESPACES = {"admin"}
 
 
 def _row(
-    owner, other, blocked, blocker, minor, anonymous, staff, *, xfail=None, raw=None, headers=None, json=None
+    owner,
+    other,
+    blocked,
+    blocker,
+    minor,
+    anonymous,
+    staff,
+    *,
+    xfail=None,
+    raw=None,
+    headers=None,
+    json=None,
+    page=False,
+    form=None,
 ):
+    """`page`: a web page, which knows sessions (each actor signs in with one, not a token) and answers HTML;
+    `form`: the fields it posts, as a browser's form does."""
     return {
         "json": json,
+        "page": page,
+        "form": form,
         "statuses": dict(zip(ACTORS, (owner, other, blocked, blocker, minor, anonymous, staff), strict=True)),
         "xfail": xfail or {},
         "raw": raw,
@@ -113,6 +132,13 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("moderation-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("moderation-case-notes", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    ("moderation-case-appeal-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 401, 403),
+    # Decisions about Maya (a warning): she lists and appeals hers; to anyone else it does not exist.
+    ("me-decisions", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
+    ("decisions-appeal", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
+    ("decisions-appeal", "POST", "text"): _row(
+        201, 404, 404, 404, 404, 401, 404, json=lambda world: {"text": "I did not spam."}
+    ),
     ("moderation-cases", "GET", "main"): _row(403, 403, 403, 403, 403, 401, 403),
     ("provenance-check", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("reports", "GET", "main"): _row(200, 200, 200, 200, 200, 401, 200),
@@ -139,9 +165,7 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("users-mute", "POST", "main"): _row(400, 204, 404, 404, 204, 401, 204),
     # Zoe's published video with Maya's cameo in it: whoever is blocked by Maya, or blocks her, must not
     # see it (issue 11 item 1); Maya sees it, and cannot delete, publish or cancel what Zoe made.
-    ("generations-detail", "GET", "featuring"): _row(
-        200, 200, 404, 404, 200, 401, 200
-    ),
+    ("generations-detail", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
     ("generations-detail", "DELETE", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
     ("generations-publish", "POST", "featuring"): _row(404, 404, 404, 404, 404, 401, 404),
     ("cameos-appearance-remove", "DELETE", "featuring"): _row(204, 404, 404, 404, 404, 401, 404),
@@ -210,6 +234,24 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
         200,
         json=lambda world: {"events": [{"post_id": world.generation.pk, "watch_ms": 1000}]},
     ),
+    ("posts-share", "POST", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-share", "POST", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    # The web pages (feed/web), signed in with a session. Share pages and a creator's page: whoever may see
+    # the post or person, anonymous included; 404 (an HTML page) for those blocked either way.
+    ("web-home", "GET", "main"): _row(200, 200, 200, 200, 200, 200, 200, page=True),
+    ("web-post", "GET", "main"): _row(200, 200, 404, 404, 200, 200, 200, page=True),
+    ("web-post", "GET", "featuring"): _row(200, 200, 404, 404, 200, 200, 200, page=True),
+    ("web-profile", "GET", "main"): _row(200, 200, 404, 404, 200, 200, 200, page=True),
+    # The cameo page: everyone signed in has their own (302: anonymous to the sign-in page); its actions
+    # answer the owner with a redirect back to it, and anyone else with 404 (not theirs).
+    ("web-cameo", "GET", "main"): _row(200, 200, 200, 200, 200, 302, 200, page=True),
+    ("web-cameo-permission", "POST", "main"): _row(
+        302, 404, 404, 404, 404, 302, 404, page=True, form=lambda world: {"permission": "mutuals"}
+    ),
+    ("web-cameo-request-approve", "POST", "main"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
+    ("web-cameo-request-deny", "POST", "main"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
+    ("web-cameo-take-down", "POST", "main"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
+    ("web-cameo-take-down", "POST", "featuring"): _row(302, 404, 404, 404, 404, 302, 404, page=True),
 }
 
 
@@ -285,6 +327,8 @@ class World:
         self.generation.video = stored
         self.generation.save(update_fields=["video"])
         self.case = flag_target(target=self.featuring, source="report", reason="spam", priority=10).case
+        about_owner = flag_target(target=self.owner, source="report", reason="spam", priority=10).case
+        self.decision = Decision.objects.create(case=about_owner, action="warn", rule="spam")
         self.notification = Notification.objects.create(
             recipient=self.owner, kind="follow", actor=self.zoe, notified_at=now
         )
@@ -304,14 +348,17 @@ class World:
             "request_id": self.access_request.pk,
             "token": self.media_token,
             "case_id": self.case.pk,
+            "decision_id": self.decision.pk,
             "notification_id": self.notification.pk,
         }
         return {key: value for key, value in values.items() if f"<{key}>" in route or f":{key}>" in route}
 
-    def client(self, actor: str) -> APIClient:
+    def client(self, actor: str, *, session: bool = False) -> APIClient:
         client = APIClient()
         user = self.users[actor]
-        if user is not None:
+        if user is not None and session:
+            client.force_login(user)
+        elif user is not None:
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user)['access']}")
         return client
 
@@ -351,12 +398,15 @@ def test_route_answers_each_actor_as_written(name, method, route, variant, actor
     row = EXPECTED.get((name, method, variant)) or {}
     raw = row.get("raw")
     data = json.dumps(row["json"](world)) if row.get("json") else ""
+    content_type = "application/octet-stream" if raw else "application/json"
+    if row.get("form"):
+        data, content_type = urlencode(row["form"](world)), "application/x-www-form-urlencoded"
 
-    response = world.client(actor).generic(
+    response = world.client(actor, session=row.get("page", False)).generic(
         method,
         _path(name, route, world, variant),
         raw or data,
-        content_type="application/octet-stream" if raw else "application/json",
+        content_type=content_type,
         **row.get("headers", {}),
     )
 
@@ -366,7 +416,7 @@ def test_route_answers_each_actor_as_written(name, method, route, variant, actor
     assert row, f"no row for {method} {name}"
     assert response.status_code == row["statuses"][actor], response.content[:300]
     if response.status_code >= 400:
-        assert response["Content-Type"].startswith("application/json")
+        assert response["Content-Type"].startswith("text/html" if row["page"] else "application/json")
 
 
 def test_every_route_has_a_row():

@@ -31,6 +31,11 @@ _DECISION_TEXT = {
     "reject_cameo": "Your cameo was rejected after review",
 }
 
+_APPEAL_TEXT = {
+    "upheld": "Your appeal was upheld: the decision is reversed",
+    "denied": "Your appeal was reviewed and the decision stands",
+}
+
 _REPORT_TEXT = {
     "actioned": "Thanks for your report: we reviewed it and took action",
     "dismissed": "Thanks for your report: we reviewed it and found no rule broken",
@@ -53,6 +58,8 @@ def notification_text(notification: Notification) -> str:
         return template.format(rule=data.get("rule", ""), until=until, target=data.get("target_type", ""))
     if notification.kind == NotificationKind.REPORT_OUTCOME:
         return _REPORT_TEXT.get(data.get("outcome", ""), "Your report was reviewed")
+    if notification.kind == NotificationKind.APPEAL_DECIDED:
+        return _APPEAL_TEXT.get(data.get("outcome", ""), "Your appeal was reviewed")
     return _TEXT[NotificationKind(notification.kind)].format(actor=actor)
 
 
@@ -76,7 +83,8 @@ class NotificationSerializer(serializers.Serializer):
     comment_text = serializers.SerializerMethodField()
     cameo_id = serializers.IntegerField(allow_null=True)
     access_request_id = serializers.SerializerMethodField()
-    # A moderation notice (kind `moderation_decision`); None on every other kind.
+    # A moderation notice (kind `moderation_decision`; `appeal_decided` carries decision_id too); None on
+    # every other kind.
     decision_id = serializers.SerializerMethodField()
     target_type = serializers.SerializerMethodField()
     target_id = serializers.SerializerMethodField()
@@ -85,9 +93,12 @@ class NotificationSerializer(serializers.Serializer):
     reason = serializers.SerializerMethodField()
     strike = serializers.SerializerMethodField()
     suspended_until = serializers.SerializerMethodField()
-    # A report's outcome (kind `report_outcome`); None on every other kind.
+    # A report's outcome (kind `report_outcome`), or an appeal's (`appeal_decided`, with the reply); None on
+    # every other kind.
     report_id = serializers.SerializerMethodField()
+    appeal_id = serializers.SerializerMethodField()
     outcome = serializers.SerializerMethodField()
+    reply = serializers.SerializerMethodField()
     read = serializers.SerializerMethodField()
     read_at = serializers.DateTimeField(allow_null=True)
     notified_at = serializers.DateTimeField(
@@ -131,6 +142,8 @@ class NotificationSerializer(serializers.Serializer):
         return notification.data.get("request_id")
 
     def _decision(self, notification: Notification, key: str) -> Any:
+        if notification.kind == NotificationKind.APPEAL_DECIDED and key == "decision_id":
+            return notification.data.get(key)
         if notification.kind != NotificationKind.MODERATION_DECISION:
             return None
         return notification.data.get(key)
@@ -181,11 +194,27 @@ class NotificationSerializer(serializers.Serializer):
             return None
         return notification.data.get("report_id")
 
-    @extend_schema_field(serializers.CharField(allow_null=True, help_text="actioned or dismissed."))
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_appeal_id(self, notification: Notification) -> int | None:
+        if notification.kind != NotificationKind.APPEAL_DECIDED:
+            return None
+        return notification.data.get("appeal_id")
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True, help_text="A report's: actioned or dismissed; an appeal's: upheld or denied."
+        )
+    )
     def get_outcome(self, notification: Notification) -> str | None:
-        if notification.kind != NotificationKind.REPORT_OUTCOME:
+        if notification.kind not in (NotificationKind.REPORT_OUTCOME, NotificationKind.APPEAL_DECIDED):
             return None
         return notification.data.get("outcome")
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="The moderators' reply to your appeal."))
+    def get_reply(self, notification: Notification) -> str | None:
+        if notification.kind != NotificationKind.APPEAL_DECIDED:
+            return None
+        return notification.data.get("reply")
 
     @extend_schema_field(serializers.BooleanField())
     def get_read(self, notification: Notification) -> bool:

@@ -259,6 +259,20 @@ def notify_report_outcome(*, recipient_id: int, report_id: int, outcome: str) ->
     )
 
 
+@transaction.atomic
+def notify_appeal_decided(
+    *, recipient_id: int, appeal_id: int, decision_id: int, outcome: str, reply: str
+) -> None:
+    """Tell the person who appealed a decision how the appeal ended (upheld: the decision is reversed; or
+    denied) with the moderators' reply; never who decided."""
+    recipient = User.objects.get(pk=recipient_id)
+    _create(
+        recipient=recipient,
+        kind=NotificationKind.APPEAL_DECIDED,
+        data={"appeal_id": appeal_id, "decision_id": decision_id, "outcome": outcome, "reply": reply},
+    )
+
+
 def _push_read_on_commit(*, recipient: User, notification_id: int | None) -> None:
     """Tells the recipient's other devices what was read, and the new unread count."""
     push_to_user_on_commit(

@@ -9,5 +9,6 @@ from .database import *
 from .feed import *
 from .generation import *
 from .logging import *
+from .moderation import *
 from .security import *
 from .storage import *

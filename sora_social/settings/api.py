@@ -35,6 +35,7 @@ REST_FRAMEWORK = {
         "realtime_ping": env.str("THROTTLE_REALTIME_PING_RATE", default="6/min"),
         # Reports, per signed-in user (moderation).
         "reports": env.str("THROTTLE_REPORTS_RATE", default="20/hour"),
+        "appeals": env.str("THROTTLE_APPEALS_RATE", default="10/hour"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
@@ -66,6 +67,9 @@ SPECTACULAR_SETTINGS = {
         "SceneCueKindEnum": "ml.scene.CueKind",
         # `status` of a user's moderation report (open, resolved).
         "ReportStatusEnum": "moderation.models.ReportStatus",
+        # `status` of an appeal (pending, upheld, denied); `kind` of a moderation queue item.
+        "AppealStatusEnum": "moderation.models.AppealStatus",
+        "CaseKindEnum": "moderation.models.CaseKind",
     },
 }
 

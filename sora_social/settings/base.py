@@ -98,6 +98,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The server-rendered pages sign in with a session (accounts/web.py).
 LOGIN_URL = "web-sign-in"
+# Signing in on the web without a `next` page lands on the cameo page (feed/web): who may use your cameo,
+# access requests, and every video with your likeness.
+LOGIN_REDIRECT_URL = "web-cameo"
 LOGOUT_REDIRECT_URL = "web-sign-in"
 
 # EMAIL_URL, e.g. smtp+tls://user:password@smtp.example.com:587; the console backend by default.

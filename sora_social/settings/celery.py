@@ -76,4 +76,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cameos.purge_abandoned",
         "schedule": 3600,
     },
+    "finalise-unappealed-moderation-decisions": {
+        "task": "moderation.finalise_unappealed",
+        "schedule": 3600,
+    },
 }

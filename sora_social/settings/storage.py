@@ -52,3 +52,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # No local media link outlives this, whatever lifetime its maker asked for: the server checks the token's
 # own creation time against it (core/signed_media.py).
 MEDIA_URL_MAX_AGE_SECONDS = env.int("MEDIA_URL_MAX_AGE_SECONDS", default=3600)
+# Links on a public post's share page (its player, and `og:video` / `og:image` for link-preview crawlers
+# that fetch a page now and its media later) live this long, and no longer; the media route still asks at
+# every request whether the post may be played, so a take-down or a change of audience stops them at once.
+SHARE_MEDIA_URL_MAX_AGE_SECONDS = env.int("SHARE_MEDIA_URL_MAX_AGE_SECONDS", default=24 * 3600)

@@ -11,11 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-# Playwright's sync API keeps an event loop in the test's thread between calls; Django's guard against
-# ORM calls from async code would refuse the test's own (synchronous) database work because of it.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -49,10 +44,17 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One chromium per test module. Playwright's sync API keeps an event loop set in the test's thread
+    while it runs, so (1) Django's guard against ORM calls from async code would refuse the tests' own
+    synchronous database work: DJANGO_ALLOW_ASYNC_UNSAFE is set while it runs, and only then (set for the
+    whole process it leaked into every later test, and into the `check --deploy` one of them runs); and
+    (2) the loop must be gone before the tests outside this folder run (asyncio.run refuses to start
+    inside a running loop)."""
     assert CHROMIUM.exists(), f"no chromium at {CHROMIUM}: run scripts/setup (it installs Debian's chromium)"
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as env, sync_playwright() as playwright:
+        env.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()

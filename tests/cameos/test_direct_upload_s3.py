@@ -7,11 +7,15 @@ from datetime import datetime, timedelta
 
 import pytest
 import requests
+from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.test import Client, RequestFactory
 from django.utils import timezone
 from moto.server import ThreadedMotoServer
 
 from cameos.models import Cameo, CameoUpload, LivenessChallenge
+from core.signed_media import signed_media_url
+from tests.factories import CameoFactory
 from tests.fixtures import recordings
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +193,18 @@ def test_the_bucket_form_expires_with_the_challenge(client_for, user, s3_storage
     policy = json.loads(base64.b64decode(upload["direct_upload_fields"]["policy"]))
     expiration = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
     assert expiration <= challenge.expires_at + timedelta(seconds=1)
+
+
+def test_a_shareable_link_is_served_by_our_route_from_the_bucket(s3_storage, user):
+    """A share page's day-long link must stay recallable (a pre-signed GET cannot be), so even with S3 it
+    goes through the media route, whose guard is asked at every request, and serves byte ranges."""
+    name = default_storage.save(f"cameos/{user.pk}/references/face.png", ContentFile(b"0123456789"))
+    cameo = CameoFactory(owner=user, reference_image=name)
+    url = signed_media_url(name, 24 * 3600, request=RequestFactory().get("/"), viewer_id=user.pk, shareable=True)
+
+    assert url.startswith("http://testserver/media-signed/")
+    response = Client().get(url, HTTP_RANGE="bytes=2-5")
+    assert response.status_code == 206
+    assert b"".join(response.streaming_content) == b"2345"
+    Cameo.objects.filter(pk=cameo.pk).update(reference_image="")
+    assert Client().get(url).status_code == 404

@@ -100,3 +100,12 @@ def test_unknown_api_paths_answer_the_json_error_in_debug_too(client, settings, 
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
     assert response.json() == {"code": "not_found", "message": "Not found.", "extra": {}}
+
+
+def test_a_browser_outside_the_api_gets_the_not_found_page(client):
+    page = client.get("/no-such-page/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    api = client.get("/api/v1/no-such-route/", HTTP_ACCEPT="text/html")
+
+    assert page.status_code == api.status_code == 404
+    assert page["Content-Type"].startswith("text/html") and b"Not found" in page.content
+    assert api.json() == {"code": "not_found", "message": "Not found.", "extra": {}}

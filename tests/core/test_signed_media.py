@@ -78,6 +78,25 @@ def test_a_token_older_than_the_cap_is_refused_whatever_it_asked_for(
     assert response.json()["code"] == "media_link_invalid"
 
 
+def test_a_shareable_link_lives_up_to_the_share_cap_and_no_longer(
+    client, stored_face, user, settings, monkeypatch
+):
+    """Share pages hand link-preview crawlers links that live a day; an ordinary link's cap still holds."""
+    settings.MEDIA_URL_MAX_AGE_SECONDS = 600
+    settings.SHARE_MEDIA_URL_MAX_AGE_SECONDS = 3000
+    request = RequestFactory().get("/")
+    shared = signed_media_url(stored_face, 10**6, request=request, viewer_id=user.pk, shareable=True)
+    ordinary = link(stored_face, 10**6, user.pk)
+    real_time = time.time
+
+    monkeypatch.setattr(time, "time", lambda: real_time() + 601)
+    assert client.get(shared).status_code == 200
+    assert client.get(ordinary).status_code == 403
+
+    monkeypatch.setattr(time, "time", lambda: real_time() + 3001)
+    assert client.get(shared).status_code == 403
+
+
 def test_a_token_expires_at_its_own_shorter_lifetime(client, stored_face, user, monkeypatch):
     url = link(stored_face, 60, user.pk)
     real_time = time.time

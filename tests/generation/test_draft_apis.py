@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Block, Mute
 from cameos.models import CameoAccessRequest
+from feed.models import Post
 from generation.models import Generation, GenerationStatus
 from tests.factories import CameoFactory, GenerationFactory, UserFactory, with_role
 
@@ -84,6 +85,8 @@ def test_anonymous_cannot_see_anything(api_client, draft):
 def test_a_published_video_is_seen_by_others_but_not_by_blocked_users(client_for, leo, stranger, draft):
     draft.published_at = timezone.now()
     draft.save()
+    # Published, so it has its post (feed.receivers), whose audience (public) decides who may play it.
+    Post.objects.create(generation=draft)
     assert client_for(stranger).get(url(draft)).json()["video_url"] is not None
     Block.objects.create(blocker=leo, blocked=stranger)
     assert client_for(stranger).get(url(draft)).status_code == 404

@@ -129,3 +129,35 @@ def test_the_log_exports_as_json_lines(client_for, decided, admin):
 def test_a_moderator_without_the_admin_role_cannot_read_the_log(client_for, moderator):
     assert client_for(moderator).get("/api/v1/moderation/audit/").status_code == 403
     assert client_for(moderator).get("/api/v1/moderation/audit/export/").status_code == 403
+
+
+def test_the_log_exports_as_csv_streamed_and_safe_for_spreadsheets(client_for, decided, admin, moderator):
+    import csv
+    import io
+
+    client_for(moderator).post(f"/api/v1/moderation/cases/{decided.pk}/notes/", {"text": "fine"})
+    flag_target(target=GenerationFactory(), source="output_check", reason="=HYPERLINK(\"http://x\")")
+
+    response = client_for(admin).get("/api/v1/moderation/audit/export/?format=csv")
+
+    assert response.streaming and response["Content-Type"] == "text/csv; charset=utf-8"
+    assert 'filename="moderation-audit.csv"' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [row["action"] for row in rows] == [
+        "flag.raised",
+        "case.claimed",
+        "case.released",
+        "case.claimed",
+        "case.decided",
+        "note.added",
+        "flag.raised",
+    ]
+    assert json.loads(rows[4]["details"])["rule"] == "violence"
+    assert (rows[4]["actor"], rows[0]["actor"]) == ("mod", "")
+    assert rows[-1]["reason"] == "'=HYPERLINK(\"http://x\")"  # never a live formula
+
+
+def test_an_unknown_export_format_is_refused_in_json(client_for, admin):
+    response = client_for(admin).get("/api/v1/moderation/audit/export/?format=xlsx")
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_export_format")

@@ -1,4 +1,5 @@
-"""Two moderators claim the same case at the same moment, in real concurrent transactions: exactly one wins."""
+"""Two moderators claim the same case (a review, or an appeal waiting as its own item) at the same moment, in
+real concurrent transactions: exactly one wins."""
 
 import threading
 
@@ -6,17 +7,32 @@ import pytest
 from django.db import connection, transaction
 
 from core.exceptions import ApplicationError
+from moderation.appeals import appeal_file
 from moderation.models import Case
-from moderation.services import case_claim, flag_target
+from moderation.services import case_claim, case_decide, flag_target
 from tests.factories import GenerationFactory, UserFactory
 
 
+def _appeal_item() -> Case:
+    """An appeal waiting in the queue (a case of kind `appeal`): claimed like any case."""
+    owner = UserFactory(username="owner", password=None)
+    case = flag_target(target=GenerationFactory(requester=owner), source="output_check", reason="x").case
+    decider = UserFactory(username="decider", password=None)
+    case_claim(moderator=decider, case_id=case.pk)
+    decision = case_decide(moderator=decider, case_id=case.pk, action="warn", rule="spam")
+    return appeal_file(appellant=owner, decision_id=decision.pk, text="Not me.").case
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["review", "appeal"])
 @pytest.mark.parametrize("round_", range(5))
-def test_two_moderators_racing_for_one_case_exactly_one_wins(round_):
+def test_two_moderators_racing_for_one_case_exactly_one_wins(round_, kind):
     if connection.vendor != "postgresql":
         pytest.skip("needs concurrent writers (PostgreSQL); SQLite serialises whole transactions")
-    case = flag_target(target=GenerationFactory(), source="output_check", reason="x").case
+    if kind == "appeal":
+        case = _appeal_item()
+    else:
+        case = flag_target(target=GenerationFactory(), source="output_check", reason="x").case
     moderators = [UserFactory(username=f"mod{i}", password=None) for i in range(2)]
     start = threading.Barrier(2, timeout=10)
     outcomes: dict[str, str] = {}

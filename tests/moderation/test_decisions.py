@@ -8,6 +8,7 @@ from channels.layers import get_channel_layer
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.services import tokens_issue
@@ -209,7 +210,8 @@ def test_deciding_needs_your_own_live_claim(client_for, user, moderator, second_
         ({"action": "suspend", "rule": "spam"}, "suspension_days_required"),
         ({"action": "verify_cameo"}, "decision_not_applicable"),
         ({"action": "dismiss", "strike": True, "rule": "spam"}, "decision_not_applicable"),
-        ({"action": "age_restrict", "rule": "x"}, "validation_error"),
+        ({"action": "verify_cameo", "rule": "x"}, "decision_not_applicable"),
+        ({"action": "uphold", "rule": "x"}, "validation_error"),
         ({"action": "warn", "rule": "spam", "moderator_note": "x"}, "validation_error"),
     ],
 )
@@ -244,3 +246,50 @@ def test_a_warning_is_recorded_in_the_history_of_later_cases(client_for, user, m
     assert [(d["action"], d["rule"], d["strike"], d["moderator"]) for d in earlier["decisions"]] == [
         ("warn", "spam", True, "mod")
     ]
+
+
+def test_a_suspended_or_banned_account_is_told_why_at_sign_in_and_refresh(
+    client_for, api_client, user, other_user, moderator, django_capture_on_commit_callbacks
+):
+    """Not the generic `no_active_account`: the stable code, once the password is right (a wrong one still
+    learns nothing), with the restricted token that reaches the account's decisions and appeals."""
+    tokens = tokens_issue(user=user)
+    case = _report(client_for, other_user, "account", user.username)
+    with django_capture_on_commit_callbacks(execute=True):
+        _decide(client_for(moderator), case, action="suspend", rule="harassment", suspend_days=7)
+    login = {"username": user.username.upper(), "password": PASSWORD}
+
+    suspended = api_client.post("/api/v1/auth/token/", login)
+    refreshed = api_client.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]})
+    wrong = api_client.post("/api/v1/auth/token/", {**login, "password": "not-it-at-all"})
+    User.objects.filter(pk=user.pk).update(suspended_until=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        later = flag_target(target=User.objects.get(pk=user.pk), source="output_check", reason="x").case
+        _decide(client_for(moderator), later, action="ban", rule="impersonation")
+    banned = api_client.post("/api/v1/auth/token/", login)
+
+    assert (suspended.status_code, suspended.json()["code"]) == (401, "account_suspended")
+    assert suspended.json()["extra"]["suspended_until"].startswith(str(timezone.now().year))
+    assert (refreshed.status_code, refreshed.json()["code"]) == (401, "account_suspended")
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "no_active_account")
+    assert (banned.status_code, banned.json()["code"]) == (401, "account_banned")
+    restricted = APIClient()
+    restricted.credentials(HTTP_AUTHORIZATION=f"Restricted {banned.json()['extra']['restricted_token']}")
+    assert [d["action"] for d in restricted.get("/api/v1/me/decisions/").json()["results"]] == ["ban", "suspend"]
+    assert restricted.get("/api/v1/users/me/").status_code == 401  # nothing else
+    restricted.credentials(HTTP_AUTHORIZATION=f"Restricted {suspended.json()['extra']['restricted_token']}x")
+    assert restricted.get("/api/v1/me/decisions/").json()["code"] == "token_not_valid"
+
+
+def test_a_suspended_accounts_posts_and_cameo_are_out_of_use(client_for, user, other_user, moderator, video):
+    CameoFactory(owner=user, permission="everyone")
+    viewer = client_for(other_user)
+    assert viewer.post("/api/v1/generations/", {"prompt": f"@{user.username} waves"}).status_code == 201
+    case = flag_target(target=user, source="output_check", reason="x").case
+
+    _decide(client_for(moderator), case, action="suspend", rule="spam", suspend_days=1)
+
+    assert viewer.get("/api/v1/feed/").json()["results"] == []
+    assert viewer.get(f"/api/v1/posts/{video.pk}/").status_code == 404
+    refused = viewer.post("/api/v1/generations/", {"prompt": f"@{user.username} waves again"})
+    assert (refused.status_code, refused.json()["code"]) == (404, "cameo_not_found")

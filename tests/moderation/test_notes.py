@@ -77,3 +77,63 @@ def test_a_note_needs_text(client_for, moderator, user):
     assert (
         client_for(moderator).post("/api/v1/moderation/cases/999999/notes/", {"text": "x"}).status_code == 404
     )
+
+
+def _user_facing_get_routes():
+    """Every GET route of the moderation and accounts URL confs that is not a moderator's, with the
+    parameters it needs; walked, so a new user-facing route is checked without being listed."""
+    from django.urls import URLPattern, get_resolver
+
+    import accounts.urls
+    import moderation.urls
+
+    for module in (accounts.urls, moderation.urls):
+        for pattern in module.urlpatterns:
+            assert isinstance(pattern, URLPattern)
+            view = pattern.callback.view_class
+            if not pattern.name.startswith("moderation-") and hasattr(view, "get"):
+                (possibilities, *_rest), *_ = get_resolver().reverse_dict.getlist(pattern.name)
+                yield pattern.name, possibilities[0][1]
+
+
+def test_no_user_facing_moderation_or_accounts_response_carries_a_note_on_a_case_or_an_appeal(
+    client_for, user, other_user, moderator, pushed, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    video = GenerationFactory(requester=user, published_at=timezone.now())
+    client_for(other_user).post(
+        "/api/v1/reports/", {"target_type": "video", "target_id": str(video.pk), "reason": "spam"}
+    )
+    case = Case.objects.get()
+    mod = client_for(moderator)
+    mod.post(f"/api/v1/moderation/cases/{case.pk}/notes/", {"text": SECRET})
+    mod.post(f"/api/v1/moderation/cases/{case.pk}/claim/")
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = mod.post(
+            f"/api/v1/moderation/cases/{case.pk}/decision/", {"action": "warn", "rule": "spam", "reason": "Spam"}
+        ).json()
+    filed = client_for(user).post(f"/api/v1/decisions/{decision['id']}/appeal/", {"text": "Not spam."})
+    assert filed.status_code == 201
+    appeal_case = Case.objects.get(kind="appeal")
+    mod.post(f"/api/v1/moderation/cases/{appeal_case.pk}/notes/", {"text": SECRET + " (appeal)"})
+    mod.post(f"/api/v1/moderation/cases/{appeal_case.pk}/claim/")
+    with django_capture_on_commit_callbacks(execute=True):
+        mod.post(
+            f"/api/v1/moderation/cases/{appeal_case.pk}/appeal-decision/",
+            {"outcome": "denied", "reply": "It was spam."},
+        )
+    routes = list(_user_facing_get_routes())
+    assert {"me-decisions", "reports", "users-me"} <= {name for name, _params in routes}
+
+    assert SECRET.encode() not in filed.content
+    for person in (user, other_user):
+        client = client_for(person)
+        for name, params in routes:
+            path = reverse(name, kwargs={p: user.username for p in params})
+            response = client.get(path)
+            assert response.status_code == 200, (name, response.content[:200])
+            assert b"NOTE-7f3a" not in response.content, name
+    mine = client_for(user).get("/api/v1/me/decisions/").json()["results"]
+    assert mine[0]["appeal_reply"] == "It was spam."
+    assert "NOTE-7f3a" not in repr(pushed)

@@ -23,7 +23,7 @@ def _report(client_for, video, reason, reporter=None):
         "/api/v1/reports/", {"target_type": "video", "target_id": str(video.pk), "reason": reason}
     )
     assert response.status_code == 201, response.content
-    return Case.objects.get(target_id=video.pk)
+    return Case.objects.get(reports__id=response.json()["id"])
 
 
 def _published():
@@ -108,3 +108,96 @@ def test_the_queue_pages_by_cursor_in_a_constant_number_of_queries(client_for, m
     assert len(small) == len(large)
     assert seen == list(Case.objects.order_by("queue_key", "id").values_list("id", flat=True))
     assert len(seen) == 7
+
+
+def test_reach_moves_a_video_up_among_equals(client_for, moderator):
+    from feed.models import Post
+
+    quiet, seen = _published(), _published()
+    Post.objects.filter(pk=seen.pk).update(view_count=100_000)
+    first = _report(client_for, quiet, "harassment")
+    second = _report(client_for, seen, "harassment")
+
+    rows = client_for(moderator).get(URL).json()["results"]
+
+    assert [(r["id"], r["reach"]) for r in rows] == [(second.pk, 100_000), (first.pk, 0)]
+
+
+def test_reach_counts_by_orders_of_magnitude_and_never_outranks_a_severe_report():
+    now = timezone.now()
+
+    viral_spam = queue_key(opened_at=now, priority=10, report_count=1, reach=50_000_000)
+    minor_safety = queue_key(opened_at=now, priority=100, report_count=1, reach=0)
+    ten = queue_key(opened_at=now, priority=0, report_count=0, reach=9)
+    thousand = queue_key(opened_at=now, priority=0, report_count=0, reach=999)
+
+    assert minor_safety < viral_spam
+    assert thousand < ten < queue_key(opened_at=now, priority=0, report_count=0)
+
+
+def test_appeals_share_the_queue_with_their_own_priority_and_filters(client_for, moderator, user):
+    from moderation.appeals import appeal_file
+    from moderation.services import case_claim, case_decide
+
+    spam = _report(client_for, GenerationFactory(requester=user, published_at=timezone.now()), "spam")
+    banned = flag_target(target=user, source="output_check", reason="x").case
+    case_claim(moderator=moderator, case_id=banned.pk)
+    decision = case_decide(moderator=moderator, case_id=banned.pk, action="ban", rule="spam")
+    appeal = appeal_file(appellant=user, decision_id=decision.pk, text="Not me.")
+    minor = _report(client_for, _published(), "minor_safety")
+    client = client_for(moderator)
+
+    rows = client.get(URL).json()["results"]
+
+    assert [(r["id"], r["kind"]) for r in rows] == [
+        (minor.pk, "review"),  # severity 100
+        (appeal.case_id, "appeal"),  # a ban's appeal: 80
+        (spam.pk, "review"),  # 10
+    ]
+    assert rows[1]["appeal_id"] == appeal.pk and rows[0]["appeal_id"] is None
+    assert _ids(client, "?kind=appeal") == [appeal.case_id]
+    assert _ids(client, "?kind=review&target_type=video") == [minor.pk, spam.pk]
+    assert _ids(client, "?target_type=account") == [appeal.case_id]
+
+
+@pytest.mark.parametrize("query", ["?kind=complaint", "?target_type=comment"])
+def test_a_bad_kind_or_target_type_is_400(client_for, moderator, query):
+    response = client_for(moderator).get(URL + query)
+
+    assert (response.status_code, response.json()["code"]) == (400, "invalid_queue_filter")
+
+
+def test_a_page_with_appeals_costs_the_same_queries(client_for, moderator):
+    from moderation.appeals import appeal_file
+    from moderation.services import case_claim, case_decide
+
+    for index in range(6):
+        owner = UserFactory(username=f"owner{index}", password=None)
+        case = flag_target(target=GenerationFactory(requester=owner), source="output_check", reason="x").case
+        if index % 2:
+            case_claim(moderator=moderator, case_id=case.pk)
+            decision = case_decide(moderator=moderator, case_id=case.pk, action="warn", rule="spam")
+            appeal_file(appellant=owner, decision_id=decision.pk, text="x")
+    client = client_for(moderator)
+
+    with CaptureQueriesContext(connection) as small:
+        client.get(URL + "?page_size=1")
+    with CaptureQueriesContext(connection) as large:
+        rows = client.get(URL + "?page_size=10").json()["results"]
+
+    assert {r["kind"] for r in rows} == {"review", "appeal"}
+    assert len(small) == len(large)
+
+
+def test_the_default_queue_is_served_by_its_partial_index_on_postgresql(client_for, moderator):
+    if connection.vendor != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    from moderation.selectors import cases_for_queue
+
+    queryset = cases_for_queue().filter(queue_key__gte=0).order_by("queue_key", "id")[:20]
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        plan = queryset.explain()
+        cursor.execute("RESET enable_seqscan")
+
+    assert "moderation_queue_unresolved" in plan, plan

@@ -52,7 +52,9 @@ class Command(BaseCommand):
             cameo = self._cameo(user)
             self.stdout.write(f"@{user.username}'s cameo {cameo.pk}: {cameo.status}")
         generation = self._first_video(requester=users[1])
-        self.stdout.write(f"Demo video {generation.pk}: {generation.status}, in the feed")
+        self.stdout.write(
+            f"Demo video {generation.pk}: {generation.status}, in the feed; its share page is /v/{generation.pk}"
+        )
 
     @transaction.atomic
     def _users(self) -> list[User]:
