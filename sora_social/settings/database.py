@@ -14,5 +14,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # Not persistent by default: under ASGI each request's thread holds its own connection, and persistent
+    # ones piled up to PostgreSQL's 100 within 3 s of 16 concurrent requests (bench/feed_scale.py). Put a
+    # pooler (PgBouncer) in front at scale; a Celery worker may keep its one connection
+    # (DATABASE_CONN_MAX_AGE=60).
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL's JIT compiles a plan's expressions when its cost estimate is high, which the feeds' bounded
+    # queries often reach: it cost 0.1-2.3 s per query where the query itself ran in milliseconds
+    # (bench/feed_scale.py at 1M posts). Our queries are short; compiling never pays off.
+    if env.bool("DATABASE_JIT_OFF", default=True):
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = (options.get("options", "") + " -c jit=off").strip()
