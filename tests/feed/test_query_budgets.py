@@ -21,8 +21,9 @@ BUDGETS = {
     "remixes": 5,  # + the post remixed
     "comments": 4,  # + the post, the comments, their replies
     # Fresh first page: follows, likes, comments, views, steering, see-less marks (viewer signals);
-    # followed, mutuals' cameos, popular, steering pool (candidates); the candidates' features; the page.
-    "for-you": 15,
+    # followed, mutuals' cameos, popular, steering pool (candidates, by index), the visibility rule over
+    # their union; the candidates' features; the page.
+    "for-you": 16,
     "for-you-next": 4,  # a later page: the snapshot is in Redis, not SQL
 }
 
