@@ -164,7 +164,9 @@ def main() -> None:
     warm_cpu_s = time.process_time() - cpu_started  # every thread of this process
     print(f"speed: 8 s 720p with dialogue: warm {warm_s:.1f} s, cold {cold_s:.1f} s", flush=True)
     if args.speed_only:
-        print(f"warm CPU {warm_cpu_s:.1f} s; load average before {load_before:.2f}, now {os.getloadavg()[0]:.2f}")
+        print(
+            f"warm CPU {warm_cpu_s:.1f} s; load average before {load_before:.2f}, now {os.getloadavg()[0]:.2f}"
+        )
         return
 
     def decoded(path: Path) -> np.ndarray:

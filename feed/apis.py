@@ -5,6 +5,7 @@ Output serializers are per audience: `PostSerializer` is what anyone who may see
 prompt, its parsed specification, or the job's internals: stage, progress, failure reason, engine);
 `PostAuthorSerializer` adds what only the author may know."""
 
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -252,13 +253,20 @@ class PostShareApi(APIView):
 class FollowingFeedApi(ListAPIView):
     """Following: the posts of the people you follow, newest first, as `/feed/` filters them (audience,
     blocks either way and mutes, of the author and of every cameo owner in the video). The cursor is a
-    keyset on (published_at, id): posts published while you scroll never shift a later page."""
+    keyset on (published_at, id): posts published while you scroll never shift a later page. A page may
+    hold fewer posts than `page_size` (even none) and still have a `next` link, when most of the posts it
+    looked at are hidden from you: follow `next` until it is null."""
 
     serializer_class = PostSerializer
     pagination_class = PublishedKeysetPagination
 
     def get_queryset(self) -> Any:
         return selectors.following_feed(viewer=self.request.user)
+
+    def page_candidates(
+        self, *, before: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[datetime, int]]:
+        return selectors.following_candidates(viewer=self.request.user, before=before, limit=limit)
 
     @extend_schema(operation_id="feed_following")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

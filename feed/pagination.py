@@ -1,10 +1,11 @@
 """Keyset cursors over (a time, id), newest first: the page after a cursor is every row strictly before it
 (ties broken by id), so rows added while a client scrolls never shift a later page: no duplicates, no gaps.
-One query per page, whatever how deep. Posts page on (published_at, id), notifications on (notified_at,
-id)."""
+One query per page, whatever how deep (two for the Following feed, which first names its candidates:
+`keyset_page`). Posts page on (published_at, id), notifications on (notified_at, id)."""
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,9 @@ from core.exceptions import ApplicationError
 from core.pagination import CursorPagination
 from core.parsing import parse_ascii_int
 from feed.errors import FeedError
+
+# (before=(time, id) or None, limit=) -> (time, id) of the rows a page may hold, newest first.
+Candidates = Callable[..., list[tuple[datetime, int]]]
 
 
 def encode_cursor(when: datetime | None, pk: int) -> str:
@@ -40,16 +44,38 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def keyset_page(
-    queryset: QuerySet, *, cursor: str | None, size: int, time_field: str = "published_at"
+    queryset: QuerySet,
+    *,
+    cursor: str | None,
+    size: int,
+    time_field: str = "published_at",
+    candidates: Candidates | None = None,
 ) -> tuple[list[Any], str | None]:
     """A page of `size` rows of `queryset`, newest first by (`time_field`, id), after `cursor` (from the
-    start when None), and the cursor of the next page (None on the last). One query."""
-    if cursor is not None:
-        when, row_id = decode_cursor(cursor)
-        queryset = queryset.filter(Q(**{f"{time_field}__lt": when}) | Q(**{time_field: when, "pk__lt": row_id}))
+    start when None), and the cursor of the next page (None on the last). One query.
+
+    `candidates(before=, limit=)` (the Following feed: `feed.selectors.following_candidates`) names the rows
+    a page may hold, newest first, before visibility, and the page is the visible ones among them (one
+    query more). Twice a page plus one are asked for, so a page comes out short only when more than half of
+    them are hidden from the viewer; it then still has a next cursor, after the last candidate looked at,
+    so nothing is skipped or repeated."""
+    before = decode_cursor(cursor) if cursor is not None else None
+    if before is not None:
+        when, row_id = before
+        queryset = queryset.filter(
+            Q(**{f"{time_field}__lt": when}) | Q(**{time_field: when, "pk__lt": row_id})
+        )
+    limit = 2 * (size + 1)
+    looked_at = candidates(before=before, limit=limit) if candidates is not None else None
+    if looked_at is not None:
+        queryset = queryset.filter(pk__in=[pk for _, pk in looked_at])
     page = list(queryset.order_by(f"-{time_field}", "-pk")[: size + 1])
-    last = page[size - 1] if len(page) > size else None
-    return page[:size], encode_cursor(getattr(last, time_field), last.pk) if last else None
+    if len(page) > size:
+        last = page[size - 1]
+        return page[:size], encode_cursor(getattr(last, time_field), last.pk)
+    if looked_at is not None and len(looked_at) == limit:
+        return page, encode_cursor(*looked_at[-1])
+    return page, None
 
 
 class KeysetPagination(CursorPagination):
@@ -65,6 +91,7 @@ class KeysetPagination(CursorPagination):
             cursor=request.query_params.get(self.cursor_query_param),
             size=self.get_page_size(request),
             time_field=self.time_field,
+            candidates=getattr(view, "page_candidates", None),
         )
         return page
 

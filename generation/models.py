@@ -121,12 +121,13 @@ class Generation(models.Model):
             models.Index(
                 fields=["-published_at"], condition=Q(published_at__isnull=False), name="generation_published"
             ),
-            # A person's posts newest first, and the For You feed's recent posts of the people one follows
-            # (feed.ranking): a range scan per author instead of a walk down every post.
+            # A person's posts newest first, each followed account's newest posts for a Following page
+            # (feed.selectors.following_candidates, read from the index alone: the id is in it), and the
+            # For You feed's recent posts of the people one follows (feed.ranking).
             models.Index(
-                fields=["requester", "-published_at"],
+                fields=["requester", "-published_at", "-id"],
                 condition=Q(published_at__isnull=False),
-                name="generation_requester_published",
+                name="generation_published_by_author",
             ),
         ]
 

@@ -85,6 +85,8 @@ class Case(models.Model):
                 condition=~Q(status="resolved"),
                 name="moderation_queue_unresolved",
             ),
+            # A case page's earlier cases on the same target (resolved ones included).
+            models.Index(fields=["target_type", "target_id"], name="moderation_case_target"),
         ]
         # The roles (`moderation.roles`) are groups holding these; other apps check them by name, e.g.
         # `user.has_perm("moderation.moderate")`, since they may not import moderation.

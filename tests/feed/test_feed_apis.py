@@ -65,6 +65,33 @@ def test_the_cursor_stays_right_while_posts_arrive(client_for, leo, stranger):
     assert seen == expected
 
 
+def test_a_page_whose_candidates_are_mostly_hidden_is_short_but_leads_on(client_for, leo, maya, stranger):
+    """A Following page looks at twice its size plus one of the newest posts of the people followed (6 for
+    pages of 2); when most are hidden it comes out short, or empty, with a `next` link that starts after the
+    last one looked at, so following `next` still lists every visible post once, in order."""
+    Follow.objects.create(follower=stranger, followee=leo)
+    Follow.objects.create(follower=stranger, followee=maya)
+    start = timezone.now() - timedelta(days=1)
+    visible = [
+        GenerationFactory(requester=author, published_at=start + timedelta(minutes=minute))
+        for author, minute in ((leo, 1), (maya, 2), (leo, 3))
+    ]
+    for minute in range(10, 20):  # the ten newest: private, hidden from the follower
+        GenerationFactory(
+            requester=leo, published_at=start + timedelta(minutes=minute), post__visibility="private"
+        )
+    client = client_for(stranger)
+
+    pages, url = [], f"{FOLLOWING}?page_size=2"
+    while url:
+        response = client.get(url)
+        pages.append(ids(response))
+        url = response.json()["next"]
+
+    assert pages[0] == []  # six private posts looked at, none shown, and still a next link
+    assert [pk for page in pages for pk in page] == [g.pk for g in reversed(visible)]
+
+
 # Garbage; a date without an id; "x|y"; a date without a time zone.
 @pytest.mark.parametrize("cursor", ["nonsense", "MjAyNi0xMS0yOQ", "eHx5", "MjAyNi0xMS0yOVQwMDowMHwx"])
 def test_a_cursor_we_did_not_hand_out_is_refused(client_for, stranger, cursor):

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 # Each: authentication (1), the page's query, its prefetches (cameo uses and their owners, or replies).
 BUDGETS = {
     "feed": 4,
-    "following": 4,
+    "following": 5,  # + its candidates, named before the page (feed.selectors.following_candidates)
     "profile": 6,  # + the profile's owner, and a block between you
     "cameo": 6,  # + the cameo, and a block between you and its owner
     "remixes": 5,  # + the post remixed

@@ -1,10 +1,13 @@
 """Who sees a post (`feed.selectors.posts_visible_to`): every audience by every kind of viewer, a blocked or
 muted cameo owner included; and a page of the feed costs the same queries whatever its size."""
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
-from feed.selectors import posts_visible_to
+from accounts.models import Follow
+from feed.selectors import following_candidates, posts_visible_to
 from tests.factories import CameoFactory, GenerationFactory
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +103,33 @@ def test_a_post_marked_for_adults_is_hidden_from_minors_and_anonymous_visitors(p
     assert seeing == {"author", "adult"}
     post_set_adults_only(post_id=post.pk, adults_only=False)
     assert posts_visible_to(teen).filter(pk=post.pk).exists()
+
+
+def test_following_candidates_are_the_newest_posts_of_the_people_followed(person):
+    """Before visibility: published videos only, of followed accounts only, newest first, ties on the
+    instant broken by id, strictly older than `before`, at most `limit`; on PostgreSQL one index range per
+    followed account (LATERAL), elsewhere one plain query, with the same answer."""
+    viewer, followed, other, unfollowed = (
+        person(name) for name in ("viewer", "followed", "other", "unfollowed")
+    )
+    Follow.objects.create(follower=viewer, followee=followed)
+    Follow.objects.create(follower=viewer, followee=other)
+    now = timezone.now()
+    a = GenerationFactory(requester=followed, published_at=now - timedelta(minutes=3))
+    b = GenerationFactory(requester=other, published_at=now - timedelta(minutes=2))
+    c = GenerationFactory(requester=followed, published_at=now - timedelta(minutes=2))  # same instant as b
+    d = GenerationFactory(
+        requester=other, published_at=now - timedelta(minutes=1), post__visibility="private"
+    )
+    GenerationFactory(requester=followed)  # a draft
+    GenerationFactory(requester=unfollowed, published_at=now)
+
+    def ids(rows: list) -> list[int]:
+        return [pk for _, pk in rows]
+
+    newest_first = [d.pk, *sorted([b.pk, c.pk], reverse=True), a.pk]
+    assert ids(following_candidates(viewer=viewer, before=None, limit=10)) == newest_first
+    assert ids(following_candidates(viewer=viewer, before=None, limit=2)) == newest_first[:2]
+    second = following_candidates(viewer=viewer, before=None, limit=2)[-1]
+    assert ids(following_candidates(viewer=viewer, before=second, limit=10)) == newest_first[2:]
+    assert following_candidates(viewer=unfollowed, before=None, limit=10) == []
