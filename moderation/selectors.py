@@ -123,6 +123,7 @@ def case_get_for_moderator(*, case_id: int) -> Case:
             "target_type",
             "subject",
             "claimed_by",
+            "appeal__appellant",
             "appeal__decided_by",
             "appeal__decision__moderator",
         )

@@ -259,6 +259,9 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("moderation-console-case-claim", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
     ("moderation-console-case-release", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
     ("moderation-console-case-decision", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
+    ("moderation-console-case-appeal-decision", "POST", "main"): _row(
+        403, 403, 403, 403, 403, 302, 403, page=True
+    ),
     ("moderation-console-case-notes", "POST", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
     ("moderation-console-audit", "GET", "main"): _row(403, 403, 403, 403, 403, 302, 403, page=True),
 }

@@ -4,7 +4,14 @@ target, that a strike needs a rule, who may decide) is the services' and answers
 from django import forms
 
 from moderation.audit import AuditAction
-from moderation.models import NOTE_TEXT_MAX_CHARS, DecisionAction, FlagSource
+from moderation.models import (
+    APPEAL_REPLY_MAX_CHARS,
+    NOTE_TEXT_MAX_CHARS,
+    AppealStatus,
+    CaseKind,
+    DecisionAction,
+    FlagSource,
+)
 from moderation.targets import TARGET_KINDS
 
 _ANY = [("", "any")]
@@ -25,6 +32,7 @@ class QueueFilterForm(forms.Form):
     )
     reason = forms.CharField(max_length=60, required=False)
     source = forms.ChoiceField(choices=_ANY + FlagSource.choices, required=False)
+    kind = forms.ChoiceField(choices=_ANY + CaseKind.choices, required=False)
 
     def filters(self) -> dict[str, str]:
         """The selector's arguments; unknown values reach the selector, which refuses them as the API does."""
@@ -33,6 +41,7 @@ class QueueFilterForm(forms.Form):
             "status": data.get("status") or "unresolved",
             "reason": (data.get("reason") or "")[:60],
             "source": data.get("source") or "",
+            "kind": data.get("kind") or "",
         }
 
 
@@ -47,6 +56,23 @@ class DecisionForm(forms.Form):
     )
     strike = forms.BooleanField(required=False)
     suspend_days = forms.IntegerField(min_value=1, max_value=3650, required=False)
+
+
+class AppealDecisionForm(forms.Form):
+    """The API's appeal decision (`moderation.appeal_apis.CaseAppealDecideApi`): an outcome and a reply."""
+
+    outcome = forms.ChoiceField(
+        choices=[
+            (AppealStatus.UPHELD, "Uphold: reverse the decision"),
+            (AppealStatus.DENIED, "Deny: it stands"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reply = forms.CharField(
+        max_length=APPEAL_REPLY_MAX_CHARS,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Shown to the user, who never learns who decided.",
+    )
 
 
 class NoteForm(forms.Form):

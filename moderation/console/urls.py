@@ -19,6 +19,11 @@ urlpatterns = [
         views.CaseDecideView.as_view(),
         name="moderation-console-case-decision",
     ),
+    path(
+        "cases/<int:case_id>/appeal-decision/",
+        views.CaseAppealDecideView.as_view(),
+        name="moderation-console-case-appeal-decision",
+    ),
     path("cases/<int:case_id>/notes/", views.CaseNoteView.as_view(), name="moderation-console-case-notes"),
     path("audit/", views.AuditView.as_view(), name="moderation-console-audit"),
 ]

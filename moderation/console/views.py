@@ -29,9 +29,15 @@ from core.pagination import CursorPagination
 from core.signed_media import signed_media_url
 from generation.models import Generation
 from generation.selectors import generation_media_playable_by
-from moderation import selectors, services
-from moderation.console.forms import AuditFilterForm, DecisionForm, NoteForm, QueueFilterForm
-from moderation.models import Case, CaseStatus, ReportReason
+from moderation import appeals, selectors, services
+from moderation.console.forms import (
+    AppealDecisionForm,
+    AuditFilterForm,
+    DecisionForm,
+    NoteForm,
+    QueueFilterForm,
+)
+from moderation.models import Appeal, Case, CaseKind, CaseStatus, ReportReason
 from moderation.pagination import AuditPagination, QueuePagination
 from moderation.roles import ADMINISTER, MODERATE
 from moderation.targets import case_target_public_id, target_kind_for
@@ -110,15 +116,23 @@ def _queue_row(case: Case, now: Any) -> dict[str, Any]:
         "target_type": target_kind_for(case.target_type).name,
         "target_id": case_target_public_id(case),
         "status": case.status if live or case.status == CaseStatus.RESOLVED else CaseStatus.OPEN,
+        "appeal": _appeal_of(case),
         "claimed_by": case.claimed_by if live else None,
         "claim_expires_at": case.claim_expires_at if live else None,
     }
 
 
+def _appeal_of(case: Case) -> Appeal | None:
+    """The appeal a queue item of kind `appeal` carries (joined by the selectors: no query of its own)."""
+    return case.appeal if case.kind == CaseKind.APPEAL else None
+
+
 class CaseView(ConsoleView):
     """A case's whole history in one page: the target (the video playing, its prompt, the cameos in it and
     their owners' restrictions), reports, flags with evidence, decisions, earlier cases on the same target
-    and user, private notes; claim, release, note and decision forms (the decision only for the claimant)."""
+    and user, private notes; claim, release, note and decision forms (the decision only for the claimant).
+    An appeal's page shows the appeal, the decision it appeals (with its moderator) and a link to that
+    decision's case, and an uphold / deny form with a reply in place of the decision form."""
 
     def get(self, request: HttpRequest, case_id: int) -> HttpResponse:
         return render_case(request, case_id)
@@ -129,6 +143,7 @@ def render_case(
     case_id: int,
     *,
     decision_form: DecisionForm | None = None,
+    appeal_form: AppealDecisionForm | None = None,
     note_form: NoteForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -153,7 +168,9 @@ def render_case(
         "claim_live": claim_live,
         "claimed_by_me": claim_live and case.claimed_by_id == request.user.pk,
         "resolved": case.status == CaseStatus.RESOLVED,
+        "appeal": _appeal_of(case),
         "decision_form": decision_form or DecisionForm(),
+        "appeal_form": appeal_form or AppealDecisionForm(),
         "note_form": note_form or NoteForm(),
     }
     return render(request, "moderation/console/case.html", context, status=status)
@@ -238,6 +255,21 @@ class CaseDecideView(CaseActionView):
         return render_case(request, case_id, decision_form=self.form, status=status)
 
 
+class CaseAppealDecideView(CaseActionView):
+    """Uphold or deny the appeal waiting as this case: the API's service (`appeals.appeal_decide`), so the
+    claim, the kind and the reversal answer as they do there."""
+
+    def act(self, request: HttpRequest, case_id: int) -> str | HttpResponse:
+        self.form = AppealDecisionForm(request.POST)
+        if not self.form.is_valid():
+            return render_case(request, case_id, appeal_form=self.form, status=400)
+        appeal = appeals.appeal_decide(moderator=request.user, case_id=case_id, **self.form.cleaned_data)
+        return f"Appeal {appeal.pk} {appeal.status}: the user sees your reply."
+
+    def refused(self, request: HttpRequest, case_id: int, *, status: int) -> HttpResponse:
+        return render_case(request, case_id, appeal_form=self.form, status=status)
+
+
 class CaseNoteView(CaseActionView):
     def act(self, request: HttpRequest, case_id: int) -> str | HttpResponse:
         self.form = NoteForm(request.POST)
@@ -260,10 +292,11 @@ class AuditView(ConsoleView):
         filters = form.filters()
         # The export takes the API's parameter names: `case` for the case id.
         exported = {("case" if key == "case_id" else key): value for key, value in filters.items() if value}
+        export = reverse("moderation-audit-export")
         context: dict[str, Any] = {
             "form": form,
-            "export_jsonl": reverse("moderation-audit-export")
-            + ("?" + urlencode(exported) if exported else ""),
+            "export_jsonl": export + ("?" + urlencode(exported) if exported else ""),
+            "export_csv": export + "?" + urlencode({**exported, "format": "csv"}),
         }
         try:
             entries = selectors.audit_entries(**filters)

@@ -51,6 +51,7 @@ def test_the_walk_finds_the_console_pages():
     assert ("moderation-console-queue", "GET", "moderator") in ROUTES
     assert ("moderation-console-case", "GET", "moderator") in ROUTES
     assert ("moderation-console-case-decision", "POST", "moderator") in ROUTES
+    assert ("moderation-console-case-appeal-decision", "POST", "moderator") in ROUTES
     assert ("moderation-console-audit", "GET", "admin") in ROUTES
     # Forms are POST only: a link cannot claim or decide anything.
     assert ("moderation-console-case-claim", "GET", "moderator") not in ROUTES

@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cameos.models import CameoPermission
+from moderation.appeals import appeal_file
 from moderation.models import AuditEntry, Case, CaseStatus, Decision
-from moderation.services import case_claim, case_note_add, flag_target, report_create
+from moderation.services import case_claim, case_decide, case_note_add, flag_target, report_create
 from tests.factories import CameoFactory, GenerationFactory, UserFactory, with_role
 
 pytestmark = pytest.mark.django_db
@@ -307,6 +308,145 @@ def test_private_notes_are_shown_here_and_in_no_user_facing_response(
         assert secret not in client_for(user).get(path).content.decode(), path
 
 
+# -- appeals ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def appealed(moderator, reported, django_capture_on_commit_callbacks):
+    """Ava's video taken down with a strike by @mod, and Ava's appeal of that decision, waiting in the queue."""
+    case_claim(moderator=moderator, case_id=reported.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        decision = case_decide(
+            moderator=moderator,
+            case_id=reported.pk,
+            action="remove_content",
+            rule="harassment",
+            reason="Mocks a real person",
+            strike=True,
+        )
+    return appeal_file(
+        appellant=reported.subject, decision_id=decision.pk, text="It is a parody, not mockery."
+    )
+
+
+def _feed_ids(client) -> list[int]:
+    return [post["id"] for post in client.get("/api/v1/feed/").json()["results"]]
+
+
+def test_an_appeals_page_shows_the_appeal_the_decision_appealed_and_the_notes(
+    browser_of, moderator, second_moderator, appealed
+):
+    case_note_add(moderator=second_moderator, case_id=appealed.case_id, text="Ava has two earlier warnings")
+
+    response = browser_of(moderator).get(_case_url(appealed.case))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    appeal = html[html.index('data-testid="appeal"') : html.index('data-testid="appealed-decision"')]
+    assert "It is a parody, not mockery." in appeal and "@ava" in appeal and ">pending<" in appeal
+    decision = html[html.index('data-testid="appealed-decision"') : html.index('data-testid="video"')]
+    assert "Remove Content" in decision and "harassment" in decision and "Mocks a real person" in decision
+    assert "<dt>Strike</dt><dd>yes</dd>" in decision and "by @mod" in decision  # moderators see who decided
+    link = f'href="{_case_url(appealed.decision.case)}" data-testid="appealed-case"'
+    assert link in decision
+    assert "Ava has two earlier warnings" in html and 'data-testid="claim-button"' in html
+    assert 'data-testid="decide-appeal"' in html and 'data-testid="decide"' not in html  # no review form
+    assert re.search(r"<fieldset\s+disabled", html)  # unclaimed: nothing to decide yet
+
+
+def test_only_the_claimant_upholds_an_appeal_which_reverses_the_decision_and_replies(
+    browser_of,
+    client_for,
+    moderator,
+    second_moderator,
+    appealed,
+    make_user,
+    django_capture_on_commit_callbacks,
+):
+    video, viewer = appealed.decision.case.target, client_for(make_user(username="viewer", password=None))
+    assert video.pk not in _feed_ids(viewer)
+    client = browser_of(moderator)
+    upheld = {"outcome": "upheld", "reply": "Fair point: it is a parody."}
+
+    unclaimed = client.post(_case_url(appealed.case, "appeal-decision"), upheld)
+    client.post(_case_url(appealed.case, "claim"))
+    not_mine = browser_of(second_moderator).post(_case_url(appealed.case, "appeal-decision"), upheld)
+    no_reply = client.post(_case_url(appealed.case, "appeal-decision"), {"outcome": "upheld", "reply": " "})
+    a_review_action = client.post(_case_url(appealed.case, "decision"), {"action": "dismiss"})
+    with django_capture_on_commit_callbacks(execute=True):
+        decided = client.post(_case_url(appealed.case, "appeal-decision"), upheld)
+
+    assert unclaimed.status_code == 409 and "Claim case" in unclaimed.content.decode()
+    assert not_mine.status_code == 409
+    assert no_reply.status_code == 400 and 'value="upheld"' in no_reply.content.decode()
+    assert a_review_action.status_code == 400 and "appeal-decision route" in a_review_action.content.decode()
+    assert decided.status_code == 302 and decided["Location"] == _case_url(appealed.case)
+    appealed.refresh_from_db()
+    assert (appealed.status, appealed.decided_by) == ("upheld", moderator)
+    assert video.pk in _feed_ids(viewer)  # the removed video is back
+    [mine] = client_for(appealed.appellant).get("/api/v1/me/decisions/").json()["results"]
+    assert (mine["appeal_status"], mine["appeal_reply"]) == ("upheld", "Fair point: it is a parody.")
+    assert mine["reversed_at"] is not None and "mod" not in str(mine)
+    page = client.get(_case_url(appealed.case)).content.decode()
+    assert "This case is decided." in page and "Fair point: it is a parody." in page
+    assert client.post(_case_url(appealed.case, "appeal-decision"), upheld).status_code == 409
+
+
+def test_a_denied_appeal_keeps_the_decision(browser_of, client_for, moderator, appealed, make_user):
+    video, viewer = appealed.decision.case.target, client_for(make_user(username="viewer", password=None))
+    client = browser_of(moderator)
+    client.post(_case_url(appealed.case, "claim"))
+
+    decided = client.post(
+        _case_url(appealed.case, "appeal-decision"), {"outcome": "denied", "reply": "The rule applies."}
+    )
+
+    assert decided.status_code == 302
+    appealed.decision.refresh_from_db()
+    assert appealed.decision.reversed_at is None
+    assert video.pk not in _feed_ids(viewer)
+    [mine] = client_for(appealed.appellant).get("/api/v1/me/decisions/").json()["results"]
+    assert (mine["appeal_status"], mine["appeal_reply"]) == ("denied", "The rule applies.")
+
+
+def test_the_queue_filters_by_kind_and_labels_appeals(browser_of, moderator, appealed):
+    review = flag_target(target=GenerationFactory(), source="output_check", reason="gore").case
+    client = browser_of(moderator)
+
+    html = client.get(QUEUE).content.decode()
+    appeals_only = client.get(QUEUE + "?kind=appeal").content.decode()
+    bad = client.get(QUEUE + "?kind=complaint")
+
+    assert set(_rows(html)) == {appealed.case_id, review.pk}
+    assert _rows(appeals_only) == [appealed.case_id]
+    assert _rows(client.get(QUEUE + "?kind=review").content.decode()) == [review.pk]
+    row = html[html.index(f'data-case-id="{appealed.case_id}"') :].split("</tr>")[0]
+    assert 'data-testid="appeal-label"' in row and "appeal of remove content" in row
+    other = html[html.index(f'data-case-id="{review.pk}"') :].split("</tr>")[0]
+    assert 'data-testid="appeal-label"' not in other
+    assert '<option value="appeal" selected>' in appeals_only
+    assert bad.status_code == 400 and 'data-testid="queue-error"' in bad.content.decode()
+
+
+def test_the_appeal_form_needs_the_csrf_token(moderator, appealed):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(moderator)
+    client.get(_case_url(appealed.case))  # the page sets the CSRF cookie its forms carry
+    token = client.cookies["csrftoken"].value
+    client.post(_case_url(appealed.case, "claim"), {"csrfmiddlewaretoken": token})
+    body = {"outcome": "denied", "reply": "The rule applies."}
+
+    refused = client.post(_case_url(appealed.case, "appeal-decision"), body)
+    appealed.refresh_from_db()
+    assert (refused.status_code, appealed.status) == (403, "pending")
+    accepted = client.post(
+        _case_url(appealed.case, "appeal-decision"), {**body, "csrfmiddlewaretoken": token}
+    )
+
+    appealed.refresh_from_db()
+    assert (accepted.status_code, appealed.status) == (302, "denied")
+
+
 # -- the audit log ----------------------------------------------------------------------------------------
 
 
@@ -342,3 +482,7 @@ def test_the_audit_log_filters_and_links_to_its_export(browser_of, admin, modera
     assert export == reverse("moderation-audit-export") + "?actor=mod"
     lines = b"".join(client.get(export).streaming_content).decode().splitlines()
     assert len(lines) == AuditEntry.objects.filter(actor_username="mod").count() == 2
+    csv_export = re.search(r'href="([^"]+)" data-testid="export-csv"', html).group(1).replace("&amp;", "&")
+    assert csv_export == reverse("moderation-audit-export") + "?actor=mod&format=csv"
+    rows = b"".join(client.get(csv_export).streaming_content).decode().splitlines()
+    assert len(rows) == 1 + 2 and rows[0].startswith("id,")  # a header, then the two entries
