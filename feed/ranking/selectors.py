@@ -6,7 +6,8 @@ posts and the posts they have watched (a `PostView`):
 
 - the recent posts of the people the viewer follows (`FOLLOWED_LIMIT`, published in `RECENT_DAYS`);
 - recent posts featuring a cameo of the viewer's mutuals (`MUTUAL_CAMEOS_LIMIT`);
-- popular posts among the newest `POPULAR_WINDOW` published (`POPULAR_LIMIT`, by reactions);
+- popular posts among the newest `POPULAR_WINDOW` published (`POPULAR_LIMIT`, by reactions; the same for
+  every viewer, so kept in the cache for `POPULAR_TTL_S`);
 - with a steering text, the posts nearest its "more" terms among the newest `STEERING_POOL` with a vector
   (`STEERING_LIMIT`).
 
@@ -19,6 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -34,6 +36,8 @@ FOLLOWED_LIMIT = 300
 MUTUAL_CAMEOS_LIMIT = 100
 POPULAR_WINDOW = 5000
 POPULAR_LIMIT = 200
+POPULAR_TTL_S = 60
+POPULAR_CACHE_KEY = "feed:for-you:popular:v1"
 STEERING_POOL = 1000
 STEERING_LIMIT = 100
 # The viewer's latest follows, interactions (each kind) and "see less" marks that ranking reads.
@@ -92,6 +96,26 @@ def _unseen_posts_of_others(viewer: User) -> QuerySet[Generation]:
     return posts_visible_to(viewer).exclude(requester=viewer).exclude(Exists(seen))
 
 
+def _popular_now() -> list[int]:
+    live = Generation.objects.filter(
+        published_at__isnull=False, removed_at__isnull=True, deleted_at__isnull=True
+    )
+    newest = live.order_by("-published_at").values("pk")
+    popular = Generation.objects.filter(pk__in=newest[:POPULAR_WINDOW]).order_by(
+        (F("post__like_count") + 2 * F("post__comment_count") + F("post__view_count") / 10).desc(),
+        "-published_at",
+    )
+    return list(popular.values_list("pk", flat=True)[: 2 * POPULAR_LIMIT])
+
+
+def popular_post_ids() -> list[int]:
+    """The most reacted-to of the newest `POPULAR_WINDOW` posts: the same for every viewer, so sorted once
+    per `POPULAR_TTL_S` and kept in the cache (it was the costliest candidate query, ~20 ms at 1M posts).
+    Who may see which of them is decided per viewer afterwards, with the other sources' ids."""
+    ids: list[int] = cache.get_or_set(POPULAR_CACHE_KEY, _popular_now, timeout=POPULAR_TTL_S)
+    return ids
+
+
 def candidate_ids(*, viewer: User, signals: score.ViewerSignals) -> set[int]:
     """The union of the candidate sources (module docstring), then the one visibility rule over that union.
 
@@ -99,7 +123,7 @@ def candidate_ids(*, viewer: User, signals: score.ViewerSignals) -> set[int]:
     asked of 5,000 newest posts it was most of a first page's time at a million posts); each takes twice
     its limit so that what the rule then leaves out rarely leaves a source short. One visibility query
     over the at most ~1,400 ids that result, leaving out the viewer's own and the seen. Four queries,
-    five with steering."""
+    five with steering (one fewer while the popular list is cached)."""
     live = Generation.objects.filter(
         published_at__isnull=False, removed_at__isnull=True, deleted_at__isnull=True
     ).exclude(requester=viewer)
@@ -112,14 +136,9 @@ def candidate_ids(*, viewer: User, signals: score.ViewerSignals) -> set[int]:
     with_mutuals = recent.filter(
         pk__in=GenerationCameo.objects.filter(owner__in=mutuals).values("generation_id")
     ).order_by("-published_at")
-    newest = live.order_by("-published_at").values("pk")
-    popular = Generation.objects.filter(pk__in=newest[:POPULAR_WINDOW]).order_by(
-        (F("post__like_count") + 2 * F("post__comment_count") + F("post__view_count") / 10).desc(),
-        "-published_at",
-    )
     ids = set(followed.values_list("pk", flat=True)[: 2 * FOLLOWED_LIMIT])
     ids.update(with_mutuals.values_list("pk", flat=True)[: 2 * MUTUAL_CAMEOS_LIMIT])
-    ids.update(popular.values_list("pk", flat=True)[: 2 * POPULAR_LIMIT])
+    ids.update(popular_post_ids())
     if len(signals.steer_more):
         pool = list(
             live.filter(post__embedding__isnull=False)
