@@ -58,6 +58,9 @@ class PostSerializer(serializers.Serializer):
     like_count = serializers.IntegerField(source="post.like_count")
     comment_count = serializers.IntegerField(source="post.comment_count")
     view_count = serializers.IntegerField(source="post.view_count", help_text="Distinct viewers.")
+    remix_count = serializers.IntegerField(
+        help_text="Published remixes of it that are up; `GET /posts/{id}/remixes/` lists those you may see."
+    )
     share_count = serializers.IntegerField(
         source="post.share_count", help_text="Distinct people who shared it."
     )
@@ -108,11 +111,7 @@ class PostAuthorSerializer(PostSerializer):
 
 
 def _author_view(post_id: int, request: Request, code: int = status.HTTP_200_OK) -> Response:
-    generation = (
-        Generation.objects.select_related("requester", "post")
-        .prefetch_related("cameo_uses__owner")
-        .get(pk=post_id)
-    )
+    generation = selectors.with_everything_a_page_shows(Generation.objects.filter(pk=post_id)).get()
     return Response(PostAuthorSerializer(generation, context={"request": request}).data, status=code)
 
 

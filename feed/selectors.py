@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import Block, Follow, Mute, User
 from accounts.selectors import is_adult_q, mutuals_with_q, user_get_visible
@@ -82,9 +83,29 @@ def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
     return posts
 
 
+def _remix_count() -> Coalesce:
+    """How many published remixes of the post are up (counted like likes: for everyone, whoever may see
+    each); a correlated count on the `remix_of` index, inside the page's one query."""
+    remixes = (
+        Generation.objects.filter(
+            remix_of=OuterRef("pk"),
+            published_at__isnull=False,
+            removed_at__isnull=True,
+            deleted_at__isnull=True,
+        )
+        .order_by()
+        .values("remix_of")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return Coalesce(Subquery(remixes, output_field=IntegerField()), 0)
+
+
 def with_everything_a_page_shows(posts: QuerySet[Generation]) -> QuerySet[Generation]:
-    return posts.select_related("requester", "post", "remix_of__requester").prefetch_related(
-        "cameo_uses__owner"
+    return (
+        posts.select_related("requester", "post", "remix_of__requester")
+        .prefetch_related("cameo_uses__owner")
+        .annotate(remix_count=_remix_count())
     )
 
 

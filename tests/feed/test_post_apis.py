@@ -170,3 +170,20 @@ def test_an_id_beyond_the_column_is_not_found(client_for, leo, method):
     assert (response.status_code, response.json()["code"]) == (404, "post_not_found")
     response = client_for(leo).delete(f"/api/v1/posts/{10**30}/tag/")
     assert (response.status_code, response.json()["code"]) == (404, "post_not_found")
+
+
+def test_a_post_counts_its_published_remixes_that_are_up(client_for, leo, stranger, draft):
+    from django.utils import timezone
+
+    from tests.factories import GenerationFactory
+
+    client_for(leo).post("/api/v1/posts/", {"generation_id": draft.pk})
+    GenerationFactory(requester=stranger, remix_of=draft, published_at=timezone.now())
+    GenerationFactory(requester=stranger, remix_of=draft, published_at=timezone.now())
+    GenerationFactory(requester=stranger, remix_of=draft)  # a draft: not counted
+    GenerationFactory(requester=stranger, remix_of=draft, published_at=timezone.now(), removed_at=timezone.now())
+
+    assert client_for(stranger).get(f"/api/v1/posts/{draft.pk}/").json()["remix_count"] == 2
+    [listed] = [p for p in client_for(stranger).get("/api/v1/feed/").json()["results"] if p["id"] == draft.pk]
+    assert listed["remix_count"] == 2
+    assert client_for(leo).patch(f"/api/v1/posts/{draft.pk}/", {"caption": "x"}).json()["remix_count"] == 2
