@@ -85,6 +85,10 @@ YEAR = 365 * DAY
 # of its own (post embeddings, steering vectors, a ranked snapshot), `seed_for_you` is where they are
 # loaded; it is called after the posts are in.
 FOR_YOU = ("For You", "feed-for-you")
+# A first page ranked in the request: the viewer has no kept ranking (first visit, or back after
+# FEED_FOR_YOU_FRESH_S). The first measurement of each viewer is this one; "For You" is the first page an
+# active viewer gets, from the ranking kept by the one before (feed.ranking.services.for_you_page).
+FOR_YOU_RANKED = "For You, first page ranked in the request"
 
 SPEC = json.dumps(
     {
@@ -484,9 +488,15 @@ def feeds() -> list[tuple[str, str]]:
         ("Profile", "profile"),
     ]
     try:
-        found.insert(2, (FOR_YOU[0], reverse(FOR_YOU[1])))
+        for_you = reverse(FOR_YOU[1])
     except NoReverseMatch:
         print(f"{FOR_YOU[0]}: no URL named {FOR_YOU[1]!r} yet: not measured", flush=True)
+    else:
+        found[2:2] = [
+            (FOR_YOU_RANKED, "rank:" + for_you),
+            (FOR_YOU[0], for_you),
+            (f"{FOR_YOU[0]}, page 2", "next:" + FOR_YOU[1]),
+        ]
     return found
 
 
@@ -504,6 +514,11 @@ def measure_pages(viewers: list[int], tokens: dict[int, str], authors: list[str]
         for name, url in feeds():
             if url == "profile":
                 timed_get(client, reverse("users-posts", args=[authors[index]]), results[name])
+            elif url.startswith("rank:"):
+                from feed.ranking.snapshot import ranking_forget
+
+                ranking_forget(viewer_id=pk)
+                timed_get(client, url[5:], results[name])
             elif url.startswith("next:"):
                 first = client.get(reverse(url[5:])).json()
                 if first.get("next"):
@@ -556,21 +571,42 @@ async def _hammer(base: str, path: str, tokens: list[str], seconds: float, concu
     }
 
 
+async def _visit_each(base: str, path: str, tokens: list[str], concurrency: int) -> None:
+    """One request to `path` per token (For You: each viewer's first visit, which ranks and keeps it)."""
+    import httpx
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+
+        async def worker(offset: int) -> None:
+            for token in tokens[offset::concurrency]:
+                await client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+
+
 def measure_load(
-    env: dict[str, str], tokens: list[str], seconds: float, concurrency: int
+    env: dict[str, str], tokens: list[str], seconds: float, concurrency: int, *, rank_in_request: bool = False
 ) -> list[tuple[str, dict]]:
+    """Requests per second of /users/me/, Following and For You on one uvicorn process. For You's viewers
+    have each visited it once before (their kept rankings are what an active viewer's first page reads);
+    with `rank_in_request`, the server keeps no ranking fresh (FEED_FOR_YOU_FRESH_S=0), so every For You
+    request ranks, as a first visit does, and Following is left out."""
     from django.urls import NoReverseMatch, reverse
 
     port = free_port()
+    extra = {"FEED_FOR_YOU_FRESH_S": "0"} if rank_in_request else {}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "sora_social.asgi:application", "--host", "127.0.0.1", "--port",
          str(port), "--lifespan", "off", "--ws", "websockets", "--no-access-log"],
-        cwd=REPO_ROOT, env={**os.environ, **env, "DATABASE_CONN_MAX_AGE": "0"},
+        cwd=REPO_ROOT, env={**os.environ, **env, "DATABASE_CONN_MAX_AGE": "0", **extra},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    paths = [("me (1)", reverse("users-me")), ("Following", reverse("feed-following"))]
+    paths = [("me (1)", reverse("users-me"))]
+    if not rank_in_request:
+        paths.append(("Following", reverse("feed-following")))
     with contextlib.suppress(NoReverseMatch):
-        paths.append((FOR_YOU[0], reverse(FOR_YOU[1])))
+        paths.append((FOR_YOU_RANKED if rank_in_request else FOR_YOU[0], reverse(FOR_YOU[1])))
     paths.append(("me (2)", reverse("users-me")))
     try:
         deadline = time.monotonic() + 60
@@ -583,7 +619,9 @@ def measure_load(
                     raise RuntimeError("uvicorn did not start") from None
                 time.sleep(0.2)
         # warm up every endpoint (imports, connections) before anything is timed
-        for _, path in paths:
+        for name, path in paths:
+            if name == FOR_YOU[0]:
+                asyncio.run(_visit_each(base, path, tokens, concurrency))
             asyncio.run(_hammer(base, path, tokens, 2, concurrency))
         return [
             (name, asyncio.run(_hammer(base, path, tokens, seconds, concurrency))) for name, path in paths
@@ -652,7 +690,13 @@ def main() -> None:
             print(name, samples.summary(), sorted(samples.statuses), flush=True)
         load_results = []
         if not args.no_load:
-            load_results = measure_load(env, list(tokens.values())[:200], args.load_seconds, args.concurrency)
+            load_tokens = list(tokens.values())[:200]
+            load_results = measure_load(env, load_tokens, args.load_seconds, args.concurrency)
+            if any(name == FOR_YOU[0] for name, _ in load_results):
+                ranked = measure_load(
+                    env, load_tokens, args.load_seconds, args.concurrency, rank_in_request=True
+                )
+                load_results += [(f"{name}, server ranking every request", r) for name, r in ranked]
             for name, result in load_results:
                 print(name, result, flush=True)
         load_at_end = load()
@@ -705,7 +749,16 @@ def report(args, command, seeded, pages, load_results, following, load_at_start,
             f"{s['queries']} | {', '.join(map(str, sorted(samples.statuses)))} |"
         )
     if load_results:
-        me = statistics.mean(r["rps"] for name, r in load_results if name.startswith("me"))
+
+        def server(name: str) -> str:  # the run an endpoint was measured in: its /users/me/ is the unit
+            return name.partition(", server")[2]
+
+        me = {
+            run: statistics.mean(
+                r["rps"] for name, r in load_results if name.startswith("me") and server(name) == run
+            )
+            for run in {server(name) for name, _ in load_results}
+        }
         lines += [
             "",
             f"Requests per second, uvicorn (1 process) on loopback, {args.concurrency} in flight, "
@@ -716,7 +769,7 @@ def report(args, command, seeded, pages, load_results, following, load_at_start,
         ]
         for name, r in load_results:
             lines.append(
-                f"| {name} | {scale} | {r['rps']:.0f} | {r['rps'] / me:.2f} | {r['p50_ms']:.1f} | "
+                f"| {name} | {scale} | {r['rps']:.0f} | {r['rps'] / me[server(name)]:.2f} | {r['p50_ms']:.1f} | "
                 f"{r['p99_ms']:.1f} | {r['errors']} |"
             )
     lines.append(f"<!-- end {scale} -->")

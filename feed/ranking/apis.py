@@ -12,7 +12,7 @@ from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from feed.apis import PostSerializer
 from feed.models import STEERING_MAX_CHARS, FeedSteering
-from feed.ranking import selectors, services
+from feed.ranking import services
 
 
 class _PageSize(CursorPagination):
@@ -24,9 +24,12 @@ class ForYouApi(APIView):
     recent popular posts and your steering text; scored on freshness, reactions, how much of the video
     viewers watch, your follows and interactions with the author, and a cameo of someone you follow; no
     author more than twice in any 20 consecutive posts; posts you watched, your own, and those you asked
-    to see less of are left out. The first page (no cursor) ranks afresh; its cursor pages through that
-    same ranking for 30 minutes by default (then 400 `cursor_expired`: start again without a cursor), so posts that
-    arrive meanwhile never shift a page. The same posts are hidden as everywhere (audience, blocks and
+    to see less of are left out. The first page (no cursor) starts your latest ranking: one made within
+    the last minute or so (a newer one is being made for your next first page; "see less" and a new steering
+    text make the next first page rank afresh), or, after 10 minutes away, a fresh one. Its cursor pages
+    through that same ranking for at least 30 minutes by default (then 400 `cursor_expired`: start again
+    without a cursor), so posts that arrive meanwhile never shift a page; a post hidden or watched since the
+    ranking is skipped. The same posts are hidden as everywhere (audience, blocks and
     mutes of the author and of every cameo owner, teen rules)."""
 
     class OutputSerializer(serializers.Serializer):
@@ -44,7 +47,7 @@ class ForYouApi(APIView):
     def get(self, request: Request) -> Response:
         size = _PageSize().get_page_size(request)
         cursor = request.query_params.get("cursor")
-        posts, next_cursor = selectors.for_you_page(viewer=request.user, cursor=cursor, size=size)
+        posts, next_cursor = services.for_you_page(viewer=request.user, cursor=cursor, size=size)
         next_link = None
         if next_cursor is not None:
             query = request.query_params.copy()

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from feed.inference import embed_texts
 from feed.models import FeedSteering, Post, PostEmbedding
+from feed.ranking import snapshot
 
 _MARKS = re.compile(r"[@#]")
 
@@ -67,3 +68,7 @@ def steering_embed(*, user_id: int) -> None:
         current.less_vectors = b"".join(vectors[len(steering.more) :])
         current.embedded_text = current.text
         current.save(update_fields=["more_vectors", "less_vectors", "embedded_text", "updated_at"])
+        # Ranked without these terms until now: the viewer's next first page ranks with them (dropped
+        # now and once committed, as `feed.ranking.services` does for the viewer's own writes).
+        snapshot.ranking_forget(viewer_id=user_id)
+        transaction.on_commit(lambda: snapshot.ranking_forget(viewer_id=user_id))

@@ -13,9 +13,11 @@ posts and the posts they have watched (a `PostView`):
 
 So a fresh ranking reads at most about 1,400 candidate ids by index, asks the visibility rule once about
 them all, and scores what passes, whatever the size of the site, in a fixed number of queries
-(`for_you_page`); later pages read only their own posts."""
+(`for_you_ranking`). The ranking is kept (`feed.ranking.snapshot`), so a first page within minutes of the last
+and every later page read only their own posts (`ranked_page`)."""
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +29,7 @@ from django.utils import timezone
 
 from accounts.models import Follow, User
 from feed.models import Comment, FeedSteering, Like, PostView, SeeLess
-from feed.ranking import score, snapshot
+from feed.ranking import score
 from feed.selectors import posts_visible_to, with_everything_a_page_shows
 from generation.models import Generation, GenerationCameo
 
@@ -231,22 +233,26 @@ def for_you_ranking(*, viewer: User) -> list[int]:
     return score.rank(found, signals, timezone.now())
 
 
-def for_you_page(*, viewer: User, cursor: str | None, size: int) -> tuple[list[Generation], str | None]:
-    """A page of `viewer`'s For You and the cursor of the next (None at the end). Without a cursor the feed
-    is ranked afresh and kept as a snapshot (`feed.ranking.snapshot`); with one, the page is the next slice
-    of that snapshot, so pages never overlap or skip while posts arrive. A post that the viewer may no
-    longer see (deleted, blocked, taken down since) is left out of its page."""
-    if cursor is None:
-        ranked = for_you_ranking(viewer=viewer)
-        snapshot_id, offset = snapshot.snapshot_store(viewer_id=viewer.pk, post_ids=ranked), 0
-    else:
-        snapshot_id, offset = snapshot.decode_cursor(cursor)
-        ranked = snapshot.snapshot_load(viewer_id=viewer.pk, snapshot_id=snapshot_id)
-    page_ids = ranked[offset : offset + size]
-    posts = {post.pk: post for post in page_of(viewer=viewer, post_ids=page_ids)}
-    next_cursor = snapshot.encode_cursor(snapshot_id, offset + size) if offset + size < len(ranked) else None
-    return [posts[post_id] for post_id in page_ids if post_id in posts], next_cursor
+def ranked_page(
+    *, viewer: User, post_ids: Sequence[int], offset: int, size: int
+) -> tuple[list[Generation], int]:
+    """Up to `size` posts of `post_ids` (a kept ranking) from `offset` on that `viewer` may see and has not
+    watched, in ranked order, and the offset after the last one taken. A post hidden or watched since the
+    ranking is skipped and the next one takes its place (up to `size` of them), so pages stay full."""
+    window = list(post_ids[offset : offset + 2 * size])
+    if not window:
+        return [], offset
+    found = {post.pk: post for post in page_of(viewer=viewer, post_ids=window)}
+    page: list[Generation] = []
+    consumed = offset
+    for post_id in window:
+        if len(page) == size:
+            break
+        consumed += 1
+        if post_id in found:
+            page.append(found[post_id])
+    return page, consumed
 
 
 def page_of(*, viewer: Any, post_ids: list[int]) -> QuerySet[Generation]:
-    return with_everything_a_page_shows(posts_visible_to(viewer).filter(pk__in=post_ids))
+    return with_everything_a_page_shows(_unseen_posts_of_others(viewer).filter(pk__in=post_ids))

@@ -1,6 +1,9 @@
-"""Writes a viewer makes to their For You: a steering text, and "see less like this" on a post. Each takes
-effect at the viewer's next fresh first page (a snapshot being scrolled keeps its order)."""
+"""For You's first page (which keeps a ranking), and the writes a viewer makes to their For You: a steering
+text, and "see less like this" on a post. Each write drops the viewer's kept ranking, so it takes effect at
+their next first page (a snapshot being scrolled keeps its order)."""
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from accounts.models import User
@@ -8,9 +11,53 @@ from core.exceptions import ApplicationError
 from core.tasks import enqueue_on_commit
 from feed.errors import FeedError
 from feed.models import FeedSteering, Post, SeeLess
+from feed.ranking import snapshot
+from feed.ranking.selectors import for_you_ranking, ranked_page
 from feed.ranking.steering import parse_steering
 from feed.selectors import post_get_visible
-from feed.tasks import embed_steering_task
+from feed.tasks import embed_steering_task, rank_for_you_task
+from generation.models import Generation
+
+
+def for_you_page(*, viewer: User, cursor: str | None, size: int) -> tuple[list[Generation], str | None]:
+    """A page of `viewer`'s For You and the cursor of the next (None at the end).
+
+    Without a cursor, the page is the start of the viewer's kept ranking (`feed.ranking.snapshot`) while it
+    is younger than `FEED_FOR_YOU_FRESH_S`; once it is older than `FEED_FOR_YOU_REFRESH_S`, a worker ranks
+    afresh for the next first page (stale while revalidating: an active viewer's first page reads a ranking
+    rather than computing one, which is most of its cost). With none fresh enough, it ranks here and keeps
+    it. With a cursor, the page is the next slice of the ranking the cursor names, so pages never overlap
+    or skip while posts arrive. Either way a post hidden or watched since the ranking is left out."""
+    if cursor is None:
+        ranking = _ranking_for_first_page(viewer)
+        snapshot_id, post_ids, offset = ranking.snapshot_id, ranking.post_ids, 0
+    else:
+        snapshot_id, offset = snapshot.decode_cursor(cursor)
+        post_ids = snapshot.snapshot_load(viewer_id=viewer.pk, snapshot_id=snapshot_id)
+    posts, consumed = ranked_page(viewer=viewer, post_ids=post_ids, offset=offset, size=size)
+    next_cursor = snapshot.encode_cursor(snapshot_id, consumed) if consumed < len(post_ids) else None
+    return posts, next_cursor
+
+
+def _ranking_for_first_page(viewer: User) -> snapshot.Ranking:
+    ranking = snapshot.ranking_current(viewer_id=viewer.pk)
+    if ranking is None or ranking.age_s >= settings.FEED_FOR_YOU_FRESH_S:
+        return snapshot.ranking_store(viewer_id=viewer.pk, post_ids=for_you_ranking(viewer=viewer))
+    # One refresh asked per kept ranking (again after FEED_FOR_YOU_REFRESH_S if no worker answered).
+    if ranking.age_s >= settings.FEED_FOR_YOU_REFRESH_S and cache.add(
+        f"feed:for-you:{viewer.pk}:refreshing:{ranking.snapshot_id}",
+        True,
+        timeout=settings.FEED_FOR_YOU_REFRESH_S,
+    ):
+        enqueue_on_commit(rank_for_you_task, viewer.pk)
+    return ranking
+
+
+def _forget_ranking(user: User) -> None:
+    """Drop `user`'s kept ranking now and again once the write commits: a first page ranked in between
+    (before the write was visible) would otherwise be kept without it."""
+    snapshot.ranking_forget(viewer_id=user.pk)
+    transaction.on_commit(lambda: snapshot.ranking_forget(viewer_id=user.pk))
 
 
 @transaction.atomic
@@ -35,6 +82,7 @@ def steering_set(*, user: User, text: str) -> FeedSteering:
     steering.full_clean()
     steering.save()
     enqueue_on_commit(embed_steering_task, user.pk)
+    _forget_ranking(user)
     return steering
 
 
@@ -42,6 +90,7 @@ def steering_set(*, user: User, text: str) -> FeedSteering:
 def steering_clear(*, user: User) -> None:
     """Remove `user`'s steering text; their feed ranks without one from the next fresh page. Idempotent."""
     FeedSteering.objects.filter(user=user).delete()
+    _forget_ranking(user)
 
 
 @transaction.atomic
@@ -54,3 +103,4 @@ def post_see_less(*, user: User, post_id: int) -> None:
     SeeLess.objects.update_or_create(
         user=user, post=post, defaults={"author_id": generation.requester_id, "hashtags": post.hashtags}
     )
+    _forget_ranking(user)

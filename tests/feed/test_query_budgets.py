@@ -1,6 +1,7 @@
 """Query budgets per feed endpoint, exact: a page costs the same number of SQL queries whether it holds one
 post or twenty, however many cameos, remixes or comments each has, and (For You) whatever the viewer's
-follows, steering and "see less" marks, and on a later page of the ranked snapshot."""
+follows, steering and "see less" marks, for a first page that ranks or reads a kept ranking, and on a later
+page of the ranked snapshot."""
 
 import pytest
 from django.core.cache import cache
@@ -10,6 +11,7 @@ from accounts.models import Follow
 from feed.models import Comment, FeedSteering, PostEmbedding, PostView, SeeLess
 from feed.ranking.score import pack_vectors
 from feed.ranking.selectors import POPULAR_CACHE_KEY
+from feed.ranking.snapshot import ranking_forget
 from tests.factories import CameoFactory, GenerationFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +28,8 @@ BUDGETS = {
     # followed, mutuals' cameos, popular, steering pool (candidates, by index; measured with the popular list
     # not cached, its worst case), the visibility rule over their union; the candidates' features; the page.
     "for-you": 16,
-    "for-you-next": 4,  # a later page: the snapshot is in Redis, not SQL
+    "for-you-kept": 4,  # a first page from the viewer's kept ranking: the ranking is in Redis, not SQL
+    "for-you-next": 4,  # a later page: the snapshot is in Redis too
 }
 
 
@@ -41,7 +44,14 @@ def scene(person):
     steering = FeedSteering.objects.create(
         user=viewer, text="more cats", more=["cats"], embedded_text="more cats", more_vectors=_unit(0)
     )
-    return {"viewer": viewer, "author": author, "maya": maya, "cameo": cameo, "source": source, "steering": steering}
+    return {
+        "viewer": viewer,
+        "author": author,
+        "maya": maya,
+        "cameo": cameo,
+        "source": source,
+        "steering": steering,
+    }
 
 
 def _unit(axis: int) -> bytes:
@@ -82,7 +92,7 @@ def _url(name: str, scene) -> str:
         "remixes": f"/api/v1/posts/{scene['source'].pk}/remixes/",
         "comments": f"/api/v1/posts/{scene['source'].pk}/comments/",
         "for-you": "/api/v1/feed/for-you/",
-    }[name.removesuffix("-next")]
+    }[name.removesuffix("-next").removesuffix("-kept")]
 
 
 @pytest.mark.parametrize("name", BUDGETS)
@@ -96,7 +106,12 @@ def test_a_page_costs_its_budget_whatever_its_size(
     def fetch(size: int) -> int:
         """The queries of a page of `size` (for `-next`, of the page after the first)."""
         first = f"{url}{size}"
-        url_of_page = client.get(first).json()["next"] if name.endswith("-next") else first
+        ranking_forget(viewer_id=scene["viewer"].pk)  # "for-you" measures the first page that ranks
+        url_of_page = first
+        if name.endswith("-next"):
+            url_of_page = client.get(first).json()["next"]
+        elif name.endswith("-kept"):
+            client.get(first)  # ranks and keeps the ranking, which the measured first page reads
         cache.delete(POPULAR_CACHE_KEY)  # shared by every viewer for a minute: measure the page that sorts it
         with django_assert_max_num_queries(BUDGETS[name]) as page:
             response = client.get(url_of_page)

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Block, Follow
 from feed.models import FeedSteering, PostView, SeeLess
+from feed.ranking import snapshot
 from feed.ranking.selectors import POPULAR_CACHE_KEY
 from tests.factories import GenerationFactory
 
@@ -121,8 +122,79 @@ def test_the_cursor_pages_through_one_ranking_while_posts_arrive(client_for, per
     assert sorted(seen) == sorted(p.pk for p in existing)
     assert seen == [p.pk for p in existing]  # freshness alone orders equal posts
     cache.delete(POPULAR_CACHE_KEY)  # the popular list, shared by every viewer, is a minute old at most
+    snapshot.ranking_forget(viewer_id=viewer.pk)  # as if it were older than FEED_FOR_YOU_FRESH_S
     fresh = ids(client.get(f"{FOR_YOU}?page_size=100"))  # no cursor: ranked afresh
     assert fresh[0] == existing[-1].pk and set(fresh) == {p.pk for p in existing + late}
+
+
+def later(monkeypatch, seconds: float) -> None:
+    """Move the kept rankings' clock `seconds` on."""
+    now = snapshot._clock()
+    monkeypatch.setattr(snapshot, "_clock", lambda: now + seconds)
+
+
+def test_a_first_page_reads_the_kept_ranking_and_a_worker_refreshes_it(
+    client_for, person, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Within FEED_FOR_YOU_REFRESH_S a first page is the kept ranking as it was; after it, the first page is
+    still the kept ranking but sends one `feed.rank_for_you` (once per viewer while it runs), whose ranking
+    the next first page starts; after FEED_FOR_YOU_FRESH_S the first page ranks by itself."""
+    viewer = person("viewer")
+    existing = [post(person(f"author{n}"), hours_ago=n) for n in range(3)]
+    client = client_for(viewer)
+    assert ids(client.get(FOR_YOU)) == [p.pk for p in existing]
+    late = post(person("late"))
+    cache.delete(POPULAR_CACHE_KEY)
+
+    with django_capture_on_commit_callbacks() as sent:
+        assert ids(client.get(FOR_YOU)) == [p.pk for p in existing]
+    assert sent == []
+
+    later(monkeypatch, settings.FEED_FOR_YOU_REFRESH_S + 1)
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        assert ids(client.get(FOR_YOU)) == [p.pk for p in existing]  # served while the worker ranks
+    assert len(sent) == 1
+    assert ids(client.get(FOR_YOU)) == [late.pk] + [p.pk for p in existing]
+
+    newest = post(person("newest"))
+    cache.delete(POPULAR_CACHE_KEY)
+    later(monkeypatch, settings.FEED_FOR_YOU_REFRESH_S + 2)
+    with django_capture_on_commit_callbacks() as sent:
+        client.get(FOR_YOU)
+        client.get(FOR_YOU)
+    assert len(sent) == 1  # one refresh in flight per viewer
+
+    later(monkeypatch, settings.FEED_FOR_YOU_FRESH_S + 60)
+    assert ids(client.get(FOR_YOU))[0] == newest.pk  # too old to serve: ranked in the request
+
+
+def test_see_less_and_steering_drop_the_kept_ranking(client_for, leo, person):
+    viewer = person("viewer")
+    shown = post(leo)
+    client = client_for(viewer)
+    client.get(FOR_YOU)
+    assert snapshot.ranking_current(viewer_id=viewer.pk) is not None
+
+    assert client.post(f"/api/v1/posts/{shown.pk}/see-less/").status_code == 204
+    assert snapshot.ranking_current(viewer_id=viewer.pk) is None
+    client.get(FOR_YOU)
+    assert client.put(STEERING, {"text": "more cats"}, format="json").status_code == 200
+    assert snapshot.ranking_current(viewer_id=viewer.pk) is None
+    client.get(FOR_YOU)
+    assert client.delete(STEERING).status_code == 204
+    assert snapshot.ranking_current(viewer_id=viewer.pk) is None
+
+
+def test_a_cursor_outlives_the_ranking_that_replaced_its_own(client_for, person, settings, monkeypatch):
+    viewer = person("viewer")
+    existing = [post(person(f"author{n}"), hours_ago=n) for n in range(4)]
+    client = client_for(viewer)
+    first = client.get(f"{FOR_YOU}?page_size=2")
+    later(monkeypatch, settings.FEED_FOR_YOU_FRESH_S + 1)
+    post(person("late"))
+    client.get(FOR_YOU)  # ranks afresh and keeps the new ranking
+
+    assert ids(first) + ids(client.get(first.json()["next"])) == [p.pk for p in existing]
 
 
 def test_a_post_hidden_since_the_ranking_leaves_its_page(client_for, leo, maya, stranger):
