@@ -300,6 +300,61 @@ class PostRemixesApi(ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
+class RemixTreeNodeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="post.id", help_text="The post's id.")
+    parent_id = serializers.IntegerField(
+        allow_null=True,
+        help_text="The node above it, the video it remixes; null for the topmost node (the first video of "
+        "the lineage, or the highest one you may see).",
+    )
+    depth = serializers.IntegerField(
+        help_text="0: the post asked for; -1, -2, …: the video it remixes, the one that one remixes, …; "
+        "1, 2, …: its remixes, their remixes, …"
+    )
+    post = PostSerializer(help_text="The post as you see it everywhere else.")
+
+
+_REMIX_TREE_BOUNDS = (
+    f"at most {selectors.REMIX_TREE_MAX_ANCESTORS} sources above the post, "
+    f"{selectors.REMIX_TREE_MAX_DEPTH} levels of remixes below it and "
+    f"{selectors.REMIX_TREE_MAX_DESCENDANTS} posts below it in all"
+)
+
+
+class PostRemixTreeApi(APIView):
+    """The remix tree of a post you can see: the videos it remixes up to the first one, and its remixes,
+    their remixes and so on, as one flat list; a post you may not see is left out with all beyond it."""
+
+    class OutputSerializer(serializers.Serializer):
+        nodes = RemixTreeNodeSerializer(
+            many=True,
+            help_text="Flat, by depth then id, from the highest source to the deepest remix; each node's "
+            "`parent_id` is the `id` of another node (null for the topmost), so that the tree is rebuilt "
+            "from the list. Only posts you may see, each under one you may see.",
+        )
+        truncated = serializers.BooleanField(
+            help_text=f"The bounds ({_REMIX_TREE_BOUNDS}) left posts out: ask for a node's own tree to go "
+            "further."
+        )
+
+    @extend_schema(
+        responses={200: OutputSerializer},
+        operation_id="posts_remix_tree",
+        description=(
+            "The remix tree of a post you can see (else `404 post_not_found`): the videos it remixes, each "
+            "the one the last remixes, up to the first one; and its remixes, their remixes and so on; "
+            f"{_REMIX_TREE_BOUNDS}. One flat list of nodes (`id`, `parent_id`, `depth`: negative above the "
+            "post, 0 for it, positive below; `post`: the post as you see it anywhere). A post you may not "
+            "see (its audience, a block either way, a mute, taken down, deleted, unpublished, the teen "
+            "rules) is left out with everything beyond it (the remixes under it, or the videos above it), "
+            "never shown as a placeholder: no node names a post you could not open."
+        ),
+    )
+    def get(self, request: Request, post_id: int) -> Response:
+        tree = selectors.remix_tree_of_post(viewer=request.user, post_id=post_id)
+        return Response(self.OutputSerializer(tree, context={"request": request}).data)
+
+
 class CameoPostsApi(ListAPIView):
     """The posts featuring a cameo, newest first: those you may see, and only when you may see the cameo
     (not found when it is not verified, its owner is gone, or either of you blocked the other)."""

@@ -8,8 +8,9 @@ mutes, of the author and of every cameo owner in the video. Every feed and every
 built on it, and moderation hooks its removals into it. It stays one SQL query whatever the page size:
 follows and mutes are `EXISTS` subqueries."""
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -123,9 +124,11 @@ def post_get_visible(*, viewer: Any, post_id: int) -> Generation:
 
 
 def _require_visible_post(*, viewer: Any, post_id: int) -> None:
-    """"Not found" unless `viewer` may see the post: one query, for reads of what hangs off a post."""
+    """ "Not found" unless `viewer` may see the post: one query, for reads of what hangs off a post."""
     if not posts_visible_to(viewer).filter(pk=post_id).exists():
         raise ApplicationError(FeedError.POST_NOT_FOUND, f"No post {post_id} that you can see.", status=404)
+
+
 def public_posts(*, viewer: Any) -> QuerySet[Generation]:
     """The posts `viewer` may see whose audience is everyone: what the web pages list (only a public post
     has a share page)."""
@@ -203,6 +206,147 @@ def remixes_of_post(*, viewer: Any, post_id: int) -> QuerySet[Generation]:
     them."""
     _require_visible_post(viewer=viewer, post_id=post_id)
     return with_everything_a_page_shows(posts_visible_to(viewer).filter(remix_of_id=post_id))
+
+
+# The bounds of a remix tree (`remix_tree_of_post`): how far up and down the walk goes, and how many posts
+# below the one asked for it reads at most.
+REMIX_TREE_MAX_ANCESTORS = 100
+REMIX_TREE_MAX_DEPTH = 3
+REMIX_TREE_MAX_DESCENDANTS = 200
+
+
+@dataclass(frozen=True)
+class RemixTreeNode:
+    post: Generation  # read with everything a page shows
+    parent_id: int | None  # the node above it in the tree; None for the topmost node shown
+    depth: int  # < 0: a source (-1 is the one it remixes), 0: the post asked for, > 0: a remix
+
+
+@dataclass(frozen=True)
+class RemixTree:
+    nodes: list[RemixTreeNode]  # by depth, then id
+    truncated: bool
+
+
+class _LineageRow(NamedTuple):
+    id: int
+    parent_id: int | None
+    depth: int
+
+
+def _remix_lineage_ids(*, post_id: int) -> list[_LineageRow]:
+    """The ids of a post's lineage, one query whatever its size (a recursive CTE, which PostgreSQL and
+    SQLite both run): its sources, each the one the last remixes (depth -1 up to
+    -(REMIX_TREE_MAX_ANCESTORS + 1)), and its remixes, theirs, and so on (depth 1 down to
+    REMIX_TREE_MAX_DEPTH + 1, at most REMIX_TREE_MAX_DESCENDANTS + 1 rows): one more of each than is shown,
+    so that the caller knows whether the bound cut the tree.
+
+    Who may see each is not asked here: the caller asks `posts_visible_to`, once for all. The walk down
+    follows only posts that are up (published, not taken down, not deleted, as `remix_count` counts them):
+    a draft is nobody's post, and the rule would hide it, and all under it, from everyone anyway; this way
+    the bound counts posts. Its LIMIT stops the walk itself, not a sort of its result: both engines produce
+    a recursive CTE's rows breadth first (PostgreSQL level by level from its work table, SQLite from a FIFO
+    queue) and stop once the outer query has its rows, so a post remixed a million times reads the rows of
+    the bound, not the million (PostgreSQL's index scan of one post's remixes may still list their index
+    entries: 0.6 ms for 20,000). Which siblings make it in when the bound cuts a level is then the engine's
+    choice; the tree shown stays connected whatever the order (`remix_tree_of_post` shows a node only
+    under a node shown)."""
+    table = Generation._meta.db_table
+    sql = (
+        "WITH RECURSIVE"
+        " sources(id, parent_id, depth) AS ("
+        f"  SELECT id, remix_of_id, 0 FROM {table} WHERE id = %s"
+        "  UNION ALL"
+        f"  SELECT g.id, g.remix_of_id, s.depth - 1 FROM {table} g JOIN sources s ON g.id = s.parent_id"
+        "   WHERE s.depth > %s),"
+        " remixes(id, parent_id, depth) AS ("
+        f"  SELECT id, remix_of_id, 0 FROM {table} WHERE id = %s"
+        "  UNION ALL"
+        f"  SELECT g.id, g.remix_of_id, r.depth + 1 FROM {table} g JOIN remixes r ON g.remix_of_id = r.id"
+        "   WHERE r.depth < %s"
+        "   AND g.published_at IS NOT NULL AND g.removed_at IS NULL AND g.deleted_at IS NULL)"
+        " SELECT id, parent_id, depth FROM (SELECT id, parent_id, depth FROM sources WHERE depth < 0) up"
+        " UNION ALL"
+        " SELECT id, parent_id, depth FROM (SELECT id, parent_id, depth FROM remixes WHERE depth > 0 LIMIT %s)"
+        " down"
+    )
+    params = [
+        post_id,
+        -(REMIX_TREE_MAX_ANCESTORS + 1),
+        post_id,
+        REMIX_TREE_MAX_DEPTH + 1,
+        REMIX_TREE_MAX_DESCENDANTS + 1,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_LineageRow(*row) for row in cursor.fetchall()]
+
+
+def remix_tree_of_post(*, viewer: Any, post_id: int) -> RemixTree:
+    """The remix lineage of a post `viewer` may see (itself "not found" otherwise: `post_get_visible`):
+    the sources it remixes, each the one the last remixes, up to the first (at most
+    REMIX_TREE_MAX_ANCESTORS), and its remixes, theirs, and so on, down to REMIX_TREE_MAX_DEPTH levels and
+    at most REMIX_TREE_MAX_DESCENDANTS posts, each as `viewer` may see it.
+
+    A post `viewer` may not see (an audience they are not in, private included; blocked either way; muted;
+    taken down, deleted, unpublished; the teen rules: `posts_visible_to` decides, nothing else) is left
+    out with all beyond it: the remixes under it, or the sources above it. It is not shown as a
+    placeholder (`{"id": null, "hidden": true}`): that would tell `viewer` that a post they may not see is
+    there, and where, when every read of it answers "not found"; and the remixes under it, tied to this
+    post through it alone, would betray it as well (a remix names its source, `remix_of`). The tree shown
+    is connected and adds nothing to what `viewer` reads post by post (the topmost node's own `remix_of`
+    is as `/posts/{id}/` gives it).
+
+    `truncated`: the bound left something out: the walk down read its most posts (counted over every post
+    that is up, as `remix_count` counts), or a post shown at the deepest level, or the highest source
+    shown, has more beyond it.
+
+    Constant queries whatever the tree: the post (`post_get_visible`); the ids of its lineage
+    (`_remix_lineage_ids`); which of those `viewer` may see, read as a page is (one query, with its
+    prefetch of the cameo uses and their owners)."""
+    post = post_get_visible(viewer=viewer, post_id=post_id)
+    lineage = _remix_lineage_ids(post_id=post.pk)
+    sources = sorted((row for row in lineage if row.depth < 0), key=lambda row: -row.depth)
+    remixes = sorted((row for row in lineage if row.depth > 0), key=lambda row: (row.depth, row.id))
+    within_bounds = [row.id for row in sources if row.depth >= -REMIX_TREE_MAX_ANCESTORS] + [
+        row.id for row in remixes if row.depth <= REMIX_TREE_MAX_DEPTH
+    ][:REMIX_TREE_MAX_DESCENDANTS]
+    posts = {post.pk: post}
+    if within_bounds:
+        posts |= {
+            generation.pk: generation
+            for generation in with_everything_a_page_shows(
+                posts_visible_to(viewer).filter(pk__in=within_bounds)
+            )
+        }
+
+    parent_of: dict[int, int | None] = {post.pk: None}
+    depth_of = {post.pk: 0}
+    truncated = len(remixes) > REMIX_TREE_MAX_DESCENDANTS
+    below = post.pk
+    for row in sources:  # a chain, nearest first: shown up to the first one hidden
+        if row.depth < -REMIX_TREE_MAX_ANCESTORS:
+            truncated = True
+            break
+        if row.id not in posts:
+            break
+        parent_of[below] = row.id
+        parent_of[row.id], depth_of[row.id] = None, row.depth
+        below = row.id
+    shown_remixes = {post.pk}
+    for row in remixes:  # by depth: a node is shown only under a node shown
+        if row.parent_id not in shown_remixes:
+            continue
+        if row.depth > REMIX_TREE_MAX_DEPTH:
+            truncated = True
+        elif row.id in posts:
+            shown_remixes.add(row.id)
+            parent_of[row.id], depth_of[row.id] = row.parent_id, row.depth
+    nodes = [
+        RemixTreeNode(post=posts[pk], parent_id=parent_of[pk], depth=depth_of[pk])
+        for pk in sorted(depth_of, key=lambda pk: (depth_of[pk], pk))
+    ]
+    return RemixTree(nodes=nodes, truncated=truncated)
 
 
 def cameo_posts(*, viewer: User, cameo_id: int) -> QuerySet[Generation]:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("cameos/<int:cameo_id>/posts/", apis.CameoPostsApi.as_view(), name="cameos-posts"),
     path("users/<str:username>/posts/", apis.ProfilePostsApi.as_view(), name="users-posts"),
     path("posts/<int:post_id>/remixes/", apis.PostRemixesApi.as_view(), name="posts-remixes"),
+    path("posts/<int:post_id>/remix-tree/", apis.PostRemixTreeApi.as_view(), name="posts-remix-tree"),
     path("posts/views/", apis.PostViewsApi.as_view(), name="posts-views"),
     path("posts/", apis.PostPublishApi.as_view(), name="posts"),
     path("posts/<int:post_id>/", apis.PostDetailApi.as_view(), name="posts-detail"),

@@ -209,6 +209,9 @@ EXPECTED: dict[tuple[str, str, str], dict] = {
     ("users-posts", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-remixes", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-remixes", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
+    # The remix tree: whoever may see the post, signed in (as for its remixes); not found for the others.
+    ("posts-remix-tree", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
+    ("posts-remix-tree", "GET", "featuring"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-comments", "GET", "main"): _row(200, 200, 404, 404, 200, 401, 200),
     ("posts-comments", "POST", "main"): _row(400, 400, 400, 400, 400, 401, 400),
     ("posts-comments", "POST", "text"): _row(

@@ -125,3 +125,45 @@ def test_a_page_costs_its_budget_whatever_its_size(
     assert fetch(20) == BUDGETS[name]
     # A later For You page of one post without cameos skips the owners' prefetch, the others never differ.
     assert one == BUDGETS[name] or name == "for-you-next"
+
+
+# Authentication (1); the post (`post_get_visible`: 1, its cameo uses and their owners: 2); the ids of its
+# lineage (one recursive CTE); the nodes the viewer may see (1, their cameo uses and owners: 2).
+REMIX_TREE_BUDGET = 8
+
+
+def test_a_remix_tree_costs_its_budget_whatever_its_size(
+    scene, person, client_for, django_assert_max_num_queries
+):
+    """A tree of three nodes, then one of a source chain, three full levels below and hidden nodes among
+    them, cost the same queries."""
+    client = client_for(scene["viewer"])
+    cameo = scene["cameo"]
+
+    def post(source, author=None, **kwargs):
+        return GenerationFactory(
+            requester=author or scene["maya"],
+            cameos=[cameo],
+            remix_of=source,
+            published_at=timezone.now(),
+            **kwargs,
+        )
+
+    first = post(None)
+    middle = post(first)
+    post(middle)
+    url = f"/api/v1/posts/{middle.pk}/remix-tree/"
+
+    def fetch() -> int:
+        with django_assert_max_num_queries(REMIX_TREE_BUDGET) as tree:
+            response = client.get(url)
+        assert response.status_code == 200, response.json()
+        return len(tree.captured_queries)
+
+    assert fetch() == REMIX_TREE_BUDGET
+    level = [middle]
+    for depth in range(3):
+        level = [post(parent, person(f"d{depth}p{parent.pk}n{n}")) for parent in level for n in range(3)]
+    post(middle, post__visibility="private", author=scene["author"])
+    assert len(client.get(url).json()["nodes"]) == 3 + 3 + 9 + 27  # the private one left out
+    assert fetch() == REMIX_TREE_BUDGET
