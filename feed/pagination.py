@@ -50,6 +50,7 @@ def keyset_page(
     size: int,
     time_field: str = "published_at",
     candidates: Candidates | None = None,
+    visible: Callable[[list[int]], set[int]] | None = None,
 ) -> tuple[list[Any], str | None]:
     """A page of `size` rows of `queryset`, newest first by (`time_field`, id), after `cursor` (from the
     start when None), and the cursor of the next page (None on the last). One query.
@@ -58,7 +59,8 @@ def keyset_page(
     a page may hold, newest first, before visibility, and the page is the visible ones among them (one
     query more). Twice a page plus one are asked for, so a page comes out short only when more than half of
     them are hidden from the viewer; it then still has a next cursor, after the last candidate looked at,
-    so nothing is skipped or repeated."""
+    so nothing is skipped or repeated. `visible(ids)` (with `candidates` only) keeps the candidates the
+    viewer may see (`feed.visible_ids.visible_post_ids`), for a `queryset` that does not hold the rule."""
     before = decode_cursor(cursor) if cursor is not None else None
     if before is not None:
         when, row_id = before
@@ -68,7 +70,13 @@ def keyset_page(
     limit = 2 * (size + 1)
     looked_at = candidates(before=before, limit=limit) if candidates is not None else None
     if looked_at is not None:
-        queryset = queryset.filter(pk__in=[pk for _, pk in looked_at])
+        ids = [pk for _, pk in looked_at]
+        if visible is not None:
+            shown = visible(ids)
+            ids = [pk for pk in ids if pk in shown]
+        queryset = queryset.filter(pk__in=ids)
+    else:
+        assert visible is None, "visible() narrows candidates: give both"
     page = list(queryset.order_by(f"-{time_field}", "-pk")[: size + 1])
     if len(page) > size:
         last = page[size - 1]
@@ -92,6 +100,7 @@ class KeysetPagination(CursorPagination):
             size=self.get_page_size(request),
             time_field=self.time_field,
             candidates=getattr(view, "page_candidates", None),
+            visible=getattr(view, "page_visible", None),
         )
         return page
 

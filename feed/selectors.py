@@ -8,6 +8,7 @@ mutes, of the author and of every cameo owner in the video. Every feed and every
 built on it, and moderation hooks its removals into it. It stays one SQL query whatever the page size:
 follows and mutes are `EXISTS` subqueries."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -102,12 +103,32 @@ def _remix_count() -> Coalesce:
     return Coalesce(Subquery(remixes, output_field=IntegerField()), 0)
 
 
+# What a post shows, in a page or on its share page: the columns read, not the whole rows (a generation's
+# row holds its prompt, spec, provenance and job state, its requester's the whole account), which at a
+# page of 20 was most of the page query's time (bench/RESULTS.md).
+_POST_COLUMNS = (
+    "status", "video", "poster", "spec", "removed_at", "deleted_at", "published_at", "remix_of",
+    "requester__username", "requester__display_name", "post",
+)  # fmt: skip
+
+
 def with_everything_a_page_shows(posts: QuerySet[Generation]) -> QuerySet[Generation]:
+    cameo_uses = GenerationCameo.objects.select_related("owner").only(
+        "generation_id", "handle", "owner__username"
+    )
     return (
-        posts.select_related("requester", "post", "remix_of__requester")
-        .prefetch_related("cameo_uses__owner")
+        posts.select_related("requester", "post")
+        .only(*_POST_COLUMNS)
+        .prefetch_related(Prefetch("cameo_uses", queryset=cameo_uses))
         .annotate(remix_count=_remix_count())
     )
+
+
+def posts_for_page(*, post_ids: Sequence[int]) -> QuerySet[Generation]:
+    """The posts `post_ids` with what a page shows of them, read without the visibility rule: only for ids
+    that `feed.visible_ids.visible_post_ids` has just let through for the viewer (the rule's SQL there is
+    built once per kind of viewer, where building it here would be most of a page's Python time)."""
+    return with_everything_a_page_shows(Generation.objects.filter(pk__in=post_ids))
 
 
 def feed_for_user(*, viewer: Any) -> QuerySet[Generation]:
@@ -153,11 +174,12 @@ def profile_public_posts(*, viewer: Any, author: User) -> QuerySet[Generation]:
     return public_posts(viewer=viewer).filter(requester=author)
 
 
-def following_feed(*, viewer: User) -> QuerySet[Generation]:
-    """The posts `viewer` may see by the people `viewer` follows (the pagination orders them newest
-    first). A page reads only the candidates `following_candidates` names."""
-    follows = Follow.objects.filter(follower=viewer, followee=OuterRef("requester"))
-    return with_everything_a_page_shows(posts_visible_to(viewer).filter(Exists(follows)))
+def following_feed() -> QuerySet[Generation]:
+    """What a Following page reads its posts from: only the ids it names, which `following_candidates`
+    (posts by the people the viewer follows) and `feed.visible_ids.visible_post_ids` (the visibility
+    rule, whose SQL is built once per kind of viewer) have chosen for it (`FollowingFeedApi`; the
+    pagination orders them newest first). Never a list by itself: it holds no rule."""
+    return with_everything_a_page_shows(Generation.objects.all())
 
 
 def following_candidates(
@@ -165,7 +187,7 @@ def following_candidates(
 ) -> list[tuple[datetime, int]]:
     """(published_at, id) of the newest `limit` published videos by the people `viewer` follows, strictly
     older than `before` when given, newest first: where a Following page looks, before the visibility rule
-    (`following_feed`) narrows them down.
+    (`feed.visible_ids.visible_post_ids`) narrows them down.
 
     Why a query of its own: in one query with the visibility rule, PostgreSQL either walks every post
     newest first until it finds the page (seconds for someone who follows a few quiet accounts: every post

@@ -19,18 +19,18 @@ and every later page read only their own posts (`ranked_page`)."""
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Follow, User
 from feed.models import Comment, FeedSteering, Like, PostView, SeeLess
 from feed.ranking import score
-from feed.selectors import posts_visible_to, with_everything_a_page_shows
+from feed.selectors import posts_for_page
+from feed.visible_ids import visible_post_ids
 from generation.models import Generation, GenerationCameo
 
 RECENT_DAYS = 14
@@ -93,11 +93,6 @@ def viewer_signals(*, viewer: User) -> score.ViewerSignals:
     )
 
 
-def _unseen_posts_of_others(viewer: User) -> QuerySet[Generation]:
-    seen = PostView.objects.filter(viewer=viewer, post_id=OuterRef("pk"))
-    return posts_visible_to(viewer).exclude(requester=viewer).exclude(Exists(seen))
-
-
 def _popular_now() -> list[int]:
     live = Generation.objects.filter(
         published_at__isnull=False, removed_at__isnull=True, deleted_at__isnull=True
@@ -151,9 +146,7 @@ def candidate_ids(*, viewer: User, signals: score.ViewerSignals) -> set[int]:
             vectors = score.unpack_vectors(b"".join(bytes(vector) for _, vector in pool))  # (n, D)
             nearest = (vectors @ signals.steer_more.T).max(axis=1)  # (n,)
             ids.update(pool[i][0] for i in np.argsort(-nearest)[: 2 * STEERING_LIMIT])
-    if not ids:
-        return set()
-    return set(_unseen_posts_of_others(viewer).filter(pk__in=ids).values_list("pk", flat=True))
+    return visible_post_ids(viewer=viewer, post_ids=list(ids), unseen=True)
 
 
 def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
@@ -238,21 +231,17 @@ def ranked_page(
 ) -> tuple[list[Generation], int]:
     """Up to `size` posts of `post_ids` (a kept ranking) from `offset` on that `viewer` may see and has not
     watched, in ranked order, and the offset after the last one taken. A post hidden or watched since the
-    ranking is skipped and the next one takes its place (up to `size` of them), so pages stay full."""
+    ranking is skipped and the next one takes its place (up to `size` of them), so pages stay full. Two
+    queries and the page's prefetches: the rule over the window's ids, then the posts that passed."""
     window = list(post_ids[offset : offset + 2 * size])
-    if not window:
-        return [], offset
-    found = {post.pk: post for post in page_of(viewer=viewer, post_ids=window)}
-    page: list[Generation] = []
+    visible = visible_post_ids(viewer=viewer, post_ids=window, unseen=True)
+    taken: list[int] = []
     consumed = offset
     for post_id in window:
-        if len(page) == size:
+        if len(taken) == size:
             break
         consumed += 1
-        if post_id in found:
-            page.append(found[post_id])
-    return page, consumed
-
-
-def page_of(*, viewer: Any, post_ids: list[int]) -> QuerySet[Generation]:
-    return with_everything_a_page_shows(_unseen_posts_of_others(viewer).filter(pk__in=post_ids))
+        if post_id in visible:
+            taken.append(post_id)
+    found = {post.pk: post for post in posts_for_page(post_ids=taken)} if taken else {}
+    return [found[post_id] for post_id in taken if post_id in found], consumed

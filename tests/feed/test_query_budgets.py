@@ -16,20 +16,23 @@ from tests.factories import CameoFactory, GenerationFactory
 
 pytestmark = pytest.mark.django_db
 
-# Each: authentication (1), the page's query, its prefetches (cameo uses and their owners, or replies).
+# Each: authentication (1), the page's query, its prefetch (cameo uses with their owners, or replies).
 BUDGETS = {
-    "feed": 4,
-    "following": 5,  # + its candidates, named before the page (feed.selectors.following_candidates)
-    "profile": 6,  # + the profile's owner, and a block between you
-    "cameo": 6,  # + the cameo, and a block between you and its owner
-    "remixes": 5,  # + the post remixed
+    "feed": 3,
+    "following": 5,  # + its candidates (feed.selectors.following_candidates), the rule over their ids
+    "profile": 5,  # + the profile's owner, and a block between you
+    "cameo": 5,  # + the cameo, and a block between you and its owner
+    "remixes": 4,  # + the post remixed
     "comments": 4,  # + the post, the comments, their replies
-    # Fresh first page: follows, likes, comments, views, steering, see-less marks (viewer signals);
+    # A first page that ranks: follows, likes, comments, views, steering, see-less marks (viewer signals);
     # followed, mutuals' cameos, popular, steering pool (candidates, by index; measured with the popular list
-    # not cached, its worst case), the visibility rule over their union; the candidates' features; the page.
+    # not cached, its worst case), the visibility rule over their union; the candidates' features; the rule
+    # over the page's window, the page.
     "for-you": 16,
-    "for-you-kept": 4,  # a first page from the viewer's kept ranking: the ranking is in Redis, not SQL
-    "for-you-next": 4,  # a later page: the snapshot is in Redis too
+    # A first page from the viewer's kept ranking (in Redis, not SQL), and a later page: the rule over the
+    # window's ids (feed.visible_ids), the posts that passed.
+    "for-you-kept": 4,
+    "for-you-next": 4,
 }
 
 
@@ -127,9 +130,9 @@ def test_a_page_costs_its_budget_whatever_its_size(
     assert one == BUDGETS[name] or name == "for-you-next"
 
 
-# Authentication (1); the post (`post_get_visible`: 1, its cameo uses and their owners: 2); the ids of its
-# lineage (one recursive CTE); the nodes the viewer may see (1, their cameo uses and owners: 2).
-REMIX_TREE_BUDGET = 8
+# Authentication (1); the post (`post_get_visible`: 1, its cameo uses with their owners: 1); the ids of its
+# lineage (one recursive CTE); the nodes the viewer may see (1, their cameo uses with their owners: 1).
+REMIX_TREE_BUDGET = 6
 
 
 def test_a_remix_tree_costs_its_budget_whatever_its_size(
