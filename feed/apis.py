@@ -22,6 +22,7 @@ from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, public_url, signed_media_url
 from feed import selectors, services
+from feed.cards import Card, post_cards
 from feed.models import (
     CAPTION_MAX_CHARS,
     COMMENT_MAX_CHARS,
@@ -74,63 +75,96 @@ class PostSerializer(serializers.Serializer):
     poster_url = serializers.SerializerMethodField()
     published_at = serializers.DateTimeField()
 
-    def to_representation(self, generation: Generation) -> dict[str, Any]:
-        """The fields declared above, read directly: DRF's walk over them (a field object and its source
-        lookup each) was a third of a feed page's Python time (bench/RESULTS.md). Held equal to that walk,
-        post by post, in tests/feed/test_post_serializer.py."""
-        post, author = generation.post, generation.requester
-        return {
-            "id": generation.pk,
-            "author": author.username,
-            "author_display_name": author.display_name,
-            "caption": post.caption,
-            "hashtags": [str(tag) for tag in post.hashtags],
-            "mentions": [str(name) for name in post.mentions],
-            "visibility": post.visibility,
-            "comments_enabled": post.comments_enabled,
-            "like_count": post.like_count,
-            "comment_count": post.comment_count,
-            "view_count": post.view_count,
-            "remix_count": generation.remix_count,  # the page query's annotation
-            "share_count": post.share_count,
-            "cameos": self.get_cameos(generation),
-            "remix_of": generation.remix_of_id,
-            "status": str(generation.status),
-            "video_url": self.get_video_url(generation),
-            "poster_url": self.get_poster_url(generation),
-            "published_at": self._time(generation.published_at),
-        }
+    def to_representation(self, post: Generation | Card) -> dict[str, Any]:
+        """The fields declared above, from the post's card (`post_card`: read directly, where DRF's walk
+        over the fields was a third of a feed page's Python time) or from a card kept by `feed.cards`, and
+        the media links signed for this viewer. Held equal to DRF's walk, post by post, in
+        tests/feed/test_post_serializer.py."""
+        if isinstance(post, Generation):
+            card = post_card(post)
+            if not generation_media_playable_by(
+                generation=post, viewer=self.context["request"].user, audience_admits=True
+            ):
+                card["media"] = ("", "")
+        else:
+            card = post  # kept only for posts the viewer was let see, whose media everyone they admit plays
+        data = {name: value for name, value in card.items() if name != "media"}
+        video, poster = card["media"]
+        data["video_url"], data["poster_url"] = self._link(video), self._link(poster)
+        return data
 
-    def _time(self, value: datetime | None) -> str | None:
-        return None if value is None else self.fields["published_at"].to_representation(value)
-
-    @extend_schema_field(PostCameoSerializer(many=True))
-    def get_cameos(self, generation: Generation) -> list[dict[str, Any]]:
-        uses = sorted(generation.cameo_uses.all(), key=lambda use: use.pk)
-        return [{"mention": "@" + use.handle, "owner": use.owner.username} for use in uses]
-
-    def _url(self, generation: Generation, name: str) -> str | None:
-        request = self.context["request"]
-        # Every post serialised here was read through `posts_visible_to(request.user)`.
-        if not name or not generation_media_playable_by(
-            generation=generation, viewer=request.user, audience_admits=True
-        ):
+    def _link(self, name: str) -> str | None:
+        if not name:
             return None
+        request = self.context["request"]
         return signed_media_url(
             name, settings.MEDIA_URL_EXPIRY_SECONDS, request=request, viewer_id=request.user.pk
         )
+
+    # What DRF's walk over the fields calls (and the schema describes); `to_representation` reads the card.
+    @extend_schema_field(PostCameoSerializer(many=True))
+    def get_cameos(self, generation: Generation) -> list[dict[str, Any]]:
+        return _cameos(generation)
+
+    def _playable(self, generation: Generation, name: str) -> str:
+        viewer = self.context["request"].user
+        # Every post serialised here was read through `posts_visible_to(viewer)`.
+        playable = generation_media_playable_by(generation=generation, viewer=viewer, audience_admits=True)
+        return name if playable else ""
 
     @extend_schema_field(
         serializers.URLField(allow_null=True, help_text="The H.264/AAC mp4. " + SIGNED_MEDIA_URL_HELP)
     )
     def get_video_url(self, generation: Generation) -> str | None:
-        return self._url(generation, generation.video.name if generation.video else "")
+        return self._link(self._playable(generation, generation.video.name if generation.video else ""))
 
     @extend_schema_field(
         serializers.URLField(allow_null=True, help_text="The poster frame (JPEG). " + SIGNED_MEDIA_URL_HELP)
     )
     def get_poster_url(self, generation: Generation) -> str | None:
-        return self._url(generation, generation.poster.name if generation.poster else "")
+        return self._link(self._playable(generation, generation.poster.name if generation.poster else ""))
+
+
+_TIME = serializers.DateTimeField()
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else _TIME.to_representation(value)
+
+
+def _cameos(generation: Generation) -> list[dict[str, Any]]:
+    uses = sorted(generation.cameo_uses.all(), key=lambda use: use.pk)
+    return [{"mention": "@" + use.handle, "owner": use.owner.username} for use in uses]
+
+
+def post_card(generation: Generation) -> Card:
+    """What every viewer who may see `generation` sees of it (`PostSerializer`'s fields but the media
+    links), and under `media` the storage names of its video and poster, which the links are signed for
+    (never sent as they are). Kept by `feed.cards` for the feeds' pages."""
+    post, author = generation.post, generation.requester
+    return {
+        "id": generation.pk,
+        "author": author.username,
+        "author_display_name": author.display_name,
+        "caption": post.caption,
+        "hashtags": [str(tag) for tag in post.hashtags],
+        "mentions": [str(name) for name in post.mentions],
+        "visibility": post.visibility,
+        "comments_enabled": post.comments_enabled,
+        "like_count": post.like_count,
+        "comment_count": post.comment_count,
+        "view_count": post.view_count,
+        "remix_count": generation.remix_count,  # the page query's annotation
+        "share_count": post.share_count,
+        "cameos": _cameos(generation),
+        "remix_of": generation.remix_of_id,
+        "status": str(generation.status),
+        "published_at": _time(generation.published_at),
+        "media": (
+            generation.video.name if generation.video else "",
+            generation.poster.name if generation.poster else "",
+        ),
+    }
 
 
 class PostAuthorSerializer(PostSerializer):
@@ -140,11 +174,9 @@ class PostAuthorSerializer(PostSerializer):
     published_at = serializers.DateTimeField(allow_null=True, help_text="None: back among your drafts.")
     tag_removed_at = serializers.DateTimeField(source="post.tag_removed_at", allow_null=True)
 
-    def to_representation(self, generation: Generation) -> dict[str, Any]:
-        return {
-            **super().to_representation(generation),
-            "tag_removed_at": self._time(generation.post.tag_removed_at),
-        }
+    def to_representation(self, post: Generation | Card) -> dict[str, Any]:
+        assert isinstance(post, Generation), "an author's view is read from the post, never from a card"
+        return {**super().to_representation(post), "tag_removed_at": _time(post.post.tag_removed_at)}
 
 
 def _author_view(post_id: int, request: Request, code: int = status.HTTP_200_OK) -> Response:
@@ -306,6 +338,9 @@ class FollowingFeedApi(ListAPIView):
 
     def page_visible(self, post_ids: list[int]) -> set[int]:
         return visible_post_ids(viewer=self.request.user, post_ids=post_ids)
+
+    def page_fetch(self, post_ids: list[int]) -> list[Card]:
+        return post_cards(post_ids=post_ids, build=post_card)
 
     @extend_schema(operation_id="feed_following")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

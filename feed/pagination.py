@@ -51,6 +51,7 @@ def keyset_page(
     time_field: str = "published_at",
     candidates: Candidates | None = None,
     visible: Callable[[list[int]], set[int]] | None = None,
+    fetch: Callable[[list[int]], list[Any]] | None = None,
 ) -> tuple[list[Any], str | None]:
     """A page of `size` rows of `queryset`, newest first by (`time_field`, id), after `cursor` (from the
     start when None), and the cursor of the next page (None on the last). One query.
@@ -60,7 +61,9 @@ def keyset_page(
     query more). Twice a page plus one are asked for, so a page comes out short only when more than half of
     them are hidden from the viewer; it then still has a next cursor, after the last candidate looked at,
     so nothing is skipped or repeated. `visible(ids)` (with `candidates` only) keeps the candidates the
-    viewer may see (`feed.visible_ids.visible_post_ids`), for a `queryset` that does not hold the rule."""
+    viewer may see (`feed.visible_ids.visible_post_ids`), for a `queryset` that does not hold the rule;
+    `fetch(ids)` (with `candidates` only) reads the page's rows in that order instead of `queryset` (the
+    Following feed's kept cards, `feed.cards`)."""
     before = decode_cursor(cursor) if cursor is not None else None
     if before is not None:
         when, row_id = before
@@ -74,14 +77,35 @@ def keyset_page(
         if visible is not None:
             shown = visible(ids)
             ids = [pk for pk in ids if pk in shown]
+        if fetch is not None:
+            return _fetched_page(fetch, looked_at, ids, size=size, limit=limit)
         queryset = queryset.filter(pk__in=ids)
     else:
-        assert visible is None, "visible() narrows candidates: give both"
+        assert visible is None and fetch is None, "visible() and fetch() work on candidates: give them"
     page = list(queryset.order_by(f"-{time_field}", "-pk")[: size + 1])
     if len(page) > size:
         last = page[size - 1]
         return page[:size], encode_cursor(getattr(last, time_field), last.pk)
     if looked_at is not None and len(looked_at) == limit:
+        return page, encode_cursor(*looked_at[-1])
+    return page, None
+
+
+def _fetched_page(
+    fetch: Callable[[list[int]], list[Any]],
+    looked_at: list[tuple[datetime, int]],
+    ids: list[int],
+    *,
+    size: int,
+    limit: int,
+) -> tuple[list[Any], str | None]:
+    """`keyset_page` with `fetch`: the page is the first `size` of `ids` (candidates newest first), and the
+    cursor is read off the candidates, so the rows fetched need no time of their own."""
+    page = fetch(ids[:size])
+    if len(ids) > size:
+        when = dict((pk, at) for at, pk in looked_at)
+        return page, encode_cursor(when[ids[size - 1]], ids[size - 1])
+    if len(looked_at) == limit:
         return page, encode_cursor(*looked_at[-1])
     return page, None
 
@@ -101,6 +125,7 @@ class KeysetPagination(CursorPagination):
             time_field=self.time_field,
             candidates=getattr(view, "page_candidates", None),
             visible=getattr(view, "page_visible", None),
+            fetch=getattr(view, "page_fetch", None),
         )
         return page
 

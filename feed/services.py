@@ -16,6 +16,7 @@ from accounts.selectors import are_mutuals, blocked_user_ids
 from core.exceptions import ApplicationError
 from core.tasks import enqueue_on_commit
 from feed.captions import parse_caption
+from feed.cards import post_cards_forget
 from feed.errors import FeedError
 from feed.models import Comment, Like, Post, PostShare, PostTagRemoval, PostView, PostVisibility
 from feed.notifications.services import like_aggregate_recount, notify_comment, notify_like
@@ -81,6 +82,7 @@ def post_update(
     if fields:
         post.full_clean()
         post.save(update_fields=[*fields, "updated_at"])
+        post_cards_forget(post_ids=[post.pk])
     if caption is not None:
         enqueue_on_commit(embed_post_task, post.pk)  # its For You vector follows the new text
     return post
@@ -178,6 +180,8 @@ def post_ensure(*, generation: Generation) -> Post:
         post.duration_ms = duration_ms
         post.save(update_fields=["duration_ms", "updated_at"])
     enqueue_on_commit(embed_post_task, post.pk)
+    # Its published time changes, and a remix adds to its source's count.
+    post_cards_forget(post_ids=[post.pk, *([generation.remix_of_id] if generation.remix_of_id else [])])
     return post
 
 
@@ -211,6 +215,7 @@ def post_like(*, user: User, post_id: int) -> Post:
     if created:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") + 1)
         notify_like(post=post)
+        post_cards_forget(post_ids=[post.pk])
     post.refresh_from_db(fields=["like_count"])
     return post
 
@@ -223,6 +228,7 @@ def post_unlike(*, user: User, post_id: int) -> Post:
     if deleted:
         Post.objects.filter(pk=post.pk).update(like_count=F("like_count") - 1)
         like_aggregate_recount(post=post)
+        post_cards_forget(post_ids=[post.pk])
     post.refresh_from_db(fields=["like_count"])
     return post
 
@@ -242,6 +248,7 @@ def post_share(*, user: User, post_id: int) -> Post:
     _, created = PostShare.objects.get_or_create(post=post, user=user)
     if created:
         Post.objects.filter(pk=post.pk).update(share_count=F("share_count") + 1)
+        post_cards_forget(post_ids=[post.pk])
     post.refresh_from_db(fields=["share_count"])
     return post
 
@@ -280,6 +287,7 @@ def comment_create(*, author: User, post_id: int, text: str, parent_id: int | No
     comment.full_clean()
     comment.save()
     Post.objects.filter(pk=post.pk).update(comment_count=F("comment_count") + 1)
+    post_cards_forget(post_ids=[post.pk])
     notify_comment(comment=comment)
     return comment
 
@@ -327,6 +335,7 @@ def comment_delete(*, user: User, comment_id: int) -> None:
     )
     if removed:
         Post.objects.filter(pk=comment.post_id).update(comment_count=F("comment_count") - removed)
+        post_cards_forget(post_ids=[comment.post_id])
 
 
 @transaction.atomic
@@ -357,4 +366,5 @@ def views_record(*, viewer: User, events: list[tuple[int, int]]) -> int:
         Post.objects.filter(pk=post_id).update(
             view_count=F("view_count") + int(created), watch_ms=F("watch_ms") + watch_ms
         )
+    post_cards_forget(post_ids=counted)
     return len(counted)

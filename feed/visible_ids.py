@@ -30,7 +30,7 @@ from generation.models import Generation
 _SENTINELS = (-7_340_041_113_000_001, -7_340_041_113_000_002)
 _ADULT_BIRTH_DATE = date(1970, 1, 1)
 
-# (kind, unseen, date) -> (sql over the ids parameter, parameters with None where the viewer's id goes),
+# (kind, unseen, date, vendor) -> (sql over the ids parameter, parameters with None where the viewer's id goes),
 # or None when the check failed for that kind.
 _compiled: dict[tuple[Any, ...], tuple[str, list[Any]] | None] = {}
 
@@ -42,7 +42,7 @@ def _kind(viewer: Any) -> tuple[bool, bool]:
 
 def _rule(viewer: Any, *, unseen: bool) -> QuerySet[Generation]:
     posts = posts_visible_to(viewer)
-    if unseen:
+    if unseen and _kind(viewer)[0]:  # anonymous has no posts and watched none
         seen = PostView.objects.filter(viewer=viewer, post_id=OuterRef("pk"))
         posts = posts.exclude(requester=viewer).exclude(Exists(seen))
     return posts
@@ -91,7 +91,8 @@ def visible_post_ids(*, viewer: Any, post_ids: Sequence[int], unseen: bool = Fal
     if not post_ids:
         return set()
     kind = _kind(viewer)
-    key = (kind, unseen and kind[0], timezone.localdate())
+    # The date: the rule's adult birth-date cutoff; the vendor: the SQL's dialect.
+    key = (kind, unseen and kind[0], timezone.localdate(), connection.vendor)
     if key not in _compiled:
         if len(_compiled) > 64:  # yesterday's entries
             _compiled.clear()

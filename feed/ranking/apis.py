@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 from core.fields import StrictCharField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
-from feed.apis import PostSerializer
+from feed.apis import PostSerializer, post_card
+from feed.cards import post_cards
 from feed.models import STEERING_MAX_CHARS, FeedSteering
 from feed.ranking import services
 
@@ -47,7 +48,8 @@ class ForYouApi(APIView):
     def get(self, request: Request) -> Response:
         size = _PageSize().get_page_size(request)
         cursor = request.query_params.get("cursor")
-        posts, next_cursor = services.for_you_page(viewer=request.user, cursor=cursor, size=size)
+        page, next_cursor = services.for_you_page(viewer=request.user, cursor=cursor, size=size)
+        posts = post_cards(post_ids=page, build=post_card)
         next_link = None
         if next_cursor is not None:
             query = request.query_params.copy()

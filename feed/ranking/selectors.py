@@ -22,14 +22,13 @@ from datetime import timedelta
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery
+from django.db.models import BinaryField, Count, Exists, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Follow, User
 from feed.models import Comment, FeedSteering, Like, PostView, SeeLess
 from feed.ranking import score
-from feed.selectors import posts_for_page
 from feed.visible_ids import visible_post_ids
 from generation.models import Generation, GenerationCameo
 
@@ -149,10 +148,13 @@ def candidate_ids(*, viewer: User, signals: score.ViewerSignals) -> set[int]:
     return visible_post_ids(viewer=viewer, post_ids=list(ids), unseen=True)
 
 
-def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
-    """What the score reads of each candidate, in one query."""
+def candidates(*, viewer: User, post_ids: set[int], with_vectors: bool) -> list[score.Candidate]:
+    """What the score reads of each candidate, in one query; their vectors only `with_vectors` (a viewer
+    without steering or "see less" has no term that reads them, and at 1.5 kB a post they were most of
+    what the query carried)."""
     if not post_ids:
         return []
+    vector = F("post__embedding__vector") if with_vectors else Value(None, output_field=BinaryField())
     remixes = (
         Generation.objects.filter(
             remix_of=OuterRef("pk"), published_at__isnull=False, removed_at__isnull=True
@@ -163,14 +165,17 @@ def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
         .annotate(count=Count("pk"))
         .values("count")
     )
+    # Correlated through the follow edge (generation's index, then the follow's): asked as "owner in the
+    # viewer's follows", PostgreSQL hashed every cameo use on the site (50 ms at 1M posts).
     followed_cameo = GenerationCameo.objects.filter(
-        generation=OuterRef("pk"), owner__in=Follow.objects.filter(follower=viewer).values("followee")
+        generation=OuterRef("pk"), owner__follower_edges__follower=viewer
     )
     rows = (
         Generation.objects.filter(pk__in=post_ids)
         .annotate(
             remix_count=Coalesce(Subquery(remixes, output_field=IntegerField()), 0),
             followed_cameo=Exists(followed_cameo),
+            vector=vector,
         )
         .values_list(
             "pk",
@@ -184,7 +189,7 @@ def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
             "post__duration_ms",
             "post__hashtags",
             "followed_cameo",
-            "post__embedding__vector",
+            "vector",
         )
     )
     return [
@@ -222,17 +227,18 @@ def candidates(*, viewer: User, post_ids: set[int]) -> list[score.Candidate]:
 def for_you_ranking(*, viewer: User) -> list[int]:
     """A fresh ranking of `viewer`'s For You: post ids, best first, authors spread out."""
     signals = viewer_signals(viewer=viewer)
-    found = candidates(viewer=viewer, post_ids=candidate_ids(viewer=viewer, signals=signals))
+    with_vectors = bool(len(signals.steer_more) or len(signals.steer_less) or len(signals.see_less_vectors))
+    found = candidates(
+        viewer=viewer, post_ids=candidate_ids(viewer=viewer, signals=signals), with_vectors=with_vectors
+    )
     return score.rank(found, signals, timezone.now())
 
 
-def ranked_page(
-    *, viewer: User, post_ids: Sequence[int], offset: int, size: int
-) -> tuple[list[Generation], int]:
-    """Up to `size` posts of `post_ids` (a kept ranking) from `offset` on that `viewer` may see and has not
+def ranked_page(*, viewer: User, post_ids: Sequence[int], offset: int, size: int) -> tuple[list[int], int]:
+    """Up to `size` ids of `post_ids` (a kept ranking) from `offset` on that `viewer` may see and has not
     watched, in ranked order, and the offset after the last one taken. A post hidden or watched since the
-    ranking is skipped and the next one takes its place (up to `size` of them), so pages stay full. Two
-    queries and the page's prefetches: the rule over the window's ids, then the posts that passed."""
+    ranking is skipped and the next one takes its place (up to `size` of them), so pages stay full. One
+    query: the rule over the window's ids."""
     window = list(post_ids[offset : offset + 2 * size])
     visible = visible_post_ids(viewer=viewer, post_ids=window, unseen=True)
     taken: list[int] = []
@@ -243,5 +249,4 @@ def ranked_page(
         consumed += 1
         if post_id in visible:
             taken.append(post_id)
-    found = {post.pk: post for post in posts_for_page(post_ids=taken)} if taken else {}
-    return [found[post_id] for post_id in taken if post_id in found], consumed
+    return taken, consumed

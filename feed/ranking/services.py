@@ -16,11 +16,11 @@ from feed.ranking.selectors import for_you_ranking, ranked_page
 from feed.ranking.steering import parse_steering
 from feed.selectors import post_get_visible
 from feed.tasks import embed_steering_task, rank_for_you_task
-from generation.models import Generation
 
 
-def for_you_page(*, viewer: User, cursor: str | None, size: int) -> tuple[list[Generation], str | None]:
-    """A page of `viewer`'s For You and the cursor of the next (None at the end).
+def for_you_page(*, viewer: User, cursor: str | None, size: int) -> tuple[list[int], str | None]:
+    """The post ids of a page of `viewer`'s For You, which they may see, and the cursor of the next (None
+    at the end).
 
     Without a cursor, the page is the start of the viewer's kept ranking (`feed.ranking.snapshot`) while it
     is younger than `FEED_FOR_YOU_FRESH_S`; once it is older than `FEED_FOR_YOU_REFRESH_S`, a worker ranks
@@ -34,9 +34,9 @@ def for_you_page(*, viewer: User, cursor: str | None, size: int) -> tuple[list[G
     else:
         snapshot_id, offset = snapshot.decode_cursor(cursor)
         post_ids = snapshot.snapshot_load(viewer_id=viewer.pk, snapshot_id=snapshot_id)
-    posts, consumed = ranked_page(viewer=viewer, post_ids=post_ids, offset=offset, size=size)
+    page, consumed = ranked_page(viewer=viewer, post_ids=post_ids, offset=offset, size=size)
     next_cursor = snapshot.encode_cursor(snapshot_id, consumed) if consumed < len(post_ids) else None
-    return posts, next_cursor
+    return page, next_cursor
 
 
 def _ranking_for_first_page(viewer: User) -> snapshot.Ranking:

@@ -11,3 +11,6 @@ FEED_FOR_YOU_SNAPSHOT_TTL_S = env.int("FEED_FOR_YOU_SNAPSHOT_TTL_S", default=30 
 # FEED_FOR_YOU_FRESH_S (or none), the first page ranks in the request.
 FEED_FOR_YOU_REFRESH_S = env.int("FEED_FOR_YOU_REFRESH_S", default=60)
 FEED_FOR_YOU_FRESH_S = env.int("FEED_FOR_YOU_FRESH_S", default=10 * 60)
+# How long a post's card (what every viewer sees of it, feed.cards) is kept: the feed's own writes drop it
+# at once; an author's new display name or a remix's count shows within this.
+FEED_POST_CARD_TTL_S = env.int("FEED_POST_CARD_TTL_S", default=60)
