@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from accounts.models import Follow
-from feed.models import Comment, FeedSteering, PostEmbedding, PostView, SeeLess
 from feed.cards import post_cards_forget
+from feed.models import Comment, FeedSteering, PostEmbedding, PostView, SeeLess
 from feed.ranking.score import pack_vectors
 from feed.ranking.selectors import POPULAR_CACHE_KEY
 from feed.ranking.snapshot import ranking_forget
