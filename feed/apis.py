@@ -329,7 +329,9 @@ class FollowingFeedApi(ListAPIView):
     pagination_class = PublishedKeysetPagination
 
     def get_queryset(self) -> Any:
-        return selectors.following_feed()
+        # A page is read from its candidates (`page_candidates`), the rule over them (`page_visible`) and
+        # their cards (`page_fetch`), never from a queryset.
+        return Generation.objects.none()
 
     def page_candidates(
         self, *, before: tuple[datetime, int] | None, limit: int

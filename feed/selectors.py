@@ -174,14 +174,6 @@ def profile_public_posts(*, viewer: Any, author: User) -> QuerySet[Generation]:
     return public_posts(viewer=viewer).filter(requester=author)
 
 
-def following_feed() -> QuerySet[Generation]:
-    """What a Following page reads its posts from: only the ids it names, which `following_candidates`
-    (posts by the people the viewer follows) and `feed.visible_ids.visible_post_ids` (the visibility
-    rule, whose SQL is built once per kind of viewer) have chosen for it (`FollowingFeedApi`; the
-    pagination orders them newest first). Never a list by itself: it holds no rule."""
-    return with_everything_a_page_shows(Generation.objects.all())
-
-
 def following_candidates(
     *, viewer: User, before: tuple[datetime, int] | None, limit: int
 ) -> list[tuple[datetime, int]]:
