@@ -87,7 +87,8 @@ YEAR = 365 * DAY
 FOR_YOU = ("For You", "feed-for-you")
 # A first page ranked in the request: the viewer has no kept ranking (first visit, or back after
 # FEED_FOR_YOU_FRESH_S). The first measurement of each viewer is this one; "For You" is the first page an
-# active viewer gets, from the ranking kept by the one before (feed.ranking.services.for_you_page).
+# active viewer gets, from the ranking kept by the one before (feed.ranking.services.for_you_page), first
+# with its posts' cards not kept (read from the database, feed.cards), then with them kept.
 FOR_YOU_RANKED = "For You, first page ranked in the request"
 
 SPEC = json.dumps(
@@ -494,6 +495,7 @@ def feeds() -> list[tuple[str, str]]:
     else:
         found[2:2] = [
             (FOR_YOU_RANKED, "rank:" + for_you),
+            (f"{FOR_YOU[0]}, cards not kept", "nocards:" + for_you),
             (FOR_YOU[0], for_you),
             (f"{FOR_YOU[0]}, page 2", "next:" + FOR_YOU[1]),
         ]
@@ -519,6 +521,13 @@ def measure_pages(viewers: list[int], tokens: dict[int, str], authors: list[str]
 
                 ranking_forget(viewer_id=pk)
                 timed_get(client, url[5:], results[name])
+            elif url.startswith("nocards:"):
+                from feed.cards import post_cards_forget
+                from feed.ranking.snapshot import ranking_current
+
+                kept = ranking_current(viewer_id=pk)
+                post_cards_forget(post_ids=kept.post_ids[:40] if kept else ())
+                timed_get(client, url[8:], results[name])
             elif url.startswith("next:"):
                 first = client.get(reverse(url[5:])).json()
                 if first.get("next"):

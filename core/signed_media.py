@@ -132,8 +132,19 @@ def signed_media_url(
     if hasattr(default_storage, "bucket_name") and not shareable:  # S3-compatible: a pre-signed GET
         return default_storage.url(name, expire=min(expires_in_seconds, settings.MEDIA_URL_MAX_AGE_SECONDS))
     token = media_token_create(name, expires_in_seconds, viewer_id=viewer_id, shareable=shareable)
-    before, after = _signed_media_path(get_script_prefix(), get_urlconf())
-    return public_url(request, before + token + after)
+    before, after = _link_around_token(request)
+    return before + token + after
+
+
+def _link_around_token(request: HttpRequest) -> tuple[str, str]:
+    """The absolute link to the signed media route before and after its token, as `request` came in: worked
+    out once per request (a feed page signs 40 links; a token's alphabet needs no escaping)."""
+    around: tuple[str, str] | None = getattr(request, "_signed_media_link", None)
+    if around is None:
+        before, after = _signed_media_path(get_script_prefix(), get_urlconf())
+        around = (public_url(request, before), after)
+        request._signed_media_link = around
+    return around
 
 
 @lru_cache(maxsize=8)
