@@ -22,7 +22,7 @@ from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, public_url, signed_media_url
 from feed import selectors, services
-from feed.cards import Card, post_cards
+from feed.cards import Card, formatted_time, post_card, post_cards
 from feed.models import (
     CAPTION_MAX_CHARS,
     COMMENT_MAX_CHARS,
@@ -125,46 +125,9 @@ class PostSerializer(serializers.Serializer):
         return self._link(self._playable(generation, generation.poster.name if generation.poster else ""))
 
 
-_TIME = serializers.DateTimeField()
-
-
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else _TIME.to_representation(value)
-
-
 def _cameos(generation: Generation) -> list[dict[str, Any]]:
     uses = sorted(generation.cameo_uses.all(), key=lambda use: use.pk)
     return [{"mention": "@" + use.handle, "owner": use.owner.username} for use in uses]
-
-
-def post_card(generation: Generation) -> Card:
-    """What every viewer who may see `generation` sees of it (`PostSerializer`'s fields but the media
-    links), and under `media` the storage names of its video and poster, which the links are signed for
-    (never sent as they are). Kept by `feed.cards` for the feeds' pages."""
-    post, author = generation.post, generation.requester
-    return {
-        "id": generation.pk,
-        "author": author.username,
-        "author_display_name": author.display_name,
-        "caption": post.caption,
-        "hashtags": [str(tag) for tag in post.hashtags],
-        "mentions": [str(name) for name in post.mentions],
-        "visibility": post.visibility,
-        "comments_enabled": post.comments_enabled,
-        "like_count": post.like_count,
-        "comment_count": post.comment_count,
-        "view_count": post.view_count,
-        "remix_count": generation.remix_count,  # the page query's annotation
-        "share_count": post.share_count,
-        "cameos": _cameos(generation),
-        "remix_of": generation.remix_of_id,
-        "status": str(generation.status),
-        "published_at": _time(generation.published_at),
-        "media": (
-            generation.video.name if generation.video else "",
-            generation.poster.name if generation.poster else "",
-        ),
-    }
 
 
 class PostAuthorSerializer(PostSerializer):
@@ -176,7 +139,7 @@ class PostAuthorSerializer(PostSerializer):
 
     def to_representation(self, post: Generation | Card) -> dict[str, Any]:
         assert isinstance(post, Generation), "an author's view is read from the post, never from a card"
-        return {**super().to_representation(post), "tag_removed_at": _time(post.post.tag_removed_at)}
+        return {**super().to_representation(post), "tag_removed_at": formatted_time(post.post.tag_removed_at)}
 
 
 def _author_view(post_id: int, request: Request, code: int = status.HTTP_200_OK) -> Response:
@@ -342,7 +305,7 @@ class FollowingFeedApi(ListAPIView):
         return visible_post_ids(viewer=self.request.user, post_ids=post_ids)
 
     def page_fetch(self, post_ids: list[int]) -> list[Card]:
-        return post_cards(post_ids=post_ids, build=post_card)
+        return post_cards(post_ids=post_ids)
 
     @extend_schema(operation_id="feed_following")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -366,5 +366,6 @@ def views_record(*, viewer: User, events: list[tuple[int, int]]) -> int:
         Post.objects.filter(pk=post_id).update(
             view_count=F("view_count") + int(created), watch_ms=F("watch_ms") + watch_ms
         )
-    post_cards_forget(post_ids=counted)
+    # Views keep the cards: a popular post is watched many times a second, and dropping its card at each
+    # batch would leave the most-read cards never kept; its view count shows within FEED_POST_CARD_TTL_S.
     return len(counted)

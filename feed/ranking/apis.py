@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from core.fields import StrictCharField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
-from feed.apis import PostSerializer, post_card
+from feed.apis import PostSerializer
 from feed.cards import post_cards
 from feed.models import STEERING_MAX_CHARS, FeedSteering
 from feed.ranking import services
@@ -49,7 +49,7 @@ class ForYouApi(APIView):
         size = _PageSize().get_page_size(request)
         cursor = request.query_params.get("cursor")
         page, next_cursor = services.for_you_page(viewer=request.user, cursor=cursor, size=size)
-        posts = post_cards(post_ids=page, build=post_card)
+        posts = post_cards(post_ids=page)
         next_link = None
         if next_cursor is not None:
             query = request.query_params.copy()

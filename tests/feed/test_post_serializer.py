@@ -1,5 +1,6 @@
-"""`PostSerializer.to_representation` reads its fields directly for speed; it must say exactly what DRF's
-walk over the declared fields says (which is also what the OpenAPI schema describes), for every kind of
+"""`PostSerializer.to_representation` reads its fields directly for speed, from the post or from its card
+(`feed.cards`, made from the post or from plain rows); it must say exactly what DRF's walk over the
+declared fields says (which is also what the OpenAPI schema describes), for every kind of
 post: with and without cameos, a remix, media, hashtags and mentions, and as the author sees it."""
 
 import pickle
@@ -12,7 +13,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 
 from core.signed_media import media_token_read
-from feed.apis import PostAuthorSerializer, PostSerializer, post_card
+from feed.apis import PostAuthorSerializer, PostSerializer
+from feed.cards import post_card, post_cards
 from feed.selectors import with_everything_a_page_shows
 from generation.models import Generation
 from tests.factories import CameoFactory, GenerationFactory
@@ -55,6 +57,10 @@ def test_the_direct_representation_is_the_declared_fields_walk(serializer_class,
         ways = [direct, walked]
         if serializer_class is PostSerializer:  # the feeds' pages: from the card kept in the cache
             ways.append(serializer.to_representation(pickle.loads(pickle.dumps(post_card(post)))))
+            # ... which a page makes from plain rows when it is not kept
+            (read,) = post_cards(post_ids=[post.pk])
+            assert read == post_card(post)
+            ways.append(serializer.to_representation(read))
 
         for way in ways:
             assert way.keys() == walked.keys()
