@@ -28,12 +28,17 @@ minutes). Never run by the test suite.
    client with a bearer token, so middleware, authentication, the selector, the serializer (signed media
    URLs) and JSON rendering are all in it; the SQL queries of each request are counted. Feeds: Following
    (page 1 and page 2 through its `next` cursor), every post (`/feed/`), a profile (authors chosen over
-   the range of post counts), and For You when the URL `feed-for-you` exists (see `FOR_YOU`).
+   the range of post counts), and For You when the URL `feed-for-you` exists (see `FOR_YOU`): its first
+   page ranked in the request (no kept ranking: a first visit), then from the ranking that request kept
+   with the page's cards not kept (read from the database), then with them kept, and its page 2.
 3. Requests per second: uvicorn serving `sora_social.asgi:application` exactly as `manage.py embedded`
    starts it (one process, `--lifespan off --ws websockets --no-access-log`), on loopback, against this
    database; an asyncio httpx client keeps `--concurrency` requests in flight for `--load-seconds` per
    endpoint, rotating through 200 viewers' tokens; the trivial authenticated endpoint `GET /users/me/` is
-   measured before and after the feeds, and each feed's rate is given as a ratio to their mean.
+   measured before and after the feeds, and each feed's rate is given as a ratio to their mean. For You's
+   viewers each open it once before (an active viewer's kept ranking); a second server that keeps no
+   ranking fresh (`FEED_FOR_YOU_FRESH_S=0`) measures For You ranked in every request, with its own
+   `/users/me/`.
 
 Writes the "## Feeds at scale (feed issue)" section of ``bench/RESULTS.md`` (one table row per scale: the
 section keeps the rows of the other scale, so a 10k and a 1M run sit side by side).
@@ -811,7 +816,8 @@ def _scale_value(scale: str) -> int:
 
 
 INTRO = (
-    "Machine: {machine}; 2 cores shared with other helpers' test runs, so figures are noisy. `bench/feed_scale.py` "
+    "Machine: {machine}; 2 cores, shared at times with other test runs (each run gives its load average), so "
+    "figures are noisy. `bench/feed_scale.py` "
     "seeds `sora_bench_feed` by COPY (see its docstring for the proportions: 50k users, a power-law follow "
     "graph, blocks, mutes, cameo uses, likes, views) and times one page of 20 per viewer through Django's "
     "test client with a bearer token (middleware, authentication, selector, serializer with signed media "
