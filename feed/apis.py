@@ -22,7 +22,7 @@ from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
 from core.signed_media import SIGNED_MEDIA_URL_HELP, public_url, signed_media_url
 from feed import selectors, services
-from feed.cards import Card, formatted_time, post_card, post_cards
+from feed.cards import Card, cameo_tags, formatted_time, post_card, post_cards
 from feed.models import (
     CAPTION_MAX_CHARS,
     COMMENT_MAX_CHARS,
@@ -103,8 +103,8 @@ class PostSerializer(serializers.Serializer):
 
     # What DRF's walk over the fields calls (and the schema describes); `to_representation` reads the card.
     @extend_schema_field(PostCameoSerializer(many=True))
-    def get_cameos(self, generation: Generation) -> list[dict[str, Any]]:
-        return _cameos(generation)
+    def get_cameos(self, generation: Generation) -> list[dict[str, str]]:
+        return cameo_tags((use.pk, use.handle, use.owner.username) for use in generation.cameo_uses.all())
 
     def _playable(self, generation: Generation, name: str) -> str:
         viewer = self.context["request"].user
@@ -123,11 +123,6 @@ class PostSerializer(serializers.Serializer):
     )
     def get_poster_url(self, generation: Generation) -> str | None:
         return self._link(self._playable(generation, generation.poster.name if generation.poster else ""))
-
-
-def _cameos(generation: Generation) -> list[dict[str, Any]]:
-    uses = sorted(generation.cameo_uses.all(), key=lambda use: use.pk)
-    return [{"mention": "@" + use.handle, "owner": use.owner.username} for use in uses]
 
 
 class PostAuthorSerializer(PostSerializer):

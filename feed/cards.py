@@ -36,6 +36,11 @@ def formatted_time(value: datetime | None) -> str | None:
     return None if value is None else _TIME.to_representation(value)
 
 
+def cameo_tags(cameo_uses: Iterable[CameoUse]) -> list[dict[str, str]]:
+    """A post's cameos as it shows them, in the order the video's uses were made."""
+    return [{"mention": "@" + handle, "owner": owner} for _, handle, owner in sorted(cameo_uses)]
+
+
 def card(
     *,
     post_id: int,
@@ -75,7 +80,7 @@ def card(
         "view_count": view_count,
         "remix_count": remix_count,
         "share_count": share_count,
-        "cameos": [{"mention": "@" + handle, "owner": owner} for _, handle, owner in sorted(cameo_uses)],
+        "cameos": cameo_tags(cameo_uses),
         "remix_of": remix_of,
         "status": str(status),
         "published_at": formatted_time(published_at),

@@ -68,11 +68,7 @@ def ranking_current(*, viewer_id: int) -> Ranking | None:
 def ranking_store(*, viewer_id: int, post_ids: list[int]) -> Ranking:
     """Keep `post_ids` as `viewer_id`'s current ranking, the one it replaces under its snapshot id."""
     ranking = Ranking(snapshot_id=secrets.token_hex(8), made_at=_clock(), post_ids=tuple(post_ids))
-    replaced = cache.get(_current_key(viewer_id))
-    if replaced is not None:
-        cache.set(
-            _snapshot_key(viewer_id, replaced[0]), replaced, timeout=settings.FEED_FOR_YOU_SNAPSHOT_TTL_S
-        )
+    _keep_current_for_its_cursors(viewer_id)
     # Served as a first page until FEED_FOR_YOU_FRESH_S old, and its cursors good for the TTL after that.
     timeout = settings.FEED_FOR_YOU_FRESH_S + settings.FEED_FOR_YOU_SNAPSHOT_TTL_S
     cache.set(_current_key(viewer_id), _pack(ranking), timeout=timeout)
@@ -82,12 +78,15 @@ def ranking_store(*, viewer_id: int, post_ids: list[int]) -> Ranking:
 def ranking_forget(*, viewer_id: int) -> None:
     """Drop `viewer_id`'s current ranking (a "see less" or a new steering text makes it wrong): their next
     first page ranks afresh. Its cursors keep paging through it until they expire."""
-    replaced = cache.get(_current_key(viewer_id))
-    if replaced is not None:
-        cache.set(
-            _snapshot_key(viewer_id, replaced[0]), replaced, timeout=settings.FEED_FOR_YOU_SNAPSHOT_TTL_S
-        )
+    _keep_current_for_its_cursors(viewer_id)
     cache.delete(_current_key(viewer_id))
+
+
+def _keep_current_for_its_cursors(viewer_id: int) -> None:
+    """The current ranking, about to be replaced or dropped, under its snapshot id for its cursors."""
+    current = cache.get(_current_key(viewer_id))
+    if current is not None:
+        cache.set(_snapshot_key(viewer_id, current[0]), current, timeout=settings.FEED_FOR_YOU_SNAPSHOT_TTL_S)
 
 
 def snapshot_load(*, viewer_id: int, snapshot_id: str) -> tuple[int, ...]:
