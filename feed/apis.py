@@ -43,9 +43,36 @@ class PostCameoSerializer(serializers.Serializer):
     owner = serializers.CharField(help_text="Its owner's username.")
 
 
+def _hide_sources_unseen(posts: list[dict[str, Any]], *, context: dict[str, Any]) -> None:
+    """Null the `remix_of` of `posts` (serialised) whose source the viewer may not see: a source's id would
+    tell that a post they cannot open exists, and who remixed it. The posts themselves, and the ids in
+    `context["posts_visible"]` (the nodes of a remix tree), are known to be visible; the rest are asked of
+    the rule in one query (`visible_post_ids`), and only when there are any."""
+    known = {post["id"] for post in posts} | context.get("posts_visible", set())
+    asked = {post["remix_of"] for post in posts if post["remix_of"] is not None} - known
+    if not asked:
+        return
+    shown = visible_post_ids(viewer=context["request"].user, post_ids=sorted(asked))
+    for post in posts:
+        if post["remix_of"] in asked and post["remix_of"] not in shown:
+            post["remix_of"] = None
+
+
+class PostListSerializer(serializers.ListSerializer):
+    """A page of posts: the sources their `remix_of` names are asked of the rule once for the page."""
+
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        posts = super().to_representation(data)
+        _hide_sources_unseen(posts, context=self.context)
+        return posts
+
+
 class PostSerializer(serializers.Serializer):
     """A post as anyone who may see it sees it: what its author chose to publish, and nothing of how the
     video was made."""
+
+    class Meta:
+        list_serializer_class = PostListSerializer
 
     id = serializers.IntegerField(help_text="The post's id, which is its video's id.")
     author = serializers.CharField(source="requester.username")
@@ -68,7 +95,10 @@ class PostSerializer(serializers.Serializer):
     )
     cameos = serializers.SerializerMethodField()
     remix_of = serializers.IntegerField(
-        source="remix_of_id", allow_null=True, help_text="The video this one remixes."
+        source="remix_of_id",
+        allow_null=True,
+        help_text="The video this one remixes; null also when it is one you may not see (private, its "
+        "author blocked you, taken down, …): only a video you could open is named.",
     )
     status = serializers.CharField(help_text="Always `succeeded`: only finished videos are posted.")
     video_url = serializers.SerializerMethodField()
@@ -91,6 +121,8 @@ class PostSerializer(serializers.Serializer):
         data = {name: value for name, value in card.items() if name != "media"}
         video, poster = card["media"]
         data["video_url"], data["poster_url"] = self._link(video), self._link(poster)
+        if not isinstance(self.parent, serializers.ListSerializer):  # a page asks once for all its posts
+            _hide_sources_unseen([data], context=self.context)
         return data
 
     def _link(self, name: str) -> str | None:
@@ -330,6 +362,10 @@ class PostRemixesApi(ListAPIView):
     def get_queryset(self) -> Any:
         return selectors.remixes_of_post(viewer=self.request.user, post_id=self.kwargs["post_id"])
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        # The source every post of the page names, which `remixes_of_post` found visible.
+        return {**super().get_serializer_context(), "posts_visible": {self.kwargs["post_id"]}}
+
     @extend_schema(operation_id="posts_remixes")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -387,7 +423,9 @@ class PostRemixTreeApi(APIView):
     )
     def get(self, request: Request, post_id: int) -> Response:
         tree = selectors.remix_tree_of_post(viewer=request.user, post_id=post_id)
-        return Response(self.OutputSerializer(tree, context={"request": request}).data)
+        # Each node's source is the node above it, visible; only the topmost one's is asked of the rule.
+        context = {"request": request, "posts_visible": {node.post.pk for node in tree.nodes}}
+        return Response(self.OutputSerializer(tree, context=context).data)
 
 
 class CameoPostsApi(ListAPIView):

@@ -86,6 +86,9 @@ class Like(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "user"], name="feed_like_once")]
+        # A person's latest likes and their posts, read from the index alone (For You's affinity:
+        # feed.ranking.selectors.viewer_signals; the post is in it on PostgreSQL).
+        indexes = [models.Index(fields=["user", "id"], include=["post"], name="feed_like_user_latest")]
 
     def __str__(self) -> str:
         return f"user {self.user_id} likes post {self.post_id}"
@@ -105,7 +108,10 @@ class Comment(models.Model):
     edited_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["post", "parent", "id"])]
+        indexes = [
+            models.Index(fields=["post", "parent", "id"]),
+            models.Index(fields=["author", "id"], include=["post"], name="feed_comment_author_latest"),
+        ]
 
     def __str__(self) -> str:
         return f"comment {self.pk} on post {self.post_id}"
@@ -123,6 +129,8 @@ class PostView(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["post", "viewer"], name="feed_view_once")]
+        # A viewer's latest views and their posts, read from the index alone (For You's affinity).
+        indexes = [models.Index(fields=["viewer", "id"], include=["post"], name="feed_view_viewer_latest")]
 
     def __str__(self) -> str:
         return f"user {self.viewer_id} watched post {self.post_id}"
@@ -192,6 +200,8 @@ class SeeLess(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id} sees less like post {self.post_id}"
+
+
 # --- Notifications ------------------------------------------------------------------------------------------
 
 
@@ -262,6 +272,8 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for user {self.recipient_id}"
+
+
 class PostShare(models.Model):
     """One person's sharing of a post (its share link asked for): one row however often they share it, so
     the count is of people and one account cannot inflate it."""

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from accounts.models import Block, Follow, Mute, User
 from accounts.selectors import is_adult_q, mutuals_with_q, user_get_visible
 from cameos.selectors import cameo_get_visible
+from core.db import RowsOfIds
 from core.exceptions import ApplicationError
 from feed.errors import FeedError
 from feed.models import Comment, PostVisibility
@@ -133,24 +134,26 @@ CARD_COLUMNS = (
 )  # fmt: skip
 
 
+_CARD_ROWS = RowsOfIds(
+    lambda: Generation.objects.annotate(remix_count=_remix_count()).values_list(*CARD_COLUMNS), id_column="pk"
+)
+_CARD_CAMEO_USES = RowsOfIds(
+    lambda: GenerationCameo.objects.order_by().values_list(
+        "generation_id", "pk", "handle", "owner__username"
+    ),
+    id_column="generation_id",
+    order_by="pk",
+)
+
+
 def post_card_rows(
     *, post_ids: Sequence[int]
 ) -> tuple[list[tuple[Any, ...]], list[tuple[int, int, str, str]]]:
     """What the cards of posts `post_ids` show (`CARD_COLUMNS`), and their cameo uses as (post id, use id,
     handle, owner's username), in two queries of plain rows, read without the visibility rule: only for ids
     that `feed.visible_ids.visible_post_ids` has just let through for the viewer (no model instances: at a
-    page of 20 they were most of the page query's time)."""
-    rows = list(
-        Generation.objects.filter(pk__in=post_ids)
-        .annotate(remix_count=_remix_count())
-        .values_list(*CARD_COLUMNS)
-    )
-    uses = list(
-        GenerationCameo.objects.filter(generation_id__in=post_ids)
-        .order_by("pk")
-        .values_list("generation_id", "pk", "handle", "owner__username")
-    )
-    return rows, uses
+    page of 20 they were most of the page query's time; and their SQL built once, `core.db.RowsOfIds`)."""
+    return _CARD_ROWS.rows(post_ids), _CARD_CAMEO_USES.rows(post_ids)
 
 
 def feed_for_user(*, viewer: Any) -> QuerySet[Generation]:

@@ -12,7 +12,6 @@ and that kind is built per call instead (correct, only slower). A rule that read
 the viewer must add it to `_kind`; tests/feed/test_visible_ids.py holds these answers to the queryset's
 over the whole visibility matrix."""
 
-import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -22,6 +21,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from core.db import ids_condition, ids_parameter, prepared_cursor
 from feed.models import PostView
 from feed.selectors import posts_visible_to
 from generation.models import Generation
@@ -75,16 +75,6 @@ def _compile(kind: tuple[bool, bool], unseen: bool) -> tuple[str, list[Any]] | N
     return sql, template
 
 
-def _ids_condition() -> str:
-    if connection.vendor == "postgresql":
-        return "visible.pk = ANY(%s)"
-    return "visible.pk IN (SELECT value FROM json_each(%s))"  # SQLite
-
-
-def _ids_parameter(post_ids: Sequence[int]) -> Any:
-    return list(post_ids) if connection.vendor == "postgresql" else json.dumps(list(post_ids))
-
-
 def visible_post_ids(*, viewer: Any, post_ids: Sequence[int], unseen: bool = False) -> set[int]:
     """Those of `post_ids` that `viewer` may see (`feed.selectors.posts_visible_to`); with `unseen`, also
     leaving out `viewer`'s own posts and those they watched (a `PostView`). One query."""
@@ -102,7 +92,7 @@ def visible_post_ids(*, viewer: Any, post_ids: Sequence[int], unseen: bool = Fal
         return set(_rule(viewer, unseen=unseen).filter(pk__in=post_ids).values_list("pk", flat=True))
     rule_sql, template = compiled
     params = [viewer.pk if value is None else value for value in template]
-    sql = f"SELECT visible.pk FROM ({rule_sql}) visible WHERE {_ids_condition()}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, _ids_parameter(post_ids)])
+    sql = f"SELECT visible.pk FROM ({rule_sql}) visible WHERE {ids_condition('visible.pk')}"
+    with prepared_cursor() as cursor:  # planned once per connection
+        cursor.execute(sql, [*params, ids_parameter(post_ids)])
         return {pk for (pk,) in cursor.fetchall()}

@@ -23,6 +23,11 @@ else:
     # PostgreSQL's JIT compiles a plan's expressions when its cost estimate is high, which the feeds' bounded
     # queries often reach: it cost 0.1-2.3 s per query where the query itself ran in milliseconds
     # (bench/feed_scale.py at 1M posts). Our queries are short; compiling never pays off.
+    # Statements run on `core.db.prepared_cursor` (the feed's visibility rule over a page's ids) are
+    # prepared on their first run and planned once per connection; Django's own cursors bind parameters on
+    # the client and never prepare, whatever this says. A pooler in front must keep sessions (or be
+    # PgBouncer >= 1.21 with `max_prepared_statements`).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
     if env.bool("DATABASE_JIT_OFF", default=True):
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = (options.get("options", "") + " -c jit=off").strip()

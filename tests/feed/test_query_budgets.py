@@ -18,23 +18,25 @@ from tests.factories import CameoFactory, GenerationFactory
 
 pytestmark = pytest.mark.django_db
 
-# Each: authentication (1), the page's query, its prefetch (cameo uses with their owners, or replies).
+# Each: authentication (1), the page's query, its prefetch (cameo uses with their owners, or replies), and
+# for a page of posts the rule over the sources its remixes name that are not on it (`remix_of`: every post
+# here remixes one; never asked on the remixes of a post, whose source is known visible).
 BUDGETS = {
-    "feed": 3,
-    "following": 5,  # + its candidates (feed.selectors.following_candidates), the rule over their ids
-    "profile": 5,  # + the profile's owner, and a block between you
-    "cameo": 5,  # + the cameo, and a block between you and its owner
+    "feed": 4,
+    "following": 6,  # + its candidates (feed.selectors.following_candidates), the rule over their ids
+    "profile": 6,  # + the profile's owner, and a block between you
+    "cameo": 6,  # + the cameo, and a block between you and its owner
     "remixes": 4,  # + the post remixed
     "comments": 4,  # + the post, the comments, their replies
     # A first page that ranks: follows, likes, comments, views, steering, see-less marks (viewer signals);
     # followed, mutuals' cameos, popular, steering pool (candidates, by index; measured with the popular list
     # not cached, its worst case), the visibility rule over their union; the candidates' features; the rule
     # over the page's window, the page.
-    "for-you": 16,
+    "for-you": 17,
     # A first page from the viewer's kept ranking (in Redis, not SQL), and a later page: the rule over the
     # window's ids (feed.visible_ids), the posts that passed.
-    "for-you-kept": 4,
-    "for-you-next": 4,
+    "for-you-kept": 5,
+    "for-you-next": 5,
 }
 
 
@@ -46,6 +48,8 @@ def scene(person):
     Follow.objects.create(follower=maya, followee=viewer)
     cameo = CameoFactory(owner=maya, permission="everyone")
     source = GenerationFactory(requester=maya, published_at=timezone.now())
+    # Watched, so never on a For You page: every page asks the rule about the source its posts remix.
+    PostView.objects.create(post=source.post, viewer=viewer, watch_ms=100)
     steering = FeedSteering.objects.create(
         user=viewer, text="more cats", more=["cats"], embedded_text="more cats", more_vectors=_unit(0)
     )
@@ -83,7 +87,7 @@ def _add_posts(scene, person, count: int, start: int) -> None:
         reply_to = Comment.objects.filter(post=scene["source"].post).first()
         Comment.objects.create(post=scene["source"].post, author=author, text="re", parent=reply_to)
         PostView.objects.create(post=post.post, viewer=scene["maya"], watch_ms=100)
-    seen = GenerationFactory(requester=scene["author"], published_at=timezone.now())
+    seen = GenerationFactory(requester=scene["author"], remix_of=scene["source"], published_at=timezone.now())
     PostView.objects.create(post=seen.post, viewer=scene["viewer"], watch_ms=100)
     SeeLess.objects.get_or_create(user=scene["viewer"], post=seen.post, author=scene["author"])
 
@@ -135,8 +139,9 @@ def test_a_page_costs_its_budget_whatever_its_size(
 
 
 # Authentication (1); the post (`post_get_visible`: 1, its cameo uses with their owners: 1); the ids of its
-# lineage (one recursive CTE); the nodes the viewer may see (1, their cameo uses with their owners: 1).
-REMIX_TREE_BUDGET = 6
+# lineage (one recursive CTE); the nodes the viewer may see (1, their cameo uses with their owners: 1); the
+# rule over the topmost node's source (1: here a private post, so the topmost node names none).
+REMIX_TREE_BUDGET = 7
 
 
 def test_a_remix_tree_costs_its_budget_whatever_its_size(
@@ -156,7 +161,7 @@ def test_a_remix_tree_costs_its_budget_whatever_its_size(
             **kwargs,
         )
 
-    first = post(None)
+    first = post(post(None, post__visibility="private", author=scene["author"]))
     middle = post(first)
     post(middle)
     url = f"/api/v1/posts/{middle.pk}/remix-tree/"

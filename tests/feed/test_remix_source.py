@@ -1,0 +1,127 @@
+"""A post's `remix_of` names its source only to a viewer who may see that source: every other viewer reads
+null, on every endpoint that shows a post, so a private, blocked, taken-down or unpublished source cannot be
+probed through the remixes of it (its id alone would say it exists, and who made the remix of what)."""
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Block, Follow, Mute
+from feed.models import Post
+from generation.models import Generation
+from tests.factories import CameoFactory, GenerationFactory
+
+pytestmark = pytest.mark.django_db
+
+HIDDEN_SOURCES = (
+    "private",
+    "author_blocks_viewer",
+    "viewer_blocks_author",
+    "muted",
+    "taken_down",
+    "unpublished",
+)
+
+
+@pytest.fixture
+def remix_world(leo, maya, stranger):
+    """Maya's public video, Leo's public remix of it featuring Maya's cameo; the stranger follows Leo."""
+    cameo = CameoFactory(owner=leo, permission="everyone")
+    source = GenerationFactory(requester=maya, published_at=timezone.now())
+    remix = GenerationFactory(requester=leo, remix_of=source, cameos=[cameo], published_at=timezone.now())
+    Follow.objects.create(follower=stranger, followee=leo)
+    return {"source": source, "remix": remix, "cameo": cameo}
+
+
+def hide(how: str, *, source: Generation, viewer) -> None:
+    if how == "private":
+        Post.objects.filter(generation=source).update(visibility="private")
+    elif how == "author_blocks_viewer":
+        Block.objects.create(blocker=source.requester, blocked=viewer)
+    elif how == "viewer_blocks_author":
+        Block.objects.create(blocker=viewer, blocked=source.requester)
+    elif how == "muted":
+        Mute.objects.create(muter=viewer, muted=source.requester)
+    elif how == "taken_down":
+        Generation.objects.filter(pk=source.pk).update(removed_at=timezone.now())
+    elif how == "unpublished":
+        Generation.objects.filter(pk=source.pk).update(published_at=None)
+    else:
+        raise AssertionError(how)
+
+
+def endpoints(world) -> dict[str, str]:
+    remix = world["remix"]
+    return {
+        "post": f"/api/v1/posts/{remix.pk}/",
+        "feed": "/api/v1/feed/",
+        "following": "/api/v1/feed/following/",
+        "for_you": "/api/v1/feed/for-you/",
+        "profile": "/api/v1/users/leo/posts/",
+        "cameo": f"/api/v1/cameos/{world['cameo'].pk}/posts/",
+        "remix_tree": f"/api/v1/posts/{remix.pk}/remix-tree/",
+    }
+
+
+def remix_as_shown(client, url: str, remix_id: int) -> dict:
+    response = client.get(url)
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    posts = [node["post"] for node in body["nodes"]] if "nodes" in body else body.get("results", [body])
+    [shown] = [post for post in posts if post["id"] == remix_id]
+    return shown
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["post", "feed", "following", "for_you", "profile", "cameo", "remix_tree"]
+)
+def test_a_remix_names_a_source_the_viewer_may_see(client_for, stranger, remix_world, endpoint):
+    url = endpoints(remix_world)[endpoint]
+
+    shown = remix_as_shown(client_for(stranger), url, remix_world["remix"].pk)
+
+    assert shown["remix_of"] == remix_world["source"].pk
+
+
+@pytest.mark.parametrize(
+    "endpoint", ["post", "feed", "following", "for_you", "profile", "cameo", "remix_tree"]
+)
+def test_a_remix_of_a_private_source_names_none_on_every_endpoint(
+    client_for, stranger, remix_world, endpoint
+):
+    hide("private", source=remix_world["source"], viewer=stranger)
+    url = endpoints(remix_world)[endpoint]
+
+    shown = remix_as_shown(client_for(stranger), url, remix_world["remix"].pk)
+
+    assert shown["remix_of"] is None
+
+
+@pytest.mark.parametrize("how", HIDDEN_SOURCES)
+def test_every_way_a_source_is_hidden_leaves_remix_of_null(client_for, stranger, remix_world, how):
+    hide(how, source=remix_world["source"], viewer=stranger)
+    remix = remix_world["remix"]
+
+    for url in (f"/api/v1/posts/{remix.pk}/", "/api/v1/feed/following/"):
+        assert remix_as_shown(client_for(stranger), url, remix.pk)["remix_of"] is None, url
+
+
+def test_the_source_s_author_and_its_audience_still_read_it(client_for, leo, maya, stranger, remix_world):
+    """Followers-only: Leo, who follows Maya, reads the link; the stranger, who does not, reads null."""
+    Post.objects.filter(generation=remix_world["source"]).update(visibility="followers")
+    Follow.objects.create(follower=leo, followee=maya)
+    remix = remix_world["remix"]
+    url = f"/api/v1/posts/{remix.pk}/"
+
+    assert remix_as_shown(client_for(leo), url, remix.pk)["remix_of"] == remix_world["source"].pk
+    assert remix_as_shown(client_for(maya), url, remix.pk)["remix_of"] == remix_world["source"].pk
+    assert remix_as_shown(client_for(stranger), url, remix.pk)["remix_of"] is None
+
+
+def test_a_source_on_the_same_page_is_known_visible(client_for, stranger, remix_world):
+    """Both on the page: no question asked of the rule about the source (and it is named)."""
+    Follow.objects.create(follower=stranger, followee=remix_world["source"].requester)
+
+    response = client_for(stranger).get("/api/v1/feed/following/")
+
+    by_id = {post["id"]: post for post in response.json()["results"]}
+    assert by_id[remix_world["remix"].pk]["remix_of"] == remix_world["source"].pk
