@@ -55,8 +55,8 @@ def _mutes_hide(viewer: Any) -> Q:
 def adults_only_admits(viewer: Any) -> Q:
     """A post marked for adults only (a moderator's age restriction) is shown to adults only: not to anyone
     under 18, of unknown age, or anonymous. Registered with the generation app's
-    `published_audience_rules` (feed/apps.py), so it holds for someone else's video everywhere: feeds,
-    single posts, video detail, media URLs."""
+    `register_published_audience_rule` (feed/media.py), so it holds for someone else's video everywhere:
+    feeds, single posts, video detail, media URLs."""
     if viewer is None or not viewer.is_authenticated or viewer.is_minor:
         return Q(post__adults_only=False)
     return Q()
@@ -70,7 +70,8 @@ def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
 
     Teen rules, for a viewer under 18 or of unknown age (`User.is_minor`), exactly:
     - no post marked for adults by someone else (`Post.adults_only`, through the generation app's
-      `published_audience_rules`, so video detail and media links follow it; anonymous visitors neither);
+      `register_published_audience_rule`, so video detail and media links follow it; anonymous visitors
+      neither);
     - no post by an adult who does not follow each other with the viewer (an "adult stranger") that
       features the cameo of a person under 18 or of unknown age: the generation app's rule
       (`generations_visible_to`), so share pages and signed media links follow it too;

@@ -51,14 +51,23 @@ def _is_up() -> Q:
 
 # Rules of the apps above generation (which it may not import) on who a published video is shown to: each
 # takes the viewer and returns a condition on `Generation` rows that must hold for someone else's published
-# video. Appended in those apps' `AppConfig.ready`; the feed's hides a post marked for adults only from
-# minors, people of unknown age and anonymous visitors, so share pages and media URLs follow it as feeds do.
-published_audience_rules: list[Callable[[Any], Q]] = []
+# video (`register_published_audience_rule`).
+_published_audience_rules: list[Callable[[Any], Q]] = []
+
+
+def register_published_audience_rule(rule: Callable[[Any], Q]) -> None:
+    """A higher app narrows which published videos of others every read of generations shows `viewer`
+    (`rule(viewer)`: a condition on `Generation` rows), in its `AppConfig.ready`: the feed hides a post
+    marked for adults only from minors, people of unknown age and anonymous visitors, so share pages and
+    media URLs follow it as feeds do. `register_published_audience` is its counterpart for one video's
+    media."""
+    if rule not in _published_audience_rules:
+        _published_audience_rules.append(rule)
 
 
 def _published_audience_admits(viewer: Any) -> Q:
     condition = Q()
-    for rule in published_audience_rules:
+    for rule in _published_audience_rules:
         condition &= rule(viewer)
     return condition
 
@@ -161,7 +170,8 @@ _published_audiences: list[PublishedAudience] = []
 def register_published_audience(check: PublishedAudience) -> None:
     """A higher app narrows who may play a published video (the feed: the post's audience, mutes, a removed
     tag, adults only), in its `AppConfig.ready`. Asked by `generation_media_playable_by`, so the links
-    handed out and the signed media route's guard agree."""
+    handed out and the signed media route's guard agree (`register_published_audience_rule` narrows the
+    lists the same way)."""
     if check not in _published_audiences:
         _published_audiences.append(check)
 

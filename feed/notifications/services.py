@@ -112,30 +112,33 @@ def notify_cameo_used_in_post(*, generation: Generation) -> None:
         )
 
 
+def _notify_about_access(*, request: CameoAccessRequest, kind: str, actor: User, recipient: User) -> None:
+    if sender_may_notify(actor=actor, recipient=recipient):
+        _create(
+            recipient=recipient, kind=kind, actor=actor, cameo=request.cameo, data={"request_id": request.pk}
+        )
+
+
 @transaction.atomic
 def notify_access_requested(*, request: CameoAccessRequest) -> None:
-    owner, requester = request.cameo.owner, request.requester
-    if sender_may_notify(actor=requester, recipient=owner):
-        _create(
-            recipient=owner,
-            kind=NotificationKind.ACCESS_REQUESTED,
-            actor=requester,
-            cameo=request.cameo,
-            data={"request_id": request.pk},
-        )
+    """The cameo's owner hears that someone asks to use it (unless either blocked the other)."""
+    _notify_about_access(
+        request=request,
+        kind=NotificationKind.ACCESS_REQUESTED,
+        actor=request.requester,
+        recipient=request.cameo.owner,
+    )
 
 
 @transaction.atomic
 def notify_access_granted(*, request: CameoAccessRequest) -> None:
-    owner, requester = request.cameo.owner, request.requester
-    if sender_may_notify(actor=owner, recipient=requester):
-        _create(
-            recipient=requester,
-            kind=NotificationKind.ACCESS_GRANTED,
-            actor=owner,
-            cameo=request.cameo,
-            data={"request_id": request.pk},
-        )
+    """Whoever asked hears that the owner let them use the cameo."""
+    _notify_about_access(
+        request=request,
+        kind=NotificationKind.ACCESS_GRANTED,
+        actor=request.cameo.owner,
+        recipient=request.requester,
+    )
 
 
 @transaction.atomic

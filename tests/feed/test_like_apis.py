@@ -1,15 +1,14 @@
 """Likes: idempotent, counted without a race, only on posts one may see; owner / other / anonymous."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Block
 from feed.models import Like, Post
 from feed.services import post_like, post_unlike
 from tests.factories import GenerationFactory, UserFactory
+from tests.threads import run_together
 
 
 @pytest.fixture
@@ -59,39 +58,16 @@ def test_concurrent_likes_and_unlikes_keep_the_counter_right():
     post = GenerationFactory(requester=author, published_at=timezone.now())
     likers = [UserFactory(username=f"liker{n}", password=None) for n in range(12)]
     unlikers = likers[:4]
-    start = threading.Barrier(len(likers) * 2)
-    errors: list[BaseException] = []
 
     def like_twice(user) -> None:
-        try:
-            start.wait(timeout=10)
-            post_like(user=user, post_id=post.pk)
-            post_like(user=user, post_id=post.pk)
-        except BaseException as exc:  # reported below: a thread's exception is otherwise lost
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        post_like(user=user, post_id=post.pk)
+        post_like(user=user, post_id=post.pk)
 
-    threads = [threading.Thread(target=like_twice, args=(user,)) for user in likers * 2]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    assert run_together([lambda user=user: like_twice(user) for user in likers * 2]) == []
     assert Post.objects.get(pk=post.pk).like_count == Like.objects.filter(post_id=post.pk).count() == 12
 
-    def unlike(user) -> None:
-        try:
-            post_unlike(user=user, post_id=post.pk)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=unlike, args=(user,)) for user in unlikers * 3]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = run_together(
+        [lambda user=user: post_unlike(user=user, post_id=post.pk) for user in unlikers * 3]
+    )
     assert errors == []
     assert Post.objects.get(pk=post.pk).like_count == Like.objects.filter(post_id=post.pk).count() == 8

@@ -1,16 +1,15 @@
 """Share links: the absolute URL of a public post's share page, for a post one may see; counted once per
 person, without a race; refused `post_not_public` for any other audience; owner / other / anonymous."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Block, Follow
 from feed.models import Post, PostShare
 from feed.services import post_share
 from tests.factories import GenerationFactory, UserFactory
+from tests.threads import run_together
 
 
 @pytest.fixture
@@ -82,23 +81,8 @@ def test_concurrent_shares_keep_the_counter_right():
     author = UserFactory(username="author", password=None)
     post = GenerationFactory(requester=author, published_at=timezone.now())
     sharers = [UserFactory(username=f"sharer{n}", password=None) for n in range(12)]
-    start = threading.Barrier(len(sharers) * 2)
-    errors: list[BaseException] = []
 
-    def share(user) -> None:
-        try:
-            start.wait(timeout=10)
-            post_share(user=user, post_id=post.pk)
-        except BaseException as exc:  # reported below: a thread's exception is otherwise lost
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=share, args=(user,)) for user in sharers * 2]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    errors = run_together([lambda user=user: post_share(user=user, post_id=post.pk) for user in sharers * 2])
 
     assert errors == []
     assert Post.objects.get(pk=post.pk).share_count == PostShare.objects.filter(post_id=post.pk).count() == 12
