@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.selectors import user_get_visible
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
@@ -174,16 +175,48 @@ def _author_view(post_id: int, request: Request, code: int = status.HTTP_200_OK)
     return Response(PostAuthorSerializer(generation, context={"request": request}).data, status=code)
 
 
-class FeedApi(ListAPIView):
-    """Every post you may see, newest first. Left out: posts whose audience you are not in (followers,
-    mutuals, private), posts of people you blocked or who blocked you, or you muted, and posts featuring a
-    cameo of anyone in either case."""
+class _PageOfCandidates:
+    """A feed read as `feed.pagination.keyset_page` reads one from candidates: the view names a page's
+    candidates (`page_candidates`, newest first, by an index alone), the visibility rule keeps those the
+    viewer may see (one query, `feed.visible_ids`) and the page is shown from the posts' cards
+    (`feed.cards`), never from a queryset. Why: asked in one query with the rule, PostgreSQL walked the
+    newest posts through the rule row by row, and building the rule was most of a page's Python time
+    (bench/RESULTS.md)."""
+
+    request: Request
+
+    def get_queryset(self) -> Any:
+        return Generation.objects.none()  # read through page_candidates, page_visible and page_fetch
+
+    def page_visible(self, post_ids: list[int]) -> set[int]:
+        return visible_post_ids(viewer=self.request.user, post_ids=post_ids)
+
+    def page_fetch(self, post_ids: list[int]) -> list[Card]:
+        return post_cards(post_ids=post_ids)
+
+
+# What a feed read from candidates says of its pages.
+_SHORT_PAGES = (
+    "The cursor is a keyset on (published_at, id): posts published while you scroll never shift a later "
+    "page. A page may hold fewer posts than `page_size` (even none) and still have a `next` link, when most "
+    "of the posts it looked at are hidden from you: follow `next` until it is null."
+)
+
+
+class FeedApi(_PageOfCandidates, ListAPIView):
+    __doc__ = (
+        "Every post you may see, newest first. Left out: posts whose audience you are not in (followers, "
+        "mutuals, private), posts of people you blocked or who blocked you, or you muted, and posts "
+        "featuring a cameo of anyone in either case. " + _SHORT_PAGES
+    )
 
     serializer_class = PostSerializer
     pagination_class = PublishedKeysetPagination
 
-    def get_queryset(self) -> Any:
-        return selectors.feed_for_user(viewer=self.request.user)
+    def page_candidates(
+        self, *, before: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[datetime, int]]:
+        return selectors.newest_candidates(before=before, limit=limit)
 
     @extend_schema(operation_id="feed_list")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -308,45 +341,39 @@ class PostShareApi(APIView):
         return Response(self.OutputSerializer({"url": url, "share_count": post.share_count}).data)
 
 
-class FollowingFeedApi(ListAPIView):
-    """Following: the posts of the people you follow, newest first, as `/feed/` filters them (audience,
-    blocks either way and mutes, of the author and of every cameo owner in the video). The cursor is a
-    keyset on (published_at, id): posts published while you scroll never shift a later page. A page may
-    hold fewer posts than `page_size` (even none) and still have a `next` link, when most of the posts it
-    looked at are hidden from you: follow `next` until it is null."""
+class FollowingFeedApi(_PageOfCandidates, ListAPIView):
+    __doc__ = (
+        "Following: the posts of the people you follow, newest first, as `/feed/` filters them (audience, "
+        "blocks either way and mutes, of the author and of every cameo owner in the video). " + _SHORT_PAGES
+    )
 
     serializer_class = PostSerializer
     pagination_class = PublishedKeysetPagination
-
-    def get_queryset(self) -> Any:
-        # A page is read from its candidates (`page_candidates`), the rule over them (`page_visible`) and
-        # their cards (`page_fetch`), never from a queryset.
-        return Generation.objects.none()
 
     def page_candidates(
         self, *, before: tuple[datetime, int] | None, limit: int
     ) -> list[tuple[datetime, int]]:
         return selectors.following_candidates(viewer=self.request.user, before=before, limit=limit)
 
-    def page_visible(self, post_ids: list[int]) -> set[int]:
-        return visible_post_ids(viewer=self.request.user, post_ids=post_ids)
-
-    def page_fetch(self, post_ids: list[int]) -> list[Card]:
-        return post_cards(post_ids=post_ids)
-
     @extend_schema(operation_id="feed_following")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
 
-class ProfilePostsApi(ListAPIView):
-    """A person's posts that you may see, newest first."""
+class ProfilePostsApi(_PageOfCandidates, ListAPIView):
+    __doc__ = (
+        "A person's posts that you may see, newest first (not found for nobody, or someone blocked either "
+        "way). " + _SHORT_PAGES
+    )
 
     serializer_class = PostSerializer
     pagination_class = PublishedKeysetPagination
 
-    def get_queryset(self) -> Any:
-        return selectors.profile_posts(viewer=self.request.user, username=self.kwargs["username"])
+    def page_candidates(
+        self, *, before: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[datetime, int]]:
+        author = user_get_visible(viewer=self.request.user, username=self.kwargs["username"])
+        return selectors.profile_candidates(author=author, before=before, limit=limit)
 
     @extend_schema(operation_id="users_posts")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

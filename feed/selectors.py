@@ -18,7 +18,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q,
 from django.db.models.functions import Coalesce
 
 from accounts.models import Block, Follow, Mute, User
-from accounts.selectors import is_adult_q, mutuals_with_q, user_get_visible
+from accounts.selectors import is_adult_q, mutuals_with_q
 from cameos.selectors import cameo_get_visible
 from core.db import RowsOfIds
 from core.exceptions import ApplicationError
@@ -157,9 +157,20 @@ def post_card_rows(
     return _CARD_ROWS.rows(post_ids), _CARD_CAMEO_USES.rows(post_ids)
 
 
-def feed_for_user(*, viewer: Any) -> QuerySet[Generation]:
-    """Every post `viewer` may see, newest first (the pagination orders on (published_at, id))."""
-    return with_everything_a_page_shows(posts_visible_to(viewer))
+def newest_candidates(*, before: tuple[datetime, int] | None, limit: int) -> list[tuple[datetime, int]]:
+    """(published_at, id) of the newest `limit` published videos on the site, strictly older than `before`
+    when given: where a page of every post (`/feed/`) looks, before the visibility rule narrows them down
+    (by the index on published_at: the rule in the same query made PostgreSQL walk the newest posts row
+    by row through it, bench/RESULTS.md)."""
+    return _newest_first(Generation.objects.filter(published_at__isnull=False), before=before, limit=limit)
+
+
+def _newest_first(
+    posts: QuerySet[Generation], *, before: tuple[datetime, int] | None, limit: int
+) -> list[tuple[datetime, int]]:
+    if before:
+        posts = posts.filter(Q(published_at__lt=before[0]) | Q(published_at=before[0], pk__lt=before[1]))
+    return list(posts.order_by("-published_at", "-pk").values_list("published_at", "pk")[:limit])
 
 
 def post_get_visible(*, viewer: Any, post_id: int) -> Generation:
@@ -229,16 +240,18 @@ def following_candidates(
     posts = Generation.objects.filter(
         requester__in=Follow.objects.filter(follower=viewer).values("followee"), published_at__isnull=False
     )
-    if before:
-        posts = posts.filter(Q(published_at__lt=before[0]) | Q(published_at=before[0], pk__lt=before[1]))
-    return list(posts.order_by("-published_at", "-pk").values_list("published_at", "pk")[:limit])
+    return _newest_first(posts, before=before, limit=limit)
 
 
-def profile_posts(*, viewer: Any, username: str) -> QuerySet[Generation]:
-    """A person's posts as `viewer` may see them; "not found" for nobody, or for someone blocked either
-    way."""
-    author = user_get_visible(viewer=viewer, username=username)
-    return with_everything_a_page_shows(posts_visible_to(viewer).filter(requester=author))
+def profile_candidates(
+    *, author: User, before: tuple[datetime, int] | None, limit: int
+) -> list[tuple[datetime, int]]:
+    """(published_at, id) of `author`'s newest `limit` published videos, strictly older than `before` when
+    given, from the index on (requester, published_at, id) alone: where a page of their profile looks,
+    before the visibility rule narrows them down. `author` as `accounts.selectors.user_get_visible` finds
+    them for the viewer (nobody, someone inactive or blocked either way: "not found")."""
+    posts = Generation.objects.filter(requester=author, published_at__isnull=False)
+    return _newest_first(posts, before=before, limit=limit)
 
 
 def remixes_of_post(*, viewer: Any, post_id: int) -> QuerySet[Generation]:
