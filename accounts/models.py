@@ -19,7 +19,7 @@ username_validator = RegexValidator(
 
 class CaseInsensitiveUserManager(UserManager):
     def get_by_natural_key(self, username: str) -> "User":
-        return self.get(username__iexact=username)
+        return self.get(username__lower=username.lower())
 
 
 def age_on(birth_date: date, today: date) -> int:

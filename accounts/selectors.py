@@ -24,7 +24,7 @@ def blocked_user_ids(user: User) -> set[int]:
 
 
 def user_get_by_username(*, username: str) -> User:
-    user = User.objects.filter(username__iexact=username, is_active=True).first()
+    user = User.objects.filter(username__lower=username.lower(), is_active=True).first()
     if user is None:
         raise ApplicationError(AccountError.USER_NOT_FOUND, f"No user @{username}.", status=404)
     return user
@@ -122,7 +122,7 @@ def sign_in_refusal(user: User) -> ApplicationError | None:
 def sign_in_refusal_for_credentials(*, username: str, password: str) -> ApplicationError | None:
     """`sign_in_refusal` for a password sign-in that the backend refused: only when the password is right,
     so the code reveals nothing to someone who does not hold the account."""
-    user = User.objects.filter(username__iexact=username).first()
+    user = User.objects.filter(username__lower=username.lower()).first()
     if user is None or not user.check_password(password):
         return None
     return sign_in_refusal(user)

@@ -48,9 +48,9 @@ def user_create(
 ) -> User:
     """Create an account and send its verification e-mail once the row is committed."""
     _check_birth_date(birth_date)
-    if User.objects.filter(username__iexact=username).exists() or handle_is_taken(name=username):
+    if User.objects.filter(username__lower=username.lower()).exists() or handle_is_taken(name=username):
         raise ApplicationError(AccountError.USERNAME_TAKEN, f"@{username} is taken.", status=409)
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email__lower=email.lower()).exists():
         raise ApplicationError(
             AccountError.EMAIL_TAKEN, "An account with this e-mail already exists.", status=409
         )
@@ -77,7 +77,7 @@ def user_create(
 
 def handle_is_taken(*, name: str) -> bool:
     """Whether @name is a username or a character handle already (see `Handle`)."""
-    return Handle.objects.filter(name__iexact=name).exists()
+    return Handle.objects.filter(name__lower=name.lower()).exists()
 
 
 def handle_claim(*, name: str) -> Handle:

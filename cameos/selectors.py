@@ -93,9 +93,11 @@ def cameo_get_by_mention(*, user: User, mention: str) -> Cameo:
     )
     cameo = (
         Cameo.objects.select_related("owner")
-        .filter(kind="person", owner__username__iexact=handle, status=CameoStatus.VERIFIED)
+        .filter(kind="person", owner__username__lower=handle.lower(), status=CameoStatus.VERIFIED)
         .first()
-        or Cameo.objects.select_related("owner").filter(kind="character", handle__iexact=handle).first()
+        or Cameo.objects.select_related("owner")
+        .filter(kind="character", handle__lower=handle.lower())
+        .first()
     )
     if cameo is None:
         raise not_found

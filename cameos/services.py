@@ -417,8 +417,8 @@ def character_create(*, owner: User, handle: str, display_name: str, image: byte
     A character must not be a real person wearing a costume of a handle: the image is checked for human
     faces in the background, and one found sends it to review instead of into use."""
     if (
-        User.objects.filter(username__iexact=handle).exists()
-        or Cameo.objects.filter(kind=CameoKind.CHARACTER, handle__iexact=handle).exists()
+        User.objects.filter(username__lower=handle.lower()).exists()
+        or Cameo.objects.filter(kind=CameoKind.CHARACTER, handle__lower=handle.lower()).exists()
         or handle_is_taken(name=handle)
     ):
         raise ApplicationError(CameoError.HANDLE_TAKEN, f"@{handle} is taken.", status=409)

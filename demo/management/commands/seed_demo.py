@@ -60,7 +60,7 @@ class Command(BaseCommand):
     def _users(self) -> list[User]:
         users = []
         for username, email, display_name, birth_date in DEMO_USERS:
-            user = User.objects.filter(username__iexact=username).first()
+            user = User.objects.filter(username__lower=username.lower()).first()
             if user is None:
                 user = services.user_create(
                     username=username,

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("role", choices=[role.value for role in Role])
 
     def handle(self, *args: Any, action: str, username: str, role: str, **options: Any) -> None:
-        user = User.objects.filter(username__iexact=username).first()
+        user = User.objects.filter(username__lower=username.lower()).first()
         if user is None:
             raise CommandError(f"No user @{username}.")
         if action == "grant":
