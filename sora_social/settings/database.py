@@ -26,8 +26,10 @@ else:
     # Statements run on `core.db.prepared_cursor` (the feed's visibility rule over a page's ids) are
     # prepared on their first run and planned once per connection; Django's own cursors bind parameters on
     # the client and never prepare, whatever this says. A pooler in front must keep sessions (or be
-    # PgBouncer >= 1.21 with `max_prepared_statements`).
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0
+    # PgBouncer >= 1.21 with `max_prepared_statements`); DATABASE_PREPARED_STATEMENTS=false turns them off
+    # (the same statements are then planned at every run).
+    prepare = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 0 if prepare else None
     if env.bool("DATABASE_JIT_OFF", default=True):
         options = DATABASES["default"].setdefault("OPTIONS", {})
         options["options"] = (options.get("options", "") + " -c jit=off").strip()

@@ -103,3 +103,38 @@ def test_a_prepared_query_is_logged_with_its_sql():
     # As written on PostgreSQL (psycopg keeps no text of a prepared run), as run elsewhere.
     [logged] = [query["sql"] for query in queries.captured_queries]
     assert logged == ("SELECT %s + 1" if connection.vendor == "postgresql" else "SELECT 41 + 1")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_with_prepared_statements_off_the_same_rows_come_unprepared(posts):
+    """DATABASE_PREPARED_STATEMENTS=false (a pooler that cannot keep them) sets `prepare_threshold` to None:
+    the statement still runs, bound by the server, and nothing is prepared."""
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
+    connection.connection.prepare_threshold = None
+    try:
+        statement = _posts()
+        rows = statement.rows([posts[0].pk])
+        statement.rows([posts[0].pk])
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%rows_of_ids%"]
+            )
+            prepared = cursor.fetchone()[0]
+    finally:
+        connection.connection.prepare_threshold = threshold
+    assert [row[0] for row in rows] == [posts[0].pk]
+    assert prepared == 0
+
+
+def test_the_database_options_prepare_unless_turned_off(monkeypatch):
+    import importlib
+
+    from sora_social.settings import database
+
+    monkeypatch.setenv("DATABASE_URL", "postgres://user@db.example:5432/sora")
+    assert importlib.reload(database).DATABASES["default"]["OPTIONS"]["prepare_threshold"] == 0
+    monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", "false")
+    assert importlib.reload(database).DATABASES["default"]["OPTIONS"]["prepare_threshold"] is None
+    monkeypatch.undo()
+    importlib.reload(database)
