@@ -9,12 +9,12 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
-from accounts.models import Block, Mute
+from accounts.models import Block
 from feed import selectors
 from feed.models import Post
 from feed.selectors import remix_tree_of_post
-from generation.models import Generation
 from tests.factories import GenerationFactory
+from tests.feed.hiding import HIDDEN_KINDS, hide_post
 
 pytestmark = pytest.mark.django_db
 
@@ -119,46 +119,6 @@ def test_a_video_remixed_by_nobody_is_a_tree_of_one(client_for, stranger, leo):
     assert response.json()["truncated"] is False
 
 
-def _hide(kind: str, generation: Generation, viewer) -> None:
-    """Make `generation` one that `viewer` may not see, as `kind` says."""
-    if kind == "private":
-        Post.objects.filter(pk=generation.pk).update(visibility="private")
-    elif kind == "followers_only":
-        Post.objects.filter(pk=generation.pk).update(visibility="followers")
-    elif kind == "blocked_by_author":
-        Block.objects.create(blocker=generation.requester, blocked=viewer)
-    elif kind == "blocks_author":
-        Block.objects.create(blocker=viewer, blocked=generation.requester)
-    elif kind == "muted":
-        Mute.objects.create(muter=viewer, muted=generation.requester)
-    elif kind == "removed":
-        Generation.objects.filter(pk=generation.pk).update(removed_at=timezone.now())
-    elif kind == "deleted":
-        Generation.objects.filter(pk=generation.pk).update(deleted_at=timezone.now())
-    elif kind == "unpublished":
-        Generation.objects.filter(pk=generation.pk).update(published_at=None)
-    elif kind == "tag_removed":
-        Post.objects.filter(pk=generation.pk).update(tag_removed_at=timezone.now())
-    elif kind == "adults_only":  # the viewer is a minor
-        Post.objects.filter(pk=generation.pk).update(adults_only=True)
-    else:
-        raise AssertionError(kind)
-
-
-HIDDEN_KINDS = [
-    "private",
-    "followers_only",
-    "blocked_by_author",
-    "blocks_author",
-    "muted",
-    "removed",
-    "deleted",
-    "unpublished",
-    "tag_removed",
-    "adults_only",
-]
-
-
 @pytest.fixture
 def hidden_in_the_middle(person):
     """first <- post <- hidden <- under_hidden <- deeper, and post <- visible_sibling: `hidden` is by
@@ -191,7 +151,7 @@ def hidden_in_the_middle(person):
 @pytest.mark.parametrize("kind", HIDDEN_KINDS)
 def test_a_hidden_remix_is_left_out_with_everything_under_it(client_for, hidden_in_the_middle, kind):
     scene = hidden_in_the_middle
-    _hide(kind, scene["hidden"], scene["viewer"])
+    hide_post(kind, scene["hidden"], scene["viewer"])
     client = client_for(scene["viewer"])
     assert client.get(f"/api/v1/posts/{scene['hidden'].pk}/").status_code == 404  # the rule hides it
 
@@ -215,7 +175,7 @@ def test_a_hidden_source_ends_the_walk_up(client_for, hidden_in_the_middle, kind
     """Seen from below it, a hidden source and the sources above it are left out: the tree starts at the
     post, and names nothing above the hidden one."""
     scene = hidden_in_the_middle
-    _hide(kind, scene["hidden"], scene["viewer"])
+    hide_post(kind, scene["hidden"], scene["viewer"])
 
     response = client_for(scene["viewer"]).get(tree_url(scene["under_hidden"]))
 
@@ -223,6 +183,7 @@ def test_a_hidden_source_ends_the_walk_up(client_for, hidden_in_the_middle, kind
         (scene["under_hidden"].pk, None, 0),
         (scene["deeper"].pk, scene["under_hidden"].pk, 1),
     ]
+    assert response.json()["nodes"][0]["post"]["remix_of"] is None  # nor does the topmost node name it
     above = {scene[name].pk for name in ("hidden", "first", "post", "visible_sibling")}
     assert above.isdisjoint(_named(response.json()))
 
