@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import user_get_visible
 from core.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 from core.pagination import CursorPagination
 from core.serializers import StrictInputSerializer
@@ -372,8 +371,9 @@ class ProfilePostsApi(_PageOfCandidates, ListAPIView):
     def page_candidates(
         self, *, before: tuple[datetime, int] | None, limit: int
     ) -> list[tuple[datetime, int]]:
-        author = user_get_visible(viewer=self.request.user, username=self.kwargs["username"])
-        return selectors.profile_candidates(author=author, before=before, limit=limit)
+        return selectors.profile_candidates(
+            viewer=self.request.user, username=self.kwargs["username"], before=before, limit=limit
+        )
 
     @extend_schema(operation_id="users_posts")
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -18,7 +18,7 @@ from django.db.models import Count, Exists, IntegerField, OuterRef, Prefetch, Q,
 from django.db.models.functions import Coalesce
 
 from accounts.models import Block, Follow, Mute, User
-from accounts.selectors import is_adult_q, mutuals_with_q
+from accounts.selectors import is_adult_q, mutuals_with_q, user_get_visible
 from cameos.selectors import cameo_get_visible
 from core.db import RowsOfIds
 from core.exceptions import ApplicationError
@@ -244,12 +244,13 @@ def following_candidates(
 
 
 def profile_candidates(
-    *, author: User, before: tuple[datetime, int] | None, limit: int
+    *, viewer: Any, username: str, before: tuple[datetime, int] | None, limit: int
 ) -> list[tuple[datetime, int]]:
-    """(published_at, id) of `author`'s newest `limit` published videos, strictly older than `before` when
-    given, from the index on (requester, published_at, id) alone: where a page of their profile looks,
-    before the visibility rule narrows them down. `author` as `accounts.selectors.user_get_visible` finds
-    them for the viewer (nobody, someone inactive or blocked either way: "not found")."""
+    """(published_at, id) of the newest `limit` published videos of the person `username`, strictly older
+    than `before` when given, from the index on (requester, published_at, id) alone: where a page of their
+    profile looks, before the visibility rule narrows them down for `viewer`. "Not found" for nobody, or for
+    someone inactive or blocked either way (`accounts.selectors.user_get_visible`)."""
+    author = user_get_visible(viewer=viewer, username=username)
     posts = Generation.objects.filter(requester=author, published_at__isnull=False)
     return _newest_first(posts, before=before, limit=limit)
 
