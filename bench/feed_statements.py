@@ -7,12 +7,16 @@
 - a page's 20 cards read from the database (`feed.selectors.post_card_rows`: SQL built once and prepared,
   `core.db.RowsOfIds`) against the same two querysets built and compiled at every call;
 - a profile's owner found by name (`accounts.selectors.user_get_by_username`: `username__lower`, the unique
-  index on LOWER(username)) against Django's `username__iexact` (UPPER(username), no index).
+  index on LOWER(username)) against Django's `username__iexact` (UPPER(username), no index);
+- the rule over a For You ranking's candidate pool (`feed.ranking.selectors.candidate_pool`, ~1,000 ids)
+  leaving out what the viewer watched, for the `--watchers` viewers who watched the most: as a probe of the
+  (post, viewer) index per candidate (`feed.visible_ids._rule`) against the `NOT EXISTS` it replaced, which
+  a prepared plan turned into comparing every candidate with every post the viewer ever watched.
 
 The two sides of each pair alternate call by call over the same inputs, so the machine's load weighs on both
 alike; the ratio is what this measures. Prints one line per pair (p50 and p90 in ms, and their ratio).
 
-Run: ``.venv/bin/python bench/feed_statements.py [--viewers 200] [--rounds 3]`` after
+Run: ``.venv/bin/python bench/feed_statements.py [--viewers 200] [--rounds 3] [--watchers 20]`` after
 ``bench/feed_scale.py`` has seeded. Never run by the test suite."""
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--viewers", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--watchers", type=int, default=20)
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="bench-statements-"))
     os.environ.update(django_environment(DATABASE, data_dir))
@@ -65,12 +70,14 @@ def main() -> None:
 
     django.setup()
     from django.db import connection
-    from django.db.models import QuerySet
+    from django.db.models import Count, Exists, OuterRef, QuerySet
 
     from accounts.models import User
     from accounts.selectors import user_get_by_username
     from core import db
     from feed import selectors, visible_ids
+    from feed.models import PostView
+    from feed.ranking.selectors import candidate_pool, viewer_signals
     from generation.models import Generation, GenerationCameo
 
     users = list(User.objects.filter(is_active=True).order_by("pk"))
@@ -103,7 +110,7 @@ def main() -> None:
     def cards_compiled_per_call(ids: list[int]) -> object:
         rows: QuerySet[Any] = (
             Generation.objects.filter(pk__in=ids)
-            .annotate(remix_count=selectors._remix_count())
+            .annotate(remix_count=selectors.remix_count())
             .values_list(*selectors.CARD_COLUMNS)
         )
         uses = (
@@ -130,6 +137,40 @@ def main() -> None:
             lambda name: user_get_by_username(username=name),
             lambda name: User.objects.filter(username__iexact=name, is_active=True).first(),
             names,
+        )
+    )
+
+    visible_ids.prepared_cursor = db.prepared_cursor  # type: ignore[assignment]
+    probe_rule = visible_ids._rule
+
+    def anti_join_rule(viewer: Any, *, unseen: bool) -> QuerySet[Any]:
+        posts = selectors.posts_visible_to(viewer)
+        seen = PostView.objects.filter(viewer=viewer, post_id=OuterRef("pk"))
+        return posts.exclude(requester=viewer).exclude(Exists(seen))
+
+    def unseen(rule: Callable[..., Any]) -> Callable[[Any], object]:
+        def run(pool: Any) -> object:
+            if visible_ids._rule is not rule:
+                visible_ids._rule = rule  # type: ignore[assignment]
+                visible_ids._compiled.clear()
+            return visible_ids.visible_post_ids(viewer=pool[0], post_ids=pool[1], unseen=True)
+
+        return run
+
+    heaviest = (
+        PostView.objects.values("viewer")
+        .annotate(n=Count("pk"))
+        .order_by("-n")
+        .values_list("viewer", flat=True)
+    )
+    watchers = list(User.objects.filter(pk__in=list(heaviest[: args.watchers])))
+    pools = [(w, candidate_pool(viewer=w, signals=viewer_signals(viewer=w))) for w in watchers]
+    print(
+        _pair(
+            f"the rule over a ranking's candidates, unseen, the {len(pools)} heaviest watchers",
+            unseen(probe_rule),
+            unseen(anti_join_rule),
+            pools * args.rounds,
         )
     )
 

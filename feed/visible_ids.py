@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from accounts.models import User
@@ -43,8 +43,12 @@ def _kind(viewer: Any) -> tuple[bool, bool]:
 def _rule(viewer: Any, *, unseen: bool) -> QuerySet[Generation]:
     posts = posts_visible_to(viewer)
     if unseen and _kind(viewer)[0]:  # anonymous has no posts and watched none
-        seen = PostView.objects.filter(viewer=viewer, post_id=OuterRef("pk"))
-        posts = posts.exclude(requester=viewer).exclude(Exists(seen))
+        # A probe per post of the (post, viewer) index, as a scalar subquery: written as NOT EXISTS it
+        # became an anti-join that, with the id list's size unknown to a prepared plan, was planned for
+        # one row and compared every candidate with every post the viewer ever watched (half of the
+        # rule's time over a ranking's ~1,000 candidates at 1M posts).
+        seen = PostView.objects.filter(post_id=OuterRef("pk"), viewer=viewer).values("post_id")[:1]
+        posts = posts.exclude(requester=viewer).annotate(seen=Subquery(seen)).filter(seen__isnull=True)
     return posts
 
 

@@ -22,13 +22,14 @@ from datetime import timedelta
 
 import numpy as np
 from django.core.cache import cache
-from django.db.models import BinaryField, Count, Exists, F, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from accounts.models import Follow, User
+from core.db import RowsOfIds
 from feed.models import Comment, FeedSteering, Like, PostView, SeeLess
 from feed.ranking import score
+from feed.selectors import remix_count
 from feed.visible_ids import visible_post_ids
 from generation.models import Generation, GenerationCameo
 
@@ -113,13 +114,19 @@ def popular_post_ids() -> list[int]:
 
 
 def candidate_ids(*, viewer: User, signals: score.ViewerSignals) -> set[int]:
-    """The union of the candidate sources (module docstring), then the one visibility rule over that union.
+    """The union of the candidate sources (`candidate_pool`), then the one visibility rule over that union,
+    leaving out the viewer's own and the seen: asked of 5,000 newest posts the rule was most of a first
+    page's time at a million posts, asked of the at most ~1,400 ids of the pool it is one query."""
+    return visible_post_ids(
+        viewer=viewer, post_ids=candidate_pool(viewer=viewer, signals=signals), unseen=True
+    )
 
-    Each source reads published, live posts by an index alone (no visibility, which is the costly part:
-    asked of 5,000 newest posts it was most of a first page's time at a million posts); each takes twice
-    its limit so that what the rule then leaves out rarely leaves a source short. One visibility query
-    over the at most ~1,400 ids that result, leaving out the viewer's own and the seen. Four queries,
-    five with steering (one fewer while the popular list is cached)."""
+
+def candidate_pool(*, viewer: User, signals: score.ViewerSignals) -> list[int]:
+    """The ids of the candidate sources (module docstring), before the visibility rule. Each source reads
+    published, live posts by an index alone and takes twice its limit, so that what the rule then leaves
+    out rarely leaves a source short. Three queries, four with steering (one more while the popular list
+    is not cached)."""
     live = Generation.objects.filter(
         published_at__isnull=False, removed_at__isnull=True, deleted_at__isnull=True
     ).exclude(requester=viewer)
@@ -145,53 +152,44 @@ def candidate_ids(*, viewer: User, signals: score.ViewerSignals) -> set[int]:
             vectors = score.unpack_vectors(b"".join(bytes(vector) for _, vector in pool))  # (n, D)
             nearest = (vectors @ signals.steer_more.T).max(axis=1)  # (n,)
             ids.update(pool[i][0] for i in np.argsort(-nearest)[: 2 * STEERING_LIMIT])
-    return visible_post_ids(viewer=viewer, post_ids=list(ids), unseen=True)
+    return list(ids)
 
 
-def candidates(*, viewer: User, post_ids: set[int], with_vectors: bool) -> list[score.Candidate]:
-    """What the score reads of each candidate, in one query; their vectors only `with_vectors` (a viewer
-    without steering or "see less" has no term that reads them, and at 1.5 kB a post they were most of
-    what the query carried)."""
+_FEATURE_COLUMNS = (
+    "pk", "requester_id", "published_at", "post__like_count", "post__comment_count", "remix_count",
+    "post__view_count", "post__watch_ms", "post__duration_ms", "post__hashtags",
+)  # fmt: skip
+_FEATURES = RowsOfIds(
+    lambda: Generation.objects.annotate(remix_count=remix_count()).values_list(*_FEATURE_COLUMNS),
+    id_column="pk",
+)
+_FEATURES_WITH_VECTORS = RowsOfIds(
+    lambda: Generation.objects.annotate(remix_count=remix_count()).values_list(
+        *_FEATURE_COLUMNS, "post__embedding__vector"
+    ),
+    id_column="pk",
+)
+_CAMEO_OWNERS = RowsOfIds(
+    lambda: GenerationCameo.objects.order_by().values_list("generation_id", "owner_id"),
+    id_column="generation_id",
+)
+
+
+def candidates(
+    *, signals: score.ViewerSignals, post_ids: set[int], with_vectors: bool
+) -> list[score.Candidate]:
+    """What the score reads of each candidate, and who owns the cameos in it (for the boost when one is
+    someone the viewer follows), in two queries whose SQL is built once (`core.db.RowsOfIds`: compiled per
+    call, they were a third of a fresh ranking's Python). Their vectors only `with_vectors` (a viewer
+    without steering or "see less" has no term that reads them, and at 1.5 kB a post they were most of what
+    the query carried)."""
     if not post_ids:
         return []
-    vector = F("post__embedding__vector") if with_vectors else Value(None, output_field=BinaryField())
-    remixes = (
-        Generation.objects.filter(
-            remix_of=OuterRef("pk"), published_at__isnull=False, removed_at__isnull=True
-        )
-        .filter(deleted_at__isnull=True)
-        .order_by()
-        .values("remix_of")
-        .annotate(count=Count("pk"))
-        .values("count")
-    )
-    # Correlated through the follow edge (generation's index, then the follow's): asked as "owner in the
-    # viewer's follows", PostgreSQL hashed every cameo use on the site (50 ms at 1M posts).
-    followed_cameo = GenerationCameo.objects.filter(
-        generation=OuterRef("pk"), owner__follower_edges__follower=viewer
-    )
-    rows = (
-        Generation.objects.filter(pk__in=post_ids)
-        .annotate(
-            remix_count=Coalesce(Subquery(remixes, output_field=IntegerField()), 0),
-            followed_cameo=Exists(followed_cameo),
-            vector=vector,
-        )
-        .values_list(
-            "pk",
-            "requester_id",
-            "published_at",
-            "post__like_count",
-            "post__comment_count",
-            "remix_count",
-            "post__view_count",
-            "post__watch_ms",
-            "post__duration_ms",
-            "post__hashtags",
-            "followed_cameo",
-            "vector",
-        )
-    )
+    ids = list(post_ids)
+    rows = (_FEATURES_WITH_VECTORS if with_vectors else _FEATURES).rows(ids)
+    followed_cameo = {
+        post_id for post_id, owner_id in _CAMEO_OWNERS.rows(ids) if owner_id in signals.followed
+    }
     return [
         score.Candidate(
             post_id=pk,
@@ -204,8 +202,8 @@ def candidates(*, viewer: User, post_ids: set[int], with_vectors: bool) -> list[
             watch_ms=watch_ms,
             duration_ms=duration_ms,
             hashtags=tuple(hashtags or ()),
-            features_followed_cameo=bool(followed),
-            vector=score.unpack_vectors(vector)[0] if vector else None,
+            features_followed_cameo=pk in followed_cameo,
+            vector=score.unpack_vectors(vector[0])[0] if vector and vector[0] else None,
         )
         for (
             pk,
@@ -218,8 +216,7 @@ def candidates(*, viewer: User, post_ids: set[int], with_vectors: bool) -> list[
             watch_ms,
             duration_ms,
             hashtags,
-            followed,
-            vector,
+            *vector,
         ) in rows
     ]
 
@@ -229,7 +226,7 @@ def for_you_ranking(*, viewer: User) -> list[int]:
     signals = viewer_signals(viewer=viewer)
     with_vectors = bool(len(signals.steer_more) or len(signals.steer_less) or len(signals.see_less_vectors))
     found = candidates(
-        viewer=viewer, post_ids=candidate_ids(viewer=viewer, signals=signals), with_vectors=with_vectors
+        signals=signals, post_ids=candidate_ids(viewer=viewer, signals=signals), with_vectors=with_vectors
     )
     return score.rank(found, signals, timezone.now())
 
