@@ -87,7 +87,7 @@ def posts_visible_to(viewer: Any) -> QuerySet[Generation]:
     return posts
 
 
-def _remix_count() -> Coalesce:
+def remix_count() -> Coalesce:
     """How many published remixes of the post are up (counted like likes: for everyone, whoever may see
     each); a correlated count on the `remix_of` index, inside the page's one query."""
     remixes = (
@@ -122,7 +122,7 @@ def with_everything_a_page_shows(posts: QuerySet[Generation]) -> QuerySet[Genera
         posts.select_related("requester", "post")
         .only(*_POST_COLUMNS)
         .prefetch_related(Prefetch("cameo_uses", queryset=cameo_uses))
-        .annotate(remix_count=_remix_count())
+        .annotate(remix_count=remix_count())
     )
 
 
@@ -136,7 +136,7 @@ CARD_COLUMNS = (
 
 
 _CARD_ROWS = RowsOfIds(
-    lambda: Generation.objects.annotate(remix_count=_remix_count()).values_list(*CARD_COLUMNS), id_column="pk"
+    lambda: Generation.objects.annotate(remix_count=remix_count()).values_list(*CARD_COLUMNS), id_column="pk"
 )
 _CARD_CAMEO_USES = RowsOfIds(
     lambda: GenerationCameo.objects.order_by().values_list(

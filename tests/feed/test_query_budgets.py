@@ -33,9 +33,9 @@ BUDGETS = {
     "comments": 4,  # + the post, the comments, their replies
     # A first page that ranks: follows, likes, comments, views, steering, see-less marks (viewer signals);
     # followed, mutuals' cameos, popular, steering pool (candidates, by index; measured with the popular list
-    # not cached, its worst case), the visibility rule over their union; the candidates' features; the rule
-    # over the page's window, the page.
-    "for-you": 17,
+    # not cached, its worst case), the visibility rule over their union; the candidates' features and their
+    # cameos' owners; the rule over the page's window, the page.
+    "for-you": 18,
     # A first page from the viewer's kept ranking (in Redis, not SQL), and a later page: the rule over the
     # window's ids (feed.visible_ids), the posts that passed.
     "for-you-kept": 5,
