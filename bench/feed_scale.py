@@ -30,14 +30,16 @@ minutes). Never run by the test suite.
    (page 1 and page 2 through its `next` cursor), every post (`/feed/`), a profile (authors chosen over
    the range of post counts), and For You when the URL `feed-for-you` exists (see `FOR_YOU`): its first
    page ranked in the request (no kept ranking: a first visit), then from the ranking that request kept
-   with the page's cards not kept (read from the database), then with them kept, and its page 2.
+   with the page's cards not kept (read from the database), then with them kept, its page 2, and a first
+   page of a viewer back after three hours (the kept ranking served while a worker is asked for a fresh
+   one: the task is sent to the bench's Redis, where no worker takes it).
 3. Requests per second: uvicorn serving `sora_social.asgi:application` exactly as `manage.py embedded`
    starts it (one process, `--lifespan off --ws websockets --no-access-log`), on loopback, against this
    database; an asyncio httpx client keeps `--concurrency` requests in flight for `--load-seconds` per
    endpoint, rotating through 200 viewers' tokens; the trivial authenticated endpoint `GET /users/me/` is
    measured before and after the feeds, and each feed's rate is given as a ratio to their mean. For You's
    viewers each open it once before (an active viewer's kept ranking); a second server that keeps no
-   ranking fresh (`FEED_FOR_YOU_FRESH_S=0`) measures For You ranked in every request, with its own
+   ranking (`FEED_FOR_YOU_KEEP_S=0`) measures For You ranked in every request, with its own
    `/users/me/`.
 
 Writes the "## Feeds at scale (feed issue)" section of ``bench/RESULTS.md`` (one table row per scale: the
@@ -90,11 +92,13 @@ YEAR = 365 * DAY
 # of its own (post embeddings, steering vectors, a ranked snapshot), `seed_for_you` is where they are
 # loaded; it is called after the posts are in.
 FOR_YOU = ("For You", "feed-for-you")
-# A first page ranked in the request: the viewer has no kept ranking (first visit, or back after
-# FEED_FOR_YOU_FRESH_S). The first measurement of each viewer is this one; "For You" is the first page an
-# active viewer gets, from the ranking kept by the one before (feed.ranking.services.for_you_page), first
-# with its posts' cards not kept (read from the database, feed.cards), then with them kept.
-FOR_YOU_RANKED = "For You, first page ranked in the request"
+# A first page ranked in the request: the viewer has no kept ranking (a first visit, or back after
+# FEED_FOR_YOU_KEEP_S). The first measurement of each viewer is this one; "For You" is the first page a
+# viewer gets from the ranking kept by the one before (feed.ranking.services.for_you_page), first with its
+# posts' cards not kept (read from the database, feed.cards), then with them kept; "back after 3 hours" is
+# that ranking served once it is hours old, which also asks a worker to rank afresh.
+FOR_YOU_RANKED = "For You, first visit (ranked in the request)"
+FOR_YOU_BACK = "For You, back after 3 hours (kept ranking served, a worker asked)"
 
 SPEC = json.dumps(
     {
@@ -503,6 +507,7 @@ def feeds() -> list[tuple[str, str]]:
             (f"{FOR_YOU[0]}, cards not kept", "nocards:" + for_you),
             (FOR_YOU[0], for_you),
             (f"{FOR_YOU[0]}, page 2", "next:" + FOR_YOU[1]),
+            (FOR_YOU_BACK, "back:" + for_you),
         ]
     return found
 
@@ -533,6 +538,9 @@ def measure_pages(viewers: list[int], tokens: dict[int, str], authors: list[str]
                 kept = ranking_current(viewer_id=pk)
                 post_cards_forget(post_ids=kept.post_ids[:40] if kept else ())
                 timed_get(client, url[8:], results[name])
+            elif url.startswith("back:"):
+                _age_ranking(pk, hours=3)
+                timed_get(client, url[5:], results[name])
             elif url.startswith("next:"):
                 first = client.get(reverse(url[5:])).json()
                 if first.get("next"):
@@ -540,6 +548,22 @@ def measure_pages(viewers: list[int], tokens: dict[int, str], authors: list[str]
             else:
                 timed_get(client, url, results[name])
     return results
+
+
+def _age_ranking(viewer_id: int, *, hours: float) -> None:
+    """Make `viewer_id`'s kept For You ranking `hours` older, as if they had been away."""
+    import dataclasses
+
+    from django.conf import settings
+    from django.core.cache import cache
+
+    from feed.ranking import snapshot
+
+    kept = snapshot.ranking_current(viewer_id=viewer_id)
+    if kept is not None:
+        older = dataclasses.replace(kept, made_at=kept.made_at - hours * 3600)
+        timeout = settings.FEED_FOR_YOU_KEEP_S + settings.FEED_FOR_YOU_SNAPSHOT_TTL_S
+        cache.set(snapshot._current_key(viewer_id), snapshot._pack(older), timeout=timeout)
 
 
 # -- 3. requests per second -----------------------------------------------------------------------------------
@@ -604,12 +628,12 @@ def measure_load(
 ) -> list[tuple[str, dict]]:
     """Requests per second of /users/me/, Following and For You on one uvicorn process. For You's viewers
     have each visited it once before (their kept rankings are what an active viewer's first page reads);
-    with `rank_in_request`, the server keeps no ranking fresh (FEED_FOR_YOU_FRESH_S=0), so every For You
+    with `rank_in_request`, the server serves no kept ranking (FEED_FOR_YOU_KEEP_S=0), so every For You
     request ranks, as a first visit does, and Following is left out."""
     from django.urls import NoReverseMatch, reverse
 
     port = free_port()
-    extra = {"FEED_FOR_YOU_FRESH_S": "0"} if rank_in_request else {}
+    extra = {"FEED_FOR_YOU_KEEP_S": "0"} if rank_in_request else {}
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "sora_social.asgi:application", "--host", "127.0.0.1", "--port",
          str(port), "--lifespan", "off", "--ws", "websockets", "--no-access-log"],

@@ -23,11 +23,12 @@ def for_you_page(*, viewer: User, cursor: str | None, size: int) -> tuple[list[i
     at the end).
 
     Without a cursor, the page is the start of the viewer's kept ranking (`feed.ranking.snapshot`) while it
-    is younger than `FEED_FOR_YOU_FRESH_S`; once it is older than `FEED_FOR_YOU_REFRESH_S`, a worker ranks
-    afresh for the next first page (stale while revalidating: an active viewer's first page reads a ranking
-    rather than computing one, which is most of its cost). With none fresh enough, it ranks here and keeps
-    it. With a cursor, the page is the next slice of the ranking the cursor names, so pages never overlap
-    or skip while posts arrive. Either way a post hidden or watched since the ranking is left out."""
+    is younger than `FEED_FOR_YOU_KEEP_S`; once it is older than `FEED_FOR_YOU_REFRESH_S`, a worker ranks
+    afresh for the next first page (stale while revalidating: a viewer who was here within the day reads a
+    ranking rather than computing one, which is most of a first page's cost). With none kept, it ranks
+    here and keeps it. With a cursor, the page is the next slice of the ranking the cursor names, so pages
+    never overlap or skip while posts arrive. Either way a post hidden or watched since the ranking is left
+    out."""
     if cursor is None:
         ranking = _ranking_for_first_page(viewer)
         snapshot_id, post_ids, offset = ranking.snapshot_id, ranking.post_ids, 0
@@ -41,7 +42,7 @@ def for_you_page(*, viewer: User, cursor: str | None, size: int) -> tuple[list[i
 
 def _ranking_for_first_page(viewer: User) -> snapshot.Ranking:
     ranking = snapshot.ranking_current(viewer_id=viewer.pk)
-    if ranking is None or ranking.age_s >= settings.FEED_FOR_YOU_FRESH_S:
+    if ranking is None or ranking.age_s >= settings.FEED_FOR_YOU_KEEP_S:
         return snapshot.ranking_store(viewer_id=viewer.pk, post_ids=for_you_ranking(viewer=viewer))
     # One refresh asked per kept ranking (again after FEED_FOR_YOU_REFRESH_S if no worker answered).
     if ranking.age_s >= settings.FEED_FOR_YOU_REFRESH_S and cache.add(

@@ -69,8 +69,8 @@ def ranking_store(*, viewer_id: int, post_ids: list[int]) -> Ranking:
     """Keep `post_ids` as `viewer_id`'s current ranking, the one it replaces under its snapshot id."""
     ranking = Ranking(snapshot_id=secrets.token_hex(8), made_at=_clock(), post_ids=tuple(post_ids))
     _keep_current_for_its_cursors(viewer_id)
-    # Served as a first page until FEED_FOR_YOU_FRESH_S old, and its cursors good for the TTL after that.
-    timeout = settings.FEED_FOR_YOU_FRESH_S + settings.FEED_FOR_YOU_SNAPSHOT_TTL_S
+    # Served as a first page until FEED_FOR_YOU_KEEP_S old, and its cursors good for the TTL after that.
+    timeout = settings.FEED_FOR_YOU_KEEP_S + settings.FEED_FOR_YOU_SNAPSHOT_TTL_S
     cache.set(_current_key(viewer_id), _pack(ranking), timeout=timeout)
     return ranking
 

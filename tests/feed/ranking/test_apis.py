@@ -122,7 +122,7 @@ def test_the_cursor_pages_through_one_ranking_while_posts_arrive(client_for, per
     assert sorted(seen) == sorted(p.pk for p in existing)
     assert seen == [p.pk for p in existing]  # freshness alone orders equal posts
     cache.delete(POPULAR_CACHE_KEY)  # the popular list, shared by every viewer, is a minute old at most
-    snapshot.ranking_forget(viewer_id=viewer.pk)  # as if it were older than FEED_FOR_YOU_FRESH_S
+    snapshot.ranking_forget(viewer_id=viewer.pk)  # as if it were older than FEED_FOR_YOU_KEEP_S
     fresh = ids(client.get(f"{FOR_YOU}?page_size=100"))  # no cursor: ranked afresh
     assert fresh[0] == existing[-1].pk and set(fresh) == {p.pk for p in existing + late}
 
@@ -138,7 +138,8 @@ def test_a_first_page_reads_the_kept_ranking_and_a_worker_refreshes_it(
 ):
     """Within FEED_FOR_YOU_REFRESH_S a first page is the kept ranking as it was; after it, the first page is
     still the kept ranking but sends one `feed.rank_for_you` (once per viewer while it runs), whose ranking
-    the next first page starts; after FEED_FOR_YOU_FRESH_S the first page ranks by itself."""
+    the next first page starts, however long the viewer was away within FEED_FOR_YOU_KEEP_S; after it the
+    first page ranks by itself."""
     viewer = person("viewer")
     existing = [post(person(f"author{n}"), hours_ago=n) for n in range(3)]
     client = client_for(viewer)
@@ -159,13 +160,26 @@ def test_a_first_page_reads_the_kept_ranking_and_a_worker_refreshes_it(
     newest = post(person("newest"))
     cache.delete(POPULAR_CACHE_KEY)
     later(monkeypatch, settings.FEED_FOR_YOU_REFRESH_S + 2)
-    with django_capture_on_commit_callbacks() as sent:
+    with django_capture_on_commit_callbacks(execute=True) as sent:
         client.get(FOR_YOU)
         client.get(FOR_YOU)
     assert len(sent) == 1  # one refresh in flight per viewer
+    kept = [newest.pk, late.pk, *(p.pk for p in existing)]
 
-    later(monkeypatch, settings.FEED_FOR_YOU_FRESH_S + 60)
-    assert ids(client.get(FOR_YOU))[0] == newest.pk  # too old to serve: ranked in the request
+    back = post(person("back"))
+    cache.delete(POPULAR_CACHE_KEY)
+    later(monkeypatch, settings.FEED_FOR_YOU_KEEP_S - 3600)  # away for most of a day
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        assert ids(client.get(FOR_YOU)) == kept  # the kept ranking, at once
+    assert len(sent) == 1
+    assert ids(client.get(FOR_YOU)) == [back.pk, *kept]  # the worker's
+
+    away = post(person("away"))
+    cache.delete(POPULAR_CACHE_KEY)
+    later(monkeypatch, settings.FEED_FOR_YOU_KEEP_S + 60)
+    with django_capture_on_commit_callbacks() as sent:
+        assert ids(client.get(FOR_YOU))[0] == away.pk  # too old to serve: ranked in the request
+    assert sent == []
 
 
 def test_see_less_and_steering_drop_the_kept_ranking(client_for, leo, person):
@@ -190,7 +204,7 @@ def test_a_cursor_outlives_the_ranking_that_replaced_its_own(client_for, person,
     existing = [post(person(f"author{n}"), hours_ago=n) for n in range(4)]
     client = client_for(viewer)
     first = client.get(f"{FOR_YOU}?page_size=2")
-    later(monkeypatch, settings.FEED_FOR_YOU_FRESH_S + 1)
+    later(monkeypatch, settings.FEED_FOR_YOU_KEEP_S + 1)
     post(person("late"))
     client.get(FOR_YOU)  # ranks afresh and keeps the new ranking
 
