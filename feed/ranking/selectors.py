@@ -157,15 +157,15 @@ def candidate_pool(*, viewer: User, signals: score.ViewerSignals) -> list[int]:
 
 _FEATURE_COLUMNS = (
     "pk", "requester_id", "published_at", "post__like_count", "post__comment_count", "remix_count",
-    "post__view_count", "post__watch_ms", "post__duration_ms", "post__hashtags",
+    "post__view_count", "post__watch_ms", "post__duration_ms",
 )  # fmt: skip
 _FEATURES = RowsOfIds(
     lambda: Generation.objects.annotate(remix_count=remix_count()).values_list(*_FEATURE_COLUMNS),
     id_column="pk",
 )
-_FEATURES_WITH_VECTORS = RowsOfIds(
+_FEATURES_WITH_TOPICS = RowsOfIds(
     lambda: Generation.objects.annotate(remix_count=remix_count()).values_list(
-        *_FEATURE_COLUMNS, "post__embedding__vector"
+        *_FEATURE_COLUMNS, "post__hashtags", "post__embedding__vector"
     ),
     id_column="pk",
 )
@@ -176,17 +176,17 @@ _CAMEO_OWNERS = RowsOfIds(
 
 
 def candidates(
-    *, signals: score.ViewerSignals, post_ids: set[int], with_vectors: bool
+    *, signals: score.ViewerSignals, post_ids: set[int], with_topics: bool
 ) -> list[score.Candidate]:
     """What the score reads of each candidate, and who owns the cameos in it (for the boost when one is
     someone the viewer follows), in two queries whose SQL is built once (`core.db.RowsOfIds`: compiled per
-    call, they were a third of a fresh ranking's Python). Their vectors only `with_vectors` (a viewer
-    without steering or "see less" has no term that reads them, and at 1.5 kB a post they were most of what
-    the query carried)."""
+    call, they were a third of a fresh ranking's Python). Their topics (hashtags and vectors) only
+    `with_topics`: a viewer without steering or "see less" has no term that reads them, and at 1.5 kB a
+    post the vectors were most of what the query carried, the hashtags' JSON a sixth of its Python."""
     if not post_ids:
         return []
     ids = list(post_ids)
-    rows = (_FEATURES_WITH_VECTORS if with_vectors else _FEATURES).rows(ids)
+    rows = (_FEATURES_WITH_TOPICS if with_topics else _FEATURES).rows(ids)
     followed_cameo = {
         post_id for post_id, owner_id in _CAMEO_OWNERS.rows(ids) if owner_id in signals.followed
     }
@@ -201,9 +201,9 @@ def candidates(
             views=views,
             watch_ms=watch_ms,
             duration_ms=duration_ms,
-            hashtags=tuple(hashtags or ()),
+            hashtags=tuple(topics[0] or ()) if topics else (),
             features_followed_cameo=pk in followed_cameo,
-            vector=score.unpack_vectors(vector[0])[0] if vector and vector[0] else None,
+            vector=score.unpack_vectors(topics[1])[0] if topics and topics[1] else None,
         )
         for (
             pk,
@@ -215,8 +215,7 @@ def candidates(
             views,
             watch_ms,
             duration_ms,
-            hashtags,
-            *vector,
+            *topics,
         ) in rows
     ]
 
@@ -224,9 +223,14 @@ def candidates(
 def for_you_ranking(*, viewer: User) -> list[int]:
     """A fresh ranking of `viewer`'s For You: post ids, best first, authors spread out."""
     signals = viewer_signals(viewer=viewer)
-    with_vectors = bool(len(signals.steer_more) or len(signals.steer_less) or len(signals.see_less_vectors))
+    with_topics = bool(
+        len(signals.steer_more)
+        or len(signals.steer_less)
+        or len(signals.see_less_vectors)
+        or signals.see_less_hashtags
+    )
     found = candidates(
-        signals=signals, post_ids=candidate_ids(viewer=viewer, signals=signals), with_vectors=with_vectors
+        signals=signals, post_ids=candidate_ids(viewer=viewer, signals=signals), with_topics=with_topics
     )
     return score.rank(found, signals, timezone.now())
 
