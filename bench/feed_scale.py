@@ -27,7 +27,9 @@ minutes). Never run by the test suite.
    of how many accounts they follow (what a Following page's cost depends on): `GET` through Django's test
    client with a bearer token, so middleware, authentication, the selector, the serializer (signed media
    URLs) and JSON rendering are all in it; the SQL queries of each request are counted. Feeds: Following
-   (page 1 and page 2 through its `next` cursor), every post (`/feed/`), a profile (authors chosen over
+   (page 1 with its posts' cards not kept, as for a viewer whose page shares no post with the viewers
+   before: at 10k posts most pages share most, at 1M few; then page 1 again and page 2 through its `next`
+   cursor), every post (`/feed/`), a profile (authors chosen over
    the range of post counts), and For You when the URL `feed-for-you` exists (see `FOR_YOU`): its first
    page ranked in the request (no kept ranking: a first visit), then from the ranking that request kept
    with the page's cards not kept (read from the database), then with them kept, its page 2, and a first
@@ -492,6 +494,7 @@ def feeds() -> list[tuple[str, str]]:
     from django.urls import NoReverseMatch, reverse
 
     found = [
+        ("Following, cards not kept", "followingnocards:" + reverse("feed-following")),
         ("Following", reverse("feed-following")),
         ("Following, page 2", "next:feed-following"),
         ("Every post (/feed/)", reverse("feed")),
@@ -516,6 +519,8 @@ def measure_pages(viewers: list[int], tokens: dict[int, str], authors: list[str]
     from django.test import Client
     from django.urls import reverse
 
+    from accounts.models import User
+
     results = {name: Samples() for name, _ in feeds()}
     clients = {pk: Client(HTTP_AUTHORIZATION=f"Bearer {tokens[pk]}") for pk in viewers}
     # Warm up: the first requests of a process import and compile what later ones reuse.
@@ -538,6 +543,13 @@ def measure_pages(viewers: list[int], tokens: dict[int, str], authors: list[str]
                 kept = ranking_current(viewer_id=pk)
                 post_cards_forget(post_ids=kept.post_ids[:40] if kept else ())
                 timed_get(client, url[8:], results[name])
+            elif url.startswith("followingnocards:"):
+                from feed.cards import post_cards_forget
+                from feed.selectors import following_candidates
+
+                candidates = following_candidates(viewer=User.objects.get(pk=pk), before=None, limit=42)
+                post_cards_forget(post_ids=[post_id for _, post_id in candidates])
+                timed_get(client, url.partition(":")[2], results[name])
             elif url.startswith("back:"):
                 _age_ranking(pk, hours=3)
                 timed_get(client, url[5:], results[name])
