@@ -38,8 +38,9 @@ minutes). Never run by the test suite.
 3. Requests per second: uvicorn serving `sora_social.asgi:application` exactly as `manage.py embedded`
    starts it (one process, `--lifespan off --ws websockets --no-access-log`), on loopback, against this
    database; an asyncio httpx client keeps `--concurrency` requests in flight for `--load-seconds` per
-   endpoint, rotating through 200 viewers' tokens; the trivial authenticated endpoint `GET /users/me/` is
-   measured before and after the feeds, and each feed's rate is given as a ratio to their mean. For You's
+   endpoint, rotating through 200 viewers' tokens; the endpoints take turns in slices of ~2 s (the trivial
+   authenticated endpoint `GET /users/me/`, Following, For You, again ...), so that the machine's drift
+   over the run weighs on each alike, and each feed's rate is given as a ratio to `/users/me/`'s. For You's
    viewers each open it once before (an active viewer's kept ranking); a second server that keeps no
    ranking (`FEED_FOR_YOU_KEEP_S=0`) measures For You ranked in every request, with its own
    `/users/me/`.
@@ -613,11 +614,17 @@ async def _hammer(base: str, path: str, tokens: list[str], seconds: float, concu
         started = time.perf_counter()
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
         elapsed = time.perf_counter() - started
+    return {"done": done, "errors": errors, "elapsed": elapsed, "latencies": latencies}
+
+
+def _load_summary(slices: list[dict]) -> dict:
+    """Requests per second, errors and latency percentiles over an endpoint's slices."""
+    latencies = sorted(latency for part in slices for latency in part["latencies"])
     return {
-        "rps": done / elapsed,
-        "errors": errors,
+        "rps": sum(part["done"] for part in slices) / sum(part["elapsed"] for part in slices),
+        "errors": sum(part["errors"] for part in slices),
         "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": sorted(latencies)[int(0.99 * (len(latencies) - 1))] * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
     }
 
 
@@ -635,13 +642,18 @@ async def _visit_each(base: str, path: str, tokens: list[str], concurrency: int)
         await asyncio.gather(*(worker(i) for i in range(concurrency)))
 
 
+LOAD_SLICE_S = 2.0
+
+
 def measure_load(
     env: dict[str, str], tokens: list[str], seconds: float, concurrency: int, *, rank_in_request: bool = False
 ) -> list[tuple[str, dict]]:
-    """Requests per second of /users/me/, Following and For You on one uvicorn process. For You's viewers
-    have each visited it once before (their kept rankings are what an active viewer's first page reads);
-    with `rank_in_request`, the server serves no kept ranking (FEED_FOR_YOU_KEEP_S=0), so every For You
-    request ranks, as a first visit does, and Following is left out."""
+    """Requests per second of /users/me/, Following and For You on one uvicorn process, the endpoints taking
+    turns in slices of about `LOAD_SLICE_S` (me, Following, For You, me, ...) so that the machine's drift
+    over the run weighs on each alike. For You's viewers have each visited it once before (their kept
+    rankings are what a returning viewer's first page reads); with `rank_in_request`, the server serves no
+    kept ranking (FEED_FOR_YOU_KEEP_S=0), so every For You request ranks, as a first visit does, and
+    Following is left out."""
     from django.urls import NoReverseMatch, reverse
 
     port = free_port()
@@ -652,12 +664,11 @@ def measure_load(
         cwd=REPO_ROOT, env={**os.environ, **env, "DATABASE_CONN_MAX_AGE": "0", **extra},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    paths = [("me (1)", reverse("users-me"))]
+    paths = [("me", reverse("users-me"))]
     if not rank_in_request:
         paths.append(("Following", reverse("feed-following")))
     with contextlib.suppress(NoReverseMatch):
         paths.append((FOR_YOU_RANKED if rank_in_request else FOR_YOU[0], reverse(FOR_YOU[1])))
-    paths.append(("me (2)", reverse("users-me")))
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -673,9 +684,12 @@ def measure_load(
             if name == FOR_YOU[0]:
                 asyncio.run(_visit_each(base, path, tokens, concurrency))
             asyncio.run(_hammer(base, path, tokens, 2, concurrency))
-        return [
-            (name, asyncio.run(_hammer(base, path, tokens, seconds, concurrency))) for name, path in paths
-        ]
+        turns = max(1, round(seconds / LOAD_SLICE_S))
+        slices: dict[str, list[dict]] = {name: [] for name, _ in paths}
+        for _ in range(turns):
+            for name, path in paths:
+                slices[name].append(asyncio.run(_hammer(base, path, tokens, seconds / turns, concurrency)))
+        return [(name, _load_summary(slices[name])) for name, _ in paths]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -812,7 +826,7 @@ def report(args, command, seeded, pages, load_results, following, load_at_start,
         lines += [
             "",
             f"Requests per second, uvicorn (1 process) on loopback, {args.concurrency} in flight, "
-            f"{args.load_seconds:g} s per endpoint, client in the same machine:",
+            f"{args.load_seconds:g} s per endpoint in turns of ~{LOAD_SLICE_S:g} s, client in the same machine:",
             "",
             "| endpoint | posts | req/s | ratio to /users/me/ | p50 ms | p99 ms | errors |",
             "|---|---|---|---|---|---|---|",
