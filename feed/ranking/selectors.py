@@ -159,16 +159,19 @@ _FEATURE_COLUMNS = (
     "pk", "requester_id", "published_at", "post__like_count", "post__comment_count", "remix_count",
     "post__view_count", "post__watch_ms", "post__duration_ms",
 )  # fmt: skip
-_FEATURES = RowsOfIds(
-    lambda: Generation.objects.annotate(remix_count=remix_count()).values_list(*_FEATURE_COLUMNS),
-    id_column="pk",
-)
-_FEATURES_WITH_TOPICS = RowsOfIds(
-    lambda: Generation.objects.annotate(remix_count=remix_count()).values_list(
-        *_FEATURE_COLUMNS, "post__hashtags", "post__embedding__vector"
-    ),
-    id_column="pk",
-)
+
+
+def _feature_rows(*more_columns: str) -> RowsOfIds:
+    return RowsOfIds(
+        lambda: Generation.objects.annotate(remix_count=remix_count()).values_list(
+            *_FEATURE_COLUMNS, *more_columns
+        ),
+        id_column="pk",
+    )
+
+
+_FEATURES = _feature_rows()
+_FEATURES_WITH_TOPICS = _feature_rows("post__hashtags", "post__embedding__vector")
 _CAMEO_OWNERS = RowsOfIds(
     lambda: GenerationCameo.objects.order_by().values_list("generation_id", "owner_id"),
     id_column="generation_id",
